@@ -1,0 +1,224 @@
+// Command faultline launches a real cluster, drives load while injecting
+// faults, checks the history for linearizability and writes a report.
+//
+//	faultline run   --target etcd --nodes 3 --nemesis partition --duration 30s --rate 200
+//	faultline check results/<run>
+//	faultline clean [--run <id>]
+//
+// Exit codes: 0 every check passed, 1 a check failed, 2 verdict unknown,
+// 3 bad usage or configuration (nothing launched), 4 infrastructure error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	tclog "github.com/testcontainers/testcontainers-go/log"
+
+	"github.com/faultline/faultline"
+	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/report"
+	"github.com/faultline/faultline/targets/runtime/docker"
+)
+
+const usage = `usage: faultline <command> [flags]
+
+commands:
+  run      launch a cluster, load it while injecting faults, check and report
+  check    re-run the checkers on a stored run directory
+  clean    remove containers and networks left by killed runs
+
+Run "faultline <command> -h" for the flags of a command.
+`
+
+func main() {
+	// testcontainers prints a banner through its package logger; the CLI
+	// speaks for itself.
+	tclog.SetDefault(tclog.NewNoopLogger())
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return faultline.ExitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "run":
+		return cmdRun(ctx, args[1:], stdout, stderr)
+	case "check":
+		return cmdCheck(ctx, args[1:], stdout, stderr)
+	case "clean":
+		return cmdClean(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return faultline.ExitPass
+	}
+	fmt.Fprintf(stderr, "faultline: unknown command %q (known: run, check, clean)\n", args[0])
+	return faultline.ExitUsage
+}
+
+// usageErr prints one line and returns the usage exit code.
+func usageErr(stderr io.Writer, err error) int {
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	fmt.Fprintf(stderr, "faultline: %s\n", msg)
+	return faultline.ExitUsage
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported in one line by the caller
+	fs.Usage = func() {}
+	_ = stderr
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (int, bool) {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stdout)
+		fmt.Fprintf(stdout, "usage: faultline %s [flags]\n", fs.Name())
+		fs.PrintDefaults()
+		return faultline.ExitPass, false
+	}
+	if err != nil {
+		return usageErr(stderr, err), false
+	}
+	return 0, true
+}
+
+// scenarioFlags binds the flags of `faultline run` to a scenario.
+func scenarioFlags(fs *flag.FlagSet, sc *bench.Scenario) *string {
+	fs.StringVar(&sc.Target, "target", sc.Target, "system under test")
+	fs.StringVar(&sc.Version, "version", sc.Version, "version of the target to build (default: the target's own default)")
+	fs.StringVar(&sc.Runtime, "runtime", sc.Runtime, "where nodes run: docker")
+	fs.IntVar(&sc.Nodes, "nodes", sc.Nodes, "cluster size")
+	nemesis := fs.String("nemesis", strings.Join(sc.Nemesis, ","), "comma-separated faults: none, partition, partition-random, partition-follower")
+	fs.Var((*durationFlag)(&sc.NemesisInterval), "nemesis-interval", "quiet time before each fault, and its length")
+	fs.Var((*durationFlag)(&sc.Duration), "duration", "how long the load runs")
+	fs.StringVar(&sc.Rate, "rate", sc.Rate, "operations per second")
+	fs.StringVar(&sc.ReadMode, "read-mode", sc.ReadMode, "target read mode (etcd: linearizable or serializable)")
+	fs.Uint64Var(&sc.Seed, "seed", sc.Seed, "seed of every random choice (default: from the clock, recorded in scenario.json)")
+	fs.Var((*durationFlag)(&sc.Timeout), "timeout", "client timeout per request")
+	fs.IntVar(&sc.MaxInFlight, "max-in-flight", sc.MaxInFlight, "most requests in flight at once")
+	fs.IntVar(&sc.Keys, "keys", sc.Keys, "keys open for operations at once")
+	fs.IntVar(&sc.OpsPerKey, "ops-per-key", sc.OpsPerKey, "operations a key receives before it is retired")
+	fs.IntVar(&sc.KeyConcurrency, "key-concurrency", sc.KeyConcurrency, "most operations in flight on one key")
+	fs.Float64Var(&sc.ReadFraction, "read-fraction", sc.ReadFraction, "fraction of operations that are reads")
+	fs.Var((*durationFlag)(&sc.CheckTimeout), "check-timeout", "time budget of the linearizability check")
+	fs.StringVar(&sc.Out, "out", sc.Out, "directory that receives the run directory")
+	fs.StringVar(&sc.Name, "name", sc.Name, "name of the run (default: target and nemesis)")
+	return nemesis
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	sc := bench.Default()
+	fs := newFlagSet("run", stderr)
+	nemesis := scenarioFlags(fs, &sc)
+	quiet := fs.Bool("quiet", false, "print only the verdict line")
+	if code, ok := parse(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageErr(stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	sc.Nemesis = splitList(*nemesis)
+	seeded := false
+	fs.Visit(func(f *flag.Flag) { seeded = seeded || f.Name == "seed" })
+	if !seeded {
+		sc.Seed = uint64(time.Now().UnixNano())
+	}
+	logf := func(format string, args ...any) {
+		if !*quiet {
+			fmt.Fprintf(stderr, "faultline: "+format+"\n", args...)
+		}
+	}
+	out, err := faultline.RunContext(ctx, sc, faultline.WithLog(logf))
+	code := faultline.ExitCode(out, err)
+	if code == faultline.ExitUsage {
+		return usageErr(stderr, err)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "faultline: %v\n", err)
+	}
+	if out != nil && out.Summary.Verdict != "" {
+		fmt.Fprintln(stdout, report.VerdictLine(out.Summary, out.Dir))
+	}
+	return code
+}
+
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("check", stderr)
+	if code, ok := parse(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		return usageErr(stderr, errors.New("check wants one run directory, e.g. faultline check results/latest"))
+	}
+	out, err := faultline.Check(ctx, fs.Arg(0))
+	if out == nil {
+		return usageErr(stderr, err)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "faultline: %v\n", err)
+	}
+	fmt.Fprintln(stdout, report.VerdictLine(out.Summary, out.Dir))
+	return faultline.ExitCode(out, nil)
+}
+
+func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("clean", stderr)
+	runID := fs.String("run", "", "remove only what this run id left (default: every run)")
+	if code, ok := parse(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	rt, err := docker.New(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "faultline: %v\n", err)
+		return faultline.ExitInfra
+	}
+	removed, err := rt.Clean(ctx, *runID)
+	for _, r := range removed {
+		fmt.Fprintf(stdout, "removed %s\n", r)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "faultline: %v\n", err)
+		return faultline.ExitInfra
+	}
+	if len(removed) == 0 {
+		fmt.Fprintln(stdout, "nothing to clean")
+	}
+	return faultline.ExitPass
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+type durationFlag bench.Duration
+
+func (d *durationFlag) String() string { return time.Duration(*d).String() }
+func (d *durationFlag) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("want a duration like 30s")
+	}
+	*d = durationFlag(v)
+	return nil
+}

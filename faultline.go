@@ -1,0 +1,157 @@
+// Package faultline answers one question: does a cluster stay correct and
+// fast while things break? RunContext launches a real cluster, drives load
+// while faults are injected, checks the recorded history for linearizability
+// and writes a report; Check does the checking and reporting again on a
+// stored run.
+//
+// Data flows one way: scenario (bench) -> cluster (targets) -> load + faults
+// (bench, chaos) -> history -> checks (checkers) -> report. This package is
+// the only one that sees the whole chain.
+package faultline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/checkers"
+	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/report"
+)
+
+// Exit codes of the CLI (DESIGN.md).
+const (
+	ExitPass    = 0 // every check passed
+	ExitFail    = 1 // a check failed
+	ExitUnknown = 2 // the verdict is unknown
+	ExitUsage   = 3 // bad usage or configuration; nothing was launched
+	ExitInfra   = 4 // infrastructure error
+)
+
+// Outcome is a checked run.
+type Outcome struct {
+	Dir     string
+	Summary report.Summary
+	// Err is an infrastructure error that cut the run short, if any.
+	Err error
+}
+
+// Option configures RunContext and Check.
+type Option func(*config)
+
+type config struct {
+	log func(format string, args ...any)
+}
+
+// WithLog receives progress lines.
+func WithLog(f func(format string, args ...any)) Option { return func(c *config) { c.log = f } }
+
+func newConfig(opts []Option) config {
+	c := config{log: func(string, ...any) {}}
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+// RunContext runs the scenario, then checks and reports it. A *bench.ConfigError
+// means nothing was launched. Any other error comes with an Outcome when a
+// history was recorded: what was recorded is still checked.
+func RunContext(ctx context.Context, sc bench.Scenario, opts ...Option) (*Outcome, error) {
+	cfg := newConfig(opts)
+	run, err := bench.Execute(ctx, sc, bench.WithLog(cfg.log))
+	if run == nil {
+		return nil, err
+	}
+	if _, serr := os.Stat(filepath.Join(run.Dir, bench.HistoryFile)); serr != nil {
+		return &Outcome{Dir: run.Dir, Err: err}, err
+	}
+	cfg.log("checking the history")
+	out, cerr := check(context.WithoutCancel(ctx), run.Dir, run.Info, err, cfg)
+	if out != nil {
+		out.Err = err
+	}
+	return out, errors.Join(err, cerr)
+}
+
+// Check re-runs every checker on a stored run directory (also one left by a
+// run that crashed) and rewrites its summary and plots.
+func Check(ctx context.Context, dir string, opts ...Option) (*Outcome, error) {
+	cfg := newConfig(opts)
+	info, err := bench.ReadInfo(dir)
+	if err != nil {
+		return nil, err
+	}
+	return check(ctx, dir, info, nil, cfg)
+}
+
+func check(ctx context.Context, dir string, info bench.RunInfo, runErr error, cfg config) (*Outcome, error) {
+	events, torn, err := history.ReadFile(filepath.Join(dir, bench.HistoryFile))
+	if err != nil {
+		return nil, err
+	}
+	in := checkers.NewInput(events, dir)
+	checks := []checkers.Checker{&checkers.Linearizable{Budget: time.Duration(info.CheckTimeout)}}
+	var results []checkers.Result
+	for _, c := range checks {
+		results = append(results, c.Check(ctx, in))
+	}
+	meta := report.Meta{
+		RunID: info.RunID, Name: info.Name, Target: info.Target, TargetVersion: info.TargetVersion,
+		Nodes: info.Nodes, Nemesis: info.Nemesis, ReadMode: info.ReadMode, Rate: info.Rate,
+		Interrupted: info.Interrupted || errors.Is(runErr, context.Canceled),
+	}
+	if runErr != nil {
+		meta.Error = runErr.Error()
+	}
+	sum := report.Summarize(meta, events, in.Ops, in.Faults, results)
+	sum.HistoryTruncated = torn
+	var errs []error
+	if p, err := report.LatencyPlot(fmt.Sprintf("%s %s, %d nodes, nemesis %v: latency by outcome", info.Target,
+		info.TargetVersion, info.Nodes, info.Nemesis), in.Ops, in.Faults, historyEnd(events)); err != nil {
+		errs = append(errs, err)
+	} else if _, err := report.SavePlot(p, dir, "latency"); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, report.WriteSummary(dir, sum))
+	return &Outcome{Dir: dir, Summary: sum}, errors.Join(errs...)
+}
+
+// historyEnd is the time of the last event in seconds: plots span 0 to it.
+func historyEnd(events []history.Event) float64 {
+	var last int64
+	for i := range events {
+		last = max(last, events[i].Time)
+	}
+	return float64(last) / 1e9
+}
+
+// ExitCode maps an outcome to the CLI's exit code. A violation found in what
+// was recorded is a failure even when the run was cut short; otherwise a run
+// cut short by the infrastructure is exit 4, and an interrupted run is
+// unknown, never a pass.
+func ExitCode(o *Outcome, err error) int {
+	var ce *bench.ConfigError
+	if errors.As(err, &ce) {
+		return ExitUsage
+	}
+	if o == nil {
+		if err != nil {
+			return ExitInfra
+		}
+		return ExitUnknown
+	}
+	switch {
+	case o.Summary.Verdict == checkers.Invalid:
+		return ExitFail
+	case o.Err != nil && !errors.Is(o.Err, context.Canceled):
+		return ExitInfra
+	case o.Summary.Interrupted, o.Summary.Verdict != checkers.Valid:
+		return ExitUnknown
+	}
+	return ExitPass
+}

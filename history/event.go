@@ -1,0 +1,139 @@
+// Package history holds the operation history of a run: the events every other
+// package exchanges, and their JSON Lines encoding.
+//
+// The vocabulary is Jepsen's: an operation has an invoke event and one
+// completion event of type ok (it happened), fail (it certainly did not happen)
+// or info (unknown: it may or may not have happened). Faults are events of the
+// nemesis process.
+package history
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// Type is the kind of an event.
+type Type uint8
+
+const (
+	Invoke Type = iota + 1
+	OK
+	Fail
+	Info
+)
+
+var typeNames = [...]string{"", "invoke", "ok", "fail", "info"}
+
+func (t Type) String() string {
+	if int(t) < len(typeNames) && t != 0 {
+		return typeNames[t]
+	}
+	return "type(" + strconv.Itoa(int(t)) + ")"
+}
+
+// ParseType is the inverse of Type.String.
+func ParseType(s string) (Type, error) {
+	for i, n := range typeNames {
+		if i > 0 && n == s {
+			return Type(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown event type %q", s)
+}
+
+func (t Type) MarshalJSON() ([]byte, error) { return []byte(`"` + t.String() + `"`), nil }
+
+func (t *Type) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := ParseType(s)
+	*t = v
+	return err
+}
+
+// Process identifies a logical client. Nemesis is the fault injector.
+type Process int
+
+// Nemesis is the process of fault events.
+const Nemesis Process = -1
+
+func (p Process) String() string {
+	if p == Nemesis {
+		return "nemesis"
+	}
+	return strconv.Itoa(int(p))
+}
+
+func (p Process) MarshalJSON() ([]byte, error) {
+	if p == Nemesis {
+		return []byte(`"nemesis"`), nil
+	}
+	return []byte(strconv.Itoa(int(p))), nil
+}
+
+func (p *Process) UnmarshalJSON(b []byte) error {
+	if string(b) == `"nemesis"` {
+		*p = Nemesis
+		return nil
+	}
+	n, err := strconv.Atoi(string(b))
+	if err != nil {
+		return fmt.Errorf("process %s: want an integer or \"nemesis\"", b)
+	}
+	*p = Process(n)
+	return nil
+}
+
+// Operation functions of the register workloads.
+const (
+	FRead  = "read"
+	FWrite = "write"
+	FCAS   = "cas"
+)
+
+// Nemesis functions: a fault window opens with start and closes with stop.
+const (
+	FStart = "start"
+	FStop  = "stop"
+)
+
+// Event is one line of history.jsonl.
+//
+// Time is nanoseconds since the run's load started (a monotonic clock); the
+// wall-clock origin is in scenario.json. An invoke and its completion share ID.
+// Values are unique per written value, so a read names the write it observed;
+// an empty Value on a read means the key had no value.
+type Event struct {
+	Time    int64   `json:"time"`
+	Type    Type    `json:"type"`
+	Process Process `json:"process"`
+	F       string  `json:"f"`
+	ID      uint64  `json:"id"`
+	Key     string  `json:"key,omitempty"`
+	Value   string  `json:"value,omitempty"`
+	// From is the expected value of a compare-and-set.
+	From  string `json:"from,omitempty"`
+	Node  string `json:"node,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Fault describes a nemesis event.
+	Fault *Fault `json:"fault,omitempty"`
+}
+
+// Fault is what a nemesis did: its kind, the nodes it touched and, for network
+// faults, the exact links cut.
+type Fault struct {
+	Kind  string   `json:"kind"`
+	Nodes []string `json:"nodes,omitempty"`
+	// Links are directed "from->to" pairs whose traffic is dropped.
+	Links []string `json:"links,omitempty"`
+	// Detail is free text: what was done and how long it took to take effect.
+	Detail string `json:"detail,omitempty"`
+	// ApplyNanos is the time from "inject" to "in place".
+	ApplyNanos int64 `json:"apply_ns,omitempty"`
+}
+
+// IsNemesis reports whether the event belongs to the fault injector.
+func (e *Event) IsNemesis() bool { return e.Process == Nemesis }

@@ -1,0 +1,157 @@
+package history
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+)
+
+// ReadFile reads a history.jsonl. A run that crashed may have left a torn last
+// line; that line is skipped and reported through truncated, not as an error.
+func ReadFile(path string) (events []Event, truncated bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, fmt.Errorf("open history: %w", err)
+	}
+	defer f.Close()
+	return Read(f)
+}
+
+// Read decodes JSON Lines events from r (see ReadFile).
+func Read(r io.Reader) (events []Event, truncated bool, err error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	for lineNo := 1; ; lineNo++ {
+		line, rerr := br.ReadBytes('\n')
+		if len(line) > 0 {
+			var e Event
+			if err := json.Unmarshal(line, &e); err != nil {
+				// Only the very last line may be torn by a crash.
+				if rerr == io.EOF || isLast(br) {
+					return events, true, nil
+				}
+				return events, false, fmt.Errorf("history line %d: %w", lineNo, err)
+			}
+			events = append(events, e)
+		}
+		if errors.Is(rerr, io.EOF) {
+			return events, false, nil
+		}
+		if rerr != nil {
+			return events, false, fmt.Errorf("read history: %w", rerr)
+		}
+	}
+}
+
+func isLast(br *bufio.Reader) bool {
+	_, err := br.Peek(1)
+	return err != nil
+}
+
+// Op is an operation assembled from its invoke and completion events.
+type Op struct {
+	ID      uint64
+	Process Process
+	F       string
+	Key     string
+	// Value is the written value, or for a read the value observed.
+	Value string
+	From  string
+	Node  string
+	// Type is the completion: OK, Fail or Info. An invoke with no completion
+	// (the run ended or crashed first) is Info.
+	Type   Type
+	Call   int64
+	Return int64 // -1 when the operation never completed
+	Error  string
+}
+
+// Operations pairs invokes with their completions by ID, in invoke order.
+// Nemesis events are left out (see Faults).
+func Operations(events []Event) []Op {
+	idx := make(map[uint64]int, len(events)/2)
+	ops := make([]Op, 0, len(events)/2)
+	for i := range events {
+		e := &events[i]
+		if e.IsNemesis() {
+			continue
+		}
+		if e.Type == Invoke {
+			idx[e.ID] = len(ops)
+			ops = append(ops, Op{ID: e.ID, Process: e.Process, F: e.F, Key: e.Key, Value: e.Value,
+				From: e.From, Node: e.Node, Type: Info, Call: e.Time, Return: -1})
+			continue
+		}
+		j, ok := idx[e.ID]
+		if !ok {
+			continue
+		}
+		op := &ops[j]
+		op.Type, op.Return, op.Error = e.Type, e.Time, e.Error
+		if e.F == FRead && e.Type == OK {
+			op.Value = e.Value
+		}
+		delete(idx, e.ID)
+	}
+	return ops
+}
+
+// Window is a fault window: from the invoke of a nemesis start to the
+// completion of the stop with the same ID.
+type Window struct {
+	Kind  string
+	Start int64
+	End   int64 // the end of the history if the fault was never healed
+	Fault *Fault
+}
+
+// Faults returns the fault windows of a history, ordered by start. Starts
+// that failed are left out.
+func Faults(events []Event) []Window {
+	var out []Window
+	open := map[uint64]int{}
+	var last int64
+	for i := range events {
+		e := &events[i]
+		if e.Time > last {
+			last = e.Time
+		}
+		if !e.IsNemesis() {
+			continue
+		}
+		j, isOpen := open[e.ID]
+		switch {
+		case e.F == FStart && e.Type == Invoke:
+			kind := ""
+			if e.Fault != nil {
+				kind = e.Fault.Kind
+			}
+			open[e.ID] = len(out)
+			out = append(out, Window{Kind: kind, Start: e.Time, End: -1, Fault: e.Fault})
+		case e.F == FStart && isOpen && e.Type == Fail:
+			out[j].Kind = "" // never took effect
+			delete(open, e.ID)
+		case e.F == FStart && isOpen && e.Fault != nil:
+			out[j].Fault = e.Fault
+			out[j].Kind = e.Fault.Kind
+		case e.F == FStop && isOpen && e.Type != Invoke:
+			out[j].End = e.Time
+			delete(open, e.ID)
+		}
+	}
+	kept := out[:0]
+	for _, w := range out {
+		if w.Kind == "" {
+			continue
+		}
+		if w.End < 0 {
+			w.End = last
+		}
+		kept = append(kept, w)
+	}
+	sort.SliceStable(kept, func(i, j int) bool { return kept[i].Start < kept[j].Start })
+	return kept
+}

@@ -1,0 +1,291 @@
+// Package etcd is the etcd target: built from go.etcd.io/etcd/server/v3 at any
+// version the module proxy serves, driven through etcd's JSON gateway.
+package etcd
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/gobuild"
+)
+
+// DefaultVersion is the etcd release built when none is named.
+const DefaultVersion = "v3.7.3"
+
+const (
+	clientPort = 2379
+	peerPort   = 2380
+)
+
+// Read modes.
+const (
+	Linearizable = "linearizable"
+	Serializable = "serializable"
+)
+
+// Target is etcd.
+type Target struct{}
+
+// New returns the etcd target.
+func New() *Target { return &Target{} }
+
+func (*Target) Name() string           { return "etcd" }
+func (*Target) DefaultVersion() string { return DefaultVersion }
+
+func (*Target) Ports() []targets.Port {
+	return []targets.Port{{Name: targets.ClientPort, Number: clientPort}, {Name: "peer", Number: peerPort}}
+}
+
+const mainSource = `package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+`
+
+// Prepare builds a static etcd server for version.
+func (*Target) Prepare(ctx context.Context, version string, opts targets.PrepareOptions) (targets.Artifact, error) {
+	if version == "" {
+		version = DefaultVersion
+	}
+	path, resolved, err := gobuild.Build(ctx, gobuild.Spec{
+		Name: "etcd", Module: "go.etcd.io/etcd/server/v3", Version: version,
+		Main: mainSource, CacheDir: opts.CacheDir, Log: opts.Log,
+	})
+	if err != nil {
+		return targets.Artifact{}, err
+	}
+	return targets.Artifact{Version: resolved, Binary: path}, nil
+}
+
+// Node returns the command line of member i.
+func (*Target) Node(i int, peers []targets.Peer) targets.NodeSpec {
+	self := peers[i]
+	var initial []string
+	for _, p := range peers {
+		initial = append(initial, fmt.Sprintf("%s=http://%s:%d", p.Name, p.Host, p.Ports["peer"]))
+	}
+	bind := self.Bind
+	if bind == "" {
+		bind = "0.0.0.0"
+	}
+	cp, pp := self.Ports[targets.ClientPort], self.Ports["peer"]
+	return targets.NodeSpec{Args: []string{
+		"--name", self.Name,
+		"--data-dir", self.DataDir,
+		"--listen-client-urls", fmt.Sprintf("http://%s:%d", bind, cp),
+		"--advertise-client-urls", fmt.Sprintf("http://%s:%d", self.Host, cp),
+		"--listen-peer-urls", fmt.Sprintf("http://%s:%d", bind, pp),
+		"--initial-advertise-peer-urls", fmt.Sprintf("http://%s:%d", self.Host, pp),
+		"--initial-cluster", strings.Join(initial, ","),
+		"--initial-cluster-state", "new",
+		"--initial-cluster-token", "faultline",
+		"--logger", "zap", "--log-outputs", "stderr",
+	}}
+}
+
+// Healthy asks /health, which etcd answers true once the member has a leader.
+func (*Target) Healthy(ctx context.Context, hc *http.Client, base string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/health", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var h struct {
+		Health string `json:"health"`
+		Reason string `json:"reason"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&h); err != nil {
+		return fmt.Errorf("health: %s: %w", resp.Status, err)
+	}
+	if h.Health != "true" {
+		return fmt.Errorf("health %q %s", h.Health, h.Reason)
+	}
+	return nil
+}
+
+// Leader asks each member for its status and returns the member that leads.
+func (*Target) Leader(ctx context.Context, hc *http.Client, bases []string) (int, error) {
+	type status struct {
+		Header struct {
+			MemberID string `json:"member_id"`
+		} `json:"header"`
+		Leader string `json:"leader"`
+	}
+	ids := make([]string, len(bases))
+	leader := ""
+	var errs []error
+	for i, b := range bases {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, b+"/v3/maintenance/status", strings.NewReader("{}"))
+		if err != nil {
+			return -1, err
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var s status
+		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&s)
+		resp.Body.Close()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ids[i] = s.Header.MemberID
+		if s.Leader != "" && s.Leader != "0" {
+			leader = s.Leader
+		}
+	}
+	for i, id := range ids {
+		if id != "" && id == leader {
+			return i, nil
+		}
+	}
+	return -1, fmt.Errorf("no member reports a reachable leader: %w", errors.Join(errs...))
+}
+
+// Client returns the JSON-gateway workload client.
+func (*Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
+	switch cfg.ReadMode {
+	case "", Linearizable:
+		return &client{}, nil
+	case Serializable:
+		return &client{serializable: true}, nil
+	}
+	return nil, fmt.Errorf("etcd: unknown read mode %q (want linearizable or serializable)", cfg.ReadMode)
+}
+
+type client struct {
+	serializable bool
+}
+
+var jsonHeader = http.Header{"Content-Type": []string{"application/json"}}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// Request encodes op for the gateway; the op id rides in the query string,
+// which the gateway ignores.
+func (c *client) Request(op *history.Event, base string, t *vegeta.Target) error {
+	var path string
+	var body []byte
+	switch op.F {
+	case history.FRead:
+		path = "/v3/kv/range"
+		body = fmt.Appendf(nil, `{"key":%q,"serializable":%t}`, b64(op.Key), c.serializable)
+	case history.FWrite:
+		path = "/v3/kv/put"
+		body = fmt.Appendf(nil, `{"key":%q,"value":%q}`, b64(op.Key), b64(op.Value))
+	case history.FCAS:
+		path = "/v3/kv/txn"
+		k := b64(op.Key)
+		body = fmt.Appendf(nil, `{"compare":[{"key":%q,"target":"VALUE","result":"EQUAL","value":%q}],`+
+			`"success":[{"request_put":{"key":%q,"value":%q}}]}`, k, b64(op.From), k, b64(op.Value))
+	default:
+		return fmt.Errorf("etcd: unsupported operation %q", op.F)
+	}
+	t.Method = http.MethodPost
+	t.URL = base + path + "?op=" + strconv.FormatUint(op.ID, 10)
+	t.Body = body
+	t.Header = jsonHeader
+	return nil
+}
+
+// Classify follows DESIGN.md: a read that did not return 200 carries no
+// information (fail, dropped by the checker); a write or cas that may have
+// reached the cluster (timeout, connection reset, 5xx) is info; a request
+// refused before it was sent, or a 4xx rejection, is fail.
+func (c *client) Classify(op *history.Event, res *vegeta.Result) targets.Outcome {
+	if res.Code == http.StatusOK {
+		switch op.F {
+		case history.FRead:
+			v, err := decodeRange(res.Body)
+			if err != nil {
+				return targets.Outcome{Type: history.Fail, Error: err.Error()}
+			}
+			return targets.Outcome{Type: history.OK, Value: v}
+		case history.FCAS:
+			var r struct {
+				Succeeded bool `json:"succeeded"`
+			}
+			if err := json.Unmarshal(res.Body, &r); err != nil {
+				return targets.Outcome{Type: history.Info, Error: "undecodable txn response: " + err.Error()}
+			}
+			if !r.Succeeded {
+				return targets.Outcome{Type: history.Fail, Error: "compare failed"}
+			}
+		}
+		return targets.Outcome{Type: history.OK}
+	}
+	msg := res.Error
+	if len(res.Body) > 0 {
+		msg = strings.TrimSpace(msg + " " + string(bytes.TrimSpace(truncate(res.Body, 200))))
+	}
+	if op.F == history.FRead {
+		return targets.Outcome{Type: history.Fail, Error: msg}
+	}
+	if res.Code == 0 {
+		if notSent(res.Error) {
+			return targets.Outcome{Type: history.Fail, Error: msg}
+		}
+		return targets.Outcome{Type: history.Info, Error: msg}
+	}
+	if res.Code >= 400 && res.Code < 500 && res.Code != http.StatusRequestTimeout && res.Code != 499 {
+		return targets.Outcome{Type: history.Fail, Error: msg}
+	}
+	return targets.Outcome{Type: history.Info, Error: msg}
+}
+
+// notSent recognises transport errors raised before any byte of the request
+// left: the operation certainly did not happen.
+func notSent(err string) bool {
+	return strings.Contains(err, "connection refused") ||
+		strings.Contains(err, "no such host") ||
+		strings.Contains(err, "network is unreachable")
+}
+
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+func decodeRange(body []byte) (string, error) {
+	var r struct {
+		Kvs []struct {
+			Value string `json:"value"`
+		} `json:"kvs"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return "", fmt.Errorf("undecodable range response: %w", err)
+	}
+	if len(r.Kvs) == 0 {
+		return "", nil
+	}
+	v, err := base64.StdEncoding.DecodeString(r.Kvs[0].Value)
+	if err != nil {
+		return "", fmt.Errorf("undecodable value: %w", err)
+	}
+	return string(v), nil
+}

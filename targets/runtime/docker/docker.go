@@ -1,0 +1,472 @@
+// Package docker runs cluster nodes as containers through testcontainers-go.
+//
+// No registry is assumed: images are built locally FROM scratch around the
+// target's static binary, and testcontainers' reaper (Ryuk, an image that would
+// have to be pulled) is disabled. Faultline removes what it creates itself,
+// and labels everything with the run id so `faultline clean` can find leftovers.
+package docker
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/runtime"
+)
+
+// DataDir is where a node keeps its state inside its container.
+const DataDir = "/data"
+
+// Runtime launches nodes as Docker containers.
+type Runtime struct {
+	provider *testcontainers.DockerProvider
+	cli      client.APIClient
+}
+
+// New connects to the Docker engine and checks that it answers.
+func New(ctx context.Context) (*Runtime, error) {
+	// The reaper is an image pulled from a registry; none is reachable, and
+	// Faultline cleans up after itself. testcontainers reads this setting
+	// only from the environment or a properties file, once.
+	os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	p, err := testcontainers.NewDockerProvider(testcontainers.WithLogger(tclog.NewNoopLogger()))
+	if err != nil {
+		return nil, fmt.Errorf("docker: %w", err)
+	}
+	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := p.Health(hctx); err != nil {
+		return nil, fmt.Errorf("docker engine not reachable: %w", err)
+	}
+	return &Runtime{provider: p, cli: p.Client()}, nil
+}
+
+func (*Runtime) Name() string { return "docker" }
+
+// Image returns the local image for a, building it FROM scratch around the
+// binary the first time. The tag carries the binary's hash, so a rebuilt
+// binary gets a new image and an unchanged one is never rebuilt.
+func (r *Runtime) Image(ctx context.Context, target string, a targets.Artifact) (string, error) {
+	if a.Image != "" {
+		return a.Image, nil
+	}
+	f, err := os.Open(a.Binary)
+	if err != nil {
+		return "", fmt.Errorf("open %s binary: %w", target, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	size, err := io.Copy(h, f)
+	if err != nil {
+		return "", fmt.Errorf("hash %s binary: %w", target, err)
+	}
+	repo := "faultline/" + target
+	tag := tagSafe(a.Version) + "-" + hex.EncodeToString(h.Sum(nil))[:12]
+	ref := repo + ":" + tag
+	if _, err := r.cli.ImageInspect(ctx, ref); err == nil {
+		return ref, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	dockerfile := fmt.Sprintf("FROM scratch\nCOPY %s /%s\nENTRYPOINT [\"/%s\"]\n", target, target, target)
+	if err := tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile))}); err != nil {
+		return "", err
+	}
+	if _, err := tw.Write([]byte(dockerfile)); err != nil {
+		return "", err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: target, Mode: 0o755, Size: size}); err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(tw, f); err != nil {
+		return "", err
+	}
+	if err := tw.Close(); err != nil {
+		return "", err
+	}
+	_, err = r.provider.BuildImage(ctx, &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
+		ContextArchive: bytes.NewReader(buf.Bytes()),
+		Repo:           repo,
+		Tag:            tag,
+		KeepImage:      true,
+		BuildOptionsModifier: func(o *client.ImageBuildOptions) {
+			o.Labels = map[string]string{runtime.LabelApp: "image"}
+			o.Remove, o.ForceRemove = true, true
+		},
+	}})
+	if err != nil {
+		return "", fmt.Errorf("build image %s: %w", ref, err)
+	}
+	return ref, nil
+}
+
+func tagSafe(v string) string {
+	b := []byte(v)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 100 {
+		b = b[:100]
+	}
+	return string(b)
+}
+
+// Launch creates the run's network and one container per node, and waits
+// until every node is healthy. On error everything created is removed.
+func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runtime.Cluster, err error) {
+	t := spec.Target
+	logf := spec.Log
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	img, err := r.Image(ctx, t.Name(), spec.Artifact)
+	if err != nil {
+		return nil, err
+	}
+	labels := map[string]string{runtime.LabelApp: "true", runtime.LabelRun: spec.RunID, runtime.LabelTarget: t.Name()}
+	c := &cluster{cli: r.cli, logDir: spec.LogDir, netName: "faultline-" + spec.RunID}
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			err = errors.Join(err, c.Close(cctx))
+		}
+	}()
+	//nolint:staticcheck // network.New names networks by UUID; ours carry the run id.
+	if _, err := r.provider.CreateNetwork(ctx, testcontainers.NetworkRequest{
+		Name: c.netName, Driver: "bridge", Labels: labels,
+	}); err != nil {
+		return nil, fmt.Errorf("create network %s: %w", c.netName, err)
+	}
+	c.netCreated = true
+
+	ports := t.Ports()
+	peers := make([]targets.Peer, spec.Nodes)
+	for i := range peers {
+		pm := map[string]int{}
+		for _, p := range ports {
+			pm[p.Name] = p.Number
+		}
+		name := runtime.NodeName(i)
+		peers[i] = targets.Peer{Name: name, Host: name, Ports: pm, DataDir: DataDir}
+	}
+	c.nodes = make([]*node, spec.Nodes)
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range peers {
+		g.Go(func() error {
+			n, err := r.startNode(gctx, spec, img, labels, c.netName, i, peers, ports)
+			c.mu.Lock()
+			c.nodes[i] = n
+			c.mu.Unlock()
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	logf("%d %s nodes started, waiting until healthy", spec.Nodes, t.Name())
+	timeout := spec.HealthTimeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	if err := runtime.WaitHealthy(ctx, t, c.Nodes(), timeout); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (r *Runtime) startNode(ctx context.Context, spec runtime.ClusterSpec, img string, labels map[string]string,
+	netName string, i int, peers []targets.Peer, ports []targets.Port) (*node, error) {
+	name := peers[i].Name
+	ns := spec.Target.Node(i, peers)
+	env := map[string]string{}
+	for _, kv := range ns.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	nl := map[string]string{runtime.LabelNode: name}
+	for k, v := range labels {
+		nl[k] = v
+	}
+	var exposed []string
+	for _, p := range ports {
+		exposed = append(exposed, strconv.Itoa(p.Number)+"/tcp")
+	}
+	req := testcontainers.GenericContainerRequest{
+		ContainerRequest: testcontainers.ContainerRequest{
+			Image:          img,
+			Name:           "faultline-" + spec.RunID + "-" + name,
+			Cmd:            ns.Args,
+			Env:            env,
+			Labels:         nl,
+			Networks:       []string{netName},
+			NetworkAliases: map[string][]string{netName: {name}},
+			ExposedPorts:   exposed,
+			ConfigModifier: func(cfg *container.Config) { cfg.Hostname = name },
+			HostConfigModifier: func(hc *container.HostConfig) {
+				// Publish on loopback only: the cluster is nobody else's business.
+				hc.PortBindings = network.PortMap{}
+				for _, p := range ports {
+					port, _ := network.ParsePort(strconv.Itoa(p.Number) + "/tcp")
+					hc.PortBindings[port] = []network.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "0"}}
+				}
+			},
+		},
+		Started: true,
+		Logger:  tclog.NewNoopLogger(),
+	}
+	ctr, err := testcontainers.GenericContainer(ctx, req)
+	var dc *testcontainers.DockerContainer
+	if ctr != nil {
+		dc, _ = ctr.(*testcontainers.DockerContainer)
+	}
+	if dc == nil && err == nil {
+		err = errors.New("unexpected container type")
+	}
+	if err != nil {
+		if dc != nil {
+			return &node{name: name, id: dc.GetContainerID(), cli: r.cli}, fmt.Errorf("start %s: %w", name, err)
+		}
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	n := &node{name: name, id: dc.GetContainerID(), cli: r.cli, netName: netName, ports: ports}
+	if err := n.refresh(ctx); err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
+// Clean removes containers and networks left by runs.
+func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
+	f := client.Filters{}
+	if runID != "" {
+		f = f.Add("label", runtime.LabelRun+"="+runID)
+	} else {
+		f = f.Add("label", runtime.LabelRun)
+	}
+	var removed []string
+	var errs []error
+	cs, err := r.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	for _, c := range cs.Items {
+		if _, err := r.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, "container "+strings.TrimPrefix(firstOr(c.Names, c.ID), "/"))
+	}
+	ns, err := r.cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return removed, errors.Join(append(errs, fmt.Errorf("list networks: %w", err))...)
+	}
+	for _, n := range ns.Items {
+		if _, err := r.cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, "network "+n.Name)
+	}
+	return removed, errors.Join(errs...)
+}
+
+func firstOr(s []string, def string) string {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return def
+}
+
+type cluster struct {
+	cli        client.APIClient
+	logDir     string
+	netName    string
+	netCreated bool
+
+	mu     sync.Mutex
+	nodes  []*node
+	closed bool
+}
+
+func (c *cluster) Nodes() []runtime.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]runtime.Node, 0, len(c.nodes))
+	for _, n := range c.nodes {
+		if n != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Close saves the logs, then force-removes containers and the network.
+func (c *cluster) Close(ctx context.Context) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	// Cleanup must finish even when the run was cancelled.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+	defer cancel()
+	nodes := c.Nodes()
+	errs := []error{runtime.SaveLogs(ctx, c.logDir, nodes)}
+	for _, n := range nodes {
+		if _, err := c.cli.ContainerRemove(ctx, n.(*node).id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+			errs = append(errs, fmt.Errorf("remove %s: %w", n.Name(), err))
+		}
+	}
+	if c.netCreated {
+		if _, err := c.cli.NetworkRemove(ctx, c.netName, client.NetworkRemoveOptions{}); err != nil {
+			errs = append(errs, fmt.Errorf("remove network %s: %w", c.netName, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type node struct {
+	name    string
+	id      string
+	cli     client.APIClient
+	netName string
+	ports   []targets.Port
+
+	mu        sync.RWMutex
+	endpoints map[string]string
+	addr      string
+	pid       int
+}
+
+func (n *node) Name() string { return n.name }
+
+func (n *node) Endpoint(port string) string {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.endpoints[port]
+}
+
+func (n *node) Addr() string {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.addr
+}
+
+// refresh reads the node's address, pid and published ports, which Docker may
+// change when a container restarts.
+func (n *node) refresh(ctx context.Context) error {
+	res, err := n.cli.ContainerInspect(ctx, n.id, client.ContainerInspectOptions{})
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", n.name, err)
+	}
+	ci := res.Container
+	eps := map[string]string{}
+	if ci.NetworkSettings != nil {
+		for _, p := range n.ports {
+			port, _ := network.ParsePort(strconv.Itoa(p.Number) + "/tcp")
+			if bs := ci.NetworkSettings.Ports[port]; len(bs) > 0 {
+				host := "127.0.0.1"
+				if bs[0].HostIP.IsValid() && !bs[0].HostIP.IsUnspecified() {
+					host = bs[0].HostIP.String()
+				}
+				eps[p.Name] = "http://" + host + ":" + bs[0].HostPort
+			}
+		}
+	}
+	addr := ""
+	if ci.NetworkSettings != nil {
+		if es := ci.NetworkSettings.Networks[n.netName]; es != nil && es.IPAddress.IsValid() {
+			addr = es.IPAddress.String()
+		}
+	}
+	pid := 0
+	if ci.State != nil {
+		pid = ci.State.Pid
+	}
+	n.mu.Lock()
+	n.endpoints, n.addr, n.pid = eps, addr, pid
+	n.mu.Unlock()
+	return nil
+}
+
+func (n *node) Kill(ctx context.Context) error {
+	if _, err := n.cli.ContainerKill(ctx, n.id, client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+		return fmt.Errorf("kill %s: %w", n.name, err)
+	}
+	return nil
+}
+
+func (n *node) Start(ctx context.Context) error {
+	if _, err := n.cli.ContainerStart(ctx, n.id, client.ContainerStartOptions{}); err != nil {
+		return fmt.Errorf("start %s: %w", n.name, err)
+	}
+	return n.refresh(ctx)
+}
+
+func (n *node) Pause(ctx context.Context) error {
+	if _, err := n.cli.ContainerPause(ctx, n.id, client.ContainerPauseOptions{}); err != nil {
+		return fmt.Errorf("pause %s: %w", n.name, err)
+	}
+	return nil
+}
+
+func (n *node) Resume(ctx context.Context) error {
+	if _, err := n.cli.ContainerUnpause(ctx, n.id, client.ContainerUnpauseOptions{}); err != nil {
+		return fmt.Errorf("resume %s: %w", n.name, err)
+	}
+	return nil
+}
+
+func (n *node) NetNS(ctx context.Context) (string, error) {
+	if err := n.refresh(ctx); err != nil {
+		return "", err
+	}
+	n.mu.RLock()
+	pid := n.pid
+	n.mu.RUnlock()
+	if pid <= 0 {
+		return "", fmt.Errorf("node %s is not running: no network namespace", n.name)
+	}
+	return fmt.Sprintf("/proc/%d/ns/net", pid), nil
+}
+
+func (n *node) Logs(ctx context.Context) ([]byte, error) {
+	rc, err := n.cli.ContainerLogs(ctx, n.id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		return nil, fmt.Errorf("logs of %s: %w", n.name, err)
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	if _, err := stdcopy.StdCopy(&buf, &buf, rc); err != nil {
+		return buf.Bytes(), fmt.Errorf("logs of %s: %w", n.name, err)
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,164 @@
+// Package runtime defines where nodes live. A Runtime launches a cluster of
+// any target and hands back Node handles that the load generator and the
+// nemeses use; it knows nothing of the system it runs.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/faultline/faultline/targets"
+)
+
+// Labels put on everything a run creates, so that `faultline clean` can find
+// what a killed run left behind.
+const (
+	LabelApp    = "faultline"
+	LabelRun    = "faultline.run"
+	LabelNode   = "faultline.node"
+	LabelTarget = "faultline.target"
+)
+
+// Runtime launches clusters.
+type Runtime interface {
+	Name() string
+	// Launch starts every node of spec and returns once all are healthy.
+	Launch(ctx context.Context, spec ClusterSpec) (Cluster, error)
+	// Clean removes what runs left behind: everything of runID, or of every
+	// run when runID is empty. It returns a description of what it removed.
+	Clean(ctx context.Context, runID string) ([]string, error)
+}
+
+// ClusterSpec is a cluster to launch.
+type ClusterSpec struct {
+	RunID    string
+	Target   targets.Target
+	Artifact targets.Artifact
+	Nodes    int
+	// LogDir receives one <node>.log per node when the cluster closes.
+	LogDir string
+	// HealthTimeout bounds the wait for every node to become healthy.
+	HealthTimeout time.Duration
+	// Log receives progress lines (may be nil).
+	Log func(format string, args ...any)
+}
+
+// NodeName is the stable name of node i: n1, n2, ...
+func NodeName(i int) string { return fmt.Sprintf("n%d", i+1) }
+
+// Cluster is a running cluster.
+type Cluster interface {
+	Nodes() []Node
+	// Close saves node logs into LogDir and removes every container, network
+	// and process of the cluster. It is safe to call more than once.
+	Close(ctx context.Context) error
+}
+
+// Node is the handle the rest of the program uses for one member.
+type Node interface {
+	Name() string
+	// Endpoint is the base URL (http://host:port) of the named port, reachable
+	// from the harness. It may change when the node restarts.
+	Endpoint(port string) string
+	// Addr is the node's IP address as its peers see it.
+	Addr() string
+	// Kill stops the node abruptly (SIGKILL); Start restarts it with its data.
+	Kill(ctx context.Context) error
+	Start(ctx context.Context) error
+	// Pause freezes every process of the node; Resume thaws it.
+	Pause(ctx context.Context) error
+	Resume(ctx context.Context) error
+	// NetNS is the path of the node's network namespace, where network
+	// faults install their rules.
+	NetNS(ctx context.Context) (string, error)
+	// Logs returns what the node has written so far.
+	Logs(ctx context.Context) ([]byte, error)
+}
+
+// UnhealthyError says a node did not become healthy in time.
+type UnhealthyError struct {
+	Node    string
+	Err     error
+	LastLog string
+}
+
+func (e *UnhealthyError) Error() string {
+	msg := fmt.Sprintf("node %s did not become healthy: %v", e.Node, e.Err)
+	if e.LastLog != "" {
+		msg += "\nlast log lines of " + e.Node + ":\n" + e.LastLog
+	}
+	return msg
+}
+
+func (e *UnhealthyError) Unwrap() error { return e.Err }
+
+// WaitHealthy polls every node until the target calls it healthy, or returns
+// an *UnhealthyError for the first that is not by the deadline.
+func WaitHealthy(ctx context.Context, t targets.Target, nodes []Node, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	hc := &http.Client{Timeout: 2 * time.Second}
+	var wg sync.WaitGroup
+	errs := make([]error, len(nodes))
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var last error
+			for {
+				last = t.Healthy(ctx, hc, n.Endpoint(targets.ClientPort))
+				if last == nil {
+					return
+				}
+				select {
+				case <-ctx.Done():
+					logs, _ := n.Logs(context.Background())
+					errs[i] = &UnhealthyError{Node: n.Name(), Err: last, LastLog: Tail(logs, 15)}
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Tail returns the last n lines of b.
+func Tail(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// SaveLogs writes each node's log to dir/<name>.log.
+func SaveLogs(ctx context.Context, dir string, nodes []Node) error {
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save node logs: %w", err)
+	}
+	var errs []error
+	for _, n := range nodes {
+		b, err := n.Logs(ctx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("logs of %s: %w", n.Name(), err))
+		}
+		if len(b) == 0 && err != nil {
+			continue
+		}
+		if err := os.WriteFile(dir+"/"+n.Name()+".log", b, 0o644); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
