@@ -12,10 +12,8 @@ package faultline
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/checkers"
@@ -95,14 +93,13 @@ func check(ctx context.Context, dir string, info bench.RunInfo, runErr error, cf
 		return nil, err
 	}
 	in := checkers.NewInput(events, dir)
-	checks := []checkers.Checker{&checkers.Linearizable{Budget: time.Duration(info.CheckTimeout)}}
 	var results []checkers.Result
-	for _, c := range checks {
+	for _, c := range checksFor(info) {
 		results = append(results, c.Check(ctx, in))
 	}
 	meta := report.Meta{
-		RunID: info.RunID, Name: info.Name, Target: info.Target, TargetVersion: info.TargetVersion,
-		Nodes: info.Nodes, Nemesis: info.Nemesis, ReadMode: info.ReadMode, Rate: info.Rate,
+		RunID: info.RunID, Name: info.Name, Target: info.Cluster.Target, TargetVersion: info.TargetVersion,
+		Nodes: info.Cluster.Nodes, Nemesis: info.Chaos.Nemesis, ReadMode: info.Load.ReadMode, Rate: info.Load.Rate,
 		Interrupted: info.Interrupted || errors.Is(runErr, context.Canceled),
 	}
 	if runErr != nil {
@@ -110,24 +107,7 @@ func check(ctx context.Context, dir string, info bench.RunInfo, runErr error, cf
 	}
 	sum := report.Summarize(meta, events, in.Ops, in.Faults, results)
 	sum.HistoryTruncated = torn
-	var errs []error
-	if p, err := report.LatencyPlot(fmt.Sprintf("%s %s, %d nodes, nemesis %v: latency by outcome", info.Target,
-		info.TargetVersion, info.Nodes, info.Nemesis), in.Ops, in.Faults, historyEnd(events)); err != nil {
-		errs = append(errs, err)
-	} else if _, err := report.SavePlot(p, dir, "latency"); err != nil {
-		errs = append(errs, err)
-	}
-	errs = append(errs, report.WriteSummary(dir, sum))
-	return &Outcome{Dir: dir, Summary: sum}, errors.Join(errs...)
-}
-
-// historyEnd is the time of the last event in seconds: plots span 0 to it.
-func historyEnd(events []history.Event) float64 {
-	var last int64
-	for i := range events {
-		last = max(last, events[i].Time)
-	}
-	return float64(last) / 1e9
+	return &Outcome{Dir: dir, Summary: sum}, writeReport(dir, sum, in)
 }
 
 // ExitCode maps an outcome to the CLI's exit code. A violation found in what

@@ -21,8 +21,8 @@ import (
 // linearizability and reported.
 func TestEtcdPartitionEndToEnd(t *testing.T) {
 	sc := bench.Default()
-	sc.Duration = bench.Duration(10 * time.Second)
-	sc.NemesisInterval = bench.Duration(3 * time.Second)
+	sc.Load.Duration = bench.Duration(10 * time.Second)
+	sc.Chaos.Interval = bench.Duration(3 * time.Second)
 	sc.Out = t.TempDir()
 	sc.Seed = 1
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -75,9 +75,9 @@ func TestEtcdPartitionEndToEnd(t *testing.T) {
 // come back unknown.
 func TestSerializableReadsCanFail(t *testing.T) {
 	sc := bench.Default()
-	sc.Duration = bench.Duration(10 * time.Second)
-	sc.NemesisInterval = bench.Duration(3 * time.Second)
-	sc.ReadMode = "serializable"
+	sc.Load.Duration = bench.Duration(10 * time.Second)
+	sc.Chaos.Interval = bench.Duration(3 * time.Second)
+	sc.Load.ReadMode = "serializable"
 	sc.Out = t.TempDir()
 	sc.Seed = 1
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)

@@ -7,13 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
-	"sync"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -23,7 +20,6 @@ import (
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/registry"
 	"github.com/faultline/faultline/targets/runtime"
-	"github.com/faultline/faultline/targets/runtime/docker"
 )
 
 // Files of a run directory.
@@ -42,7 +38,7 @@ type RunInfo struct {
 	TargetVersion string    `json:"target_version,omitempty"`
 	GoVersion     string    `json:"go_version"`
 	Interrupted   bool      `json:"interrupted,omitempty"`
-	Load          LoadStats `json:"load"`
+	LoadStats     LoadStats `json:"load_stats"`
 }
 
 // Run is a finished (or interrupted) run.
@@ -80,25 +76,22 @@ func Prepare(sc Scenario) (*prepared, error) {
 	if err := sc.Validate(); err != nil {
 		return nil, err
 	}
-	t, err := registry.Lookup(sc.Target)
+	t, err := registry.Lookup(sc.Cluster.Target)
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	cl, err := t.Client(targets.ClientConfig{ReadMode: sc.ReadMode})
+	cl, err := t.Client(targets.ClientConfig{ReadMode: sc.Load.ReadMode})
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	faults, err := chaos.Parse(sc.Nemesis)
+	faults, err := chaos.Parse(sc.Chaos.Nemesis)
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	if len(faults) > 0 && sc.Nodes < 2 {
-		return nil, configErr("--nemesis %s needs at least 2 nodes (got --nodes %d)", strings.Join(sc.Nemesis, ","), sc.Nodes)
+	if err := checkRuntime(sc.Cluster.Runtime); err != nil {
+		return nil, &ConfigError{Err: err}
 	}
-	if sc.Runtime != "docker" {
-		return nil, configErr("unknown runtime %q (known: docker)", sc.Runtime)
-	}
-	pacer, _ := ParseRate(sc.Rate)
+	pacer, _ := ParseRate(sc.Load.Rate)
 	return &prepared{sc: sc, target: t, client: cl, faults: faults, pacer: pacer}, nil
 }
 
@@ -120,7 +113,7 @@ func Execute(ctx context.Context, sc Scenario, opts ...Option) (*Run, error) {
 		cfg.runID = newRunID()
 	}
 	now := time.Now()
-	name := fmt.Sprintf("%s-%s-%s-%s", now.Format("20060102-150405"), sc.Target, nemesisLabel(sc.Nemesis), cfg.runID)
+	name := fmt.Sprintf("%s-%s-%s-%s", now.Format("20060102-150405"), sc.Cluster.Target, nemesisLabel(sc.Chaos.Nemesis), cfg.runID)
 	if sc.Name != "" {
 		name = fmt.Sprintf("%s-%s-%s", now.Format("20060102-150405"), sanitize(sc.Name), cfg.runID)
 	}
@@ -129,8 +122,8 @@ func Execute(ctx context.Context, sc Scenario, opts ...Option) (*Run, error) {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
 	run := &Run{Dir: dir, Info: RunInfo{Scenario: sc, RunID: cfg.runID, Started: now, GoVersion: goruntime.Version()}}
-	if sc.Version == "" {
-		run.Info.Version = p.target.DefaultVersion()
+	if sc.Cluster.Version == "" {
+		run.Info.Cluster.Version = p.target.DefaultVersion()
 	}
 	if err := run.writeInfo(); err != nil {
 		return nil, err
@@ -148,23 +141,23 @@ func Execute(ctx context.Context, sc Scenario, opts ...Option) (*Run, error) {
 
 func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err error) {
 	sc := p.sc
-	rt, err := docker.New(ctx)
+	rt, err := newRuntime(ctx, sc.Cluster.Runtime)
 	if err != nil {
 		return err
 	}
-	cfg.log("preparing %s %s", sc.Target, r.Info.Version)
-	art, err := p.target.Prepare(ctx, r.Info.Version, targets.PrepareOptions{Log: cfg.log})
+	cfg.log("preparing %s %s", sc.Cluster.Target, r.Info.Cluster.Version)
+	art, err := p.target.Prepare(ctx, r.Info.Cluster.Version, targets.PrepareOptions{Log: cfg.log})
 	if err != nil {
-		return fmt.Errorf("prepare %s: %w", sc.Target, err)
+		return fmt.Errorf("prepare %s: %w", sc.Cluster.Target, err)
 	}
 	r.Info.TargetVersion = art.Version
 	if err := r.writeInfo(); err != nil {
 		return err
 	}
-	cfg.log("launching %d %s %s nodes on %s (run %s)", sc.Nodes, sc.Target, art.Version, rt.Name(), r.Info.RunID)
+	cfg.log("launching %d %s %s nodes on %s (run %s)", sc.Cluster.Nodes, sc.Cluster.Target, art.Version, rt.Name(), r.Info.RunID)
 	cluster, err := rt.Launch(ctx, runtime.ClusterSpec{
-		RunID: r.Info.RunID, Target: p.target, Artifact: art, Nodes: sc.Nodes,
-		LogDir: filepath.Join(r.Dir, LogsDir), Log: cfg.log,
+		RunID: r.Info.RunID, Target: p.target, Artifact: art, Nodes: sc.Cluster.Nodes,
+		LogDir: filepath.Join(r.Dir, LogsDir), HealthTimeout: time.Duration(sc.Cluster.HealthTimeout), Log: cfg.log,
 	})
 	if err != nil {
 		return fmt.Errorf("launch cluster: %w", err)
@@ -185,47 +178,26 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	}
 	defer func() { err = errors.Join(err, resf.Close()) }()
 
-	env := &chaos.Env{
-		Nodes: cluster.Nodes(), Target: p.target, Firewall: chaos.NetlinkFirewall{},
-		HTTP: &http.Client{Timeout: 2 * time.Second},
-		Rand: mrand.New(mrand.NewPCG(sc.Seed, 0xfa17)),
-	}
+	env := newChaosEnv(sc, p.target, cluster)
 	// Heal on every way out, including a panic in the load or Ctrl-C.
-	defer func() {
-		if herr := chaos.HealNetwork(context.WithoutCancel(ctx), env); herr != nil {
-			err = errors.Join(err, herr)
-		}
-	}()
+	defer func() { err = errors.Join(err, chaos.HealNetwork(context.WithoutCancel(ctx), env)) }()
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
-	nemCtx, stopNemesis := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	var nemErr error
-	if len(p.faults) > 0 {
-		sched := &chaos.Schedule{Faults: p.faults, On: time.Duration(sc.NemesisInterval), Off: time.Duration(sc.NemesisInterval)}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			nemErr = sched.Run(nemCtx, env, rec)
-			if nemErr != nil {
-				stopLoad() // a fault that cannot be healed ends the run
-			}
-		}()
-	}
-	cfg.log("load: %s ops/s for %v against %d nodes, nemesis: %s", sc.Rate, sc.Duration, sc.Nodes, nemesisLabel(sc.Nemesis))
+	stopNemesis := startNemesis(ctx, sc, p.faults, env, rec, stopLoad)
+
+	cfg.log("load: %s ops/s for %v against %d nodes, nemesis: %s", sc.Load.Rate, sc.Load.Duration, sc.Cluster.Nodes, nemesisLabel(sc.Chaos.Nemesis))
 	load := &Load{
 		Client: p.client, Nodes: cluster.Nodes(),
-		Workload: NewRegister(RegisterConfig{Keys: sc.Keys, OpsPerKey: sc.OpsPerKey,
-			KeyConcurrency: sc.KeyConcurrency, ReadFraction: sc.ReadFraction, Seed: sc.Seed}),
-		Rec: rec, Pacer: p.pacer, Duration: time.Duration(sc.Duration),
-		MaxInFlight: sc.MaxInFlight, Timeout: time.Duration(sc.Timeout),
+		Workload: NewRegister(RegisterConfig{Keys: sc.Load.Keys, OpsPerKey: sc.Load.OpsPerKey,
+			KeyConcurrency: sc.Load.KeyConcurrency, ReadFraction: sc.Load.ReadFraction, Seed: sc.Seed}),
+		Rec: rec, Pacer: p.pacer, Duration: time.Duration(sc.Load.Duration),
+		MaxInFlight: sc.Load.MaxInFlight, Timeout: time.Duration(sc.Load.Timeout),
 		Results: vegeta.NewEncoder(resf),
 	}
 	stats, lerr := load.Run(loadCtx)
-	stopNemesis()
-	wg.Wait()
-	r.Info.Load = stats
+	nemErr := stopNemesis()
+	r.Info.LoadStats = stats
 	cfg.log("load done: %d operations invoked, %d completed", stats.Invoked, stats.Completed)
 	return errors.Join(lerr, nemErr)
 }

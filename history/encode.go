@@ -40,6 +40,9 @@ func AppendJSON(b []byte, e *Event) []byte {
 		}
 		b = append(b, '}')
 	}
+	if e.Final {
+		b = append(b, `,"final":true`...)
+	}
 	return append(b, '}')
 }
 

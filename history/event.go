@@ -120,6 +120,9 @@ type Event struct {
 	Error string `json:"error,omitempty"`
 	// Fault describes a nemesis event.
 	Fault *Fault `json:"fault,omitempty"`
+	// Final marks the reads made after the last fault was healed and the
+	// cluster had a quiet period: what the cluster ended up holding.
+	Final bool `json:"final,omitempty"`
 }
 
 // Fault is what a nemesis did: its kind, the nodes it touched and, for network

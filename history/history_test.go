@@ -14,7 +14,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	events := []Event{
 		{Time: 1, Type: Invoke, Process: 3, F: FWrite, ID: 7, Key: "k1", Value: "v-7", Node: "n1"},
 		{Time: 2, Type: Info, Process: 3, F: FWrite, ID: 7, Key: "k1", Error: "503 \"unavailable\"\n<x>&\x01\u2028\xff"},
-		{Time: 3, Type: OK, Process: 4, F: FRead, ID: 8, Key: "ключ"},
+		{Time: 3, Type: OK, Process: 4, F: FRead, ID: 8, Key: "ключ", Final: true},
 		{Time: 4, Type: Invoke, Process: Nemesis, F: FStart, ID: 1,
 			Fault: &Fault{Kind: "partition", Nodes: []string{"n1"}, Links: []string{"n1->n2"}, Detail: "isolate", ApplyNanos: 12}},
 	}

@@ -67,6 +67,8 @@ type Op struct {
 	Call   int64
 	Return int64 // -1 when the operation never completed
 	Error  string
+	// Final marks reads made after healing and a quiet period.
+	Final bool
 }
 
 // Operations pairs invokes with their completions by ID, in invoke order.
@@ -82,7 +84,7 @@ func Operations(events []Event) []Op {
 		if e.Type == Invoke {
 			idx[e.ID] = len(ops)
 			ops = append(ops, Op{ID: e.ID, Process: e.Process, F: e.F, Key: e.Key, Value: e.Value,
-				From: e.From, Node: e.Node, Type: Info, Call: e.Time, Return: -1})
+				From: e.From, Node: e.Node, Type: Info, Call: e.Time, Return: -1, Final: e.Final})
 			continue
 		}
 		j, ok := idx[e.ID]

@@ -97,34 +97,35 @@ func parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (int, bool
 	return 0, true
 }
 
-// scenarioFlags binds the flags of `faultline run` to a scenario.
-func scenarioFlags(fs *flag.FlagSet, sc *bench.Scenario) *string {
-	fs.StringVar(&sc.Target, "target", sc.Target, "system under test")
-	fs.StringVar(&sc.Version, "version", sc.Version, "version of the target to build (default: the target's own default)")
-	fs.StringVar(&sc.Runtime, "runtime", sc.Runtime, "where nodes run: docker")
-	fs.IntVar(&sc.Nodes, "nodes", sc.Nodes, "cluster size")
-	nemesis := fs.String("nemesis", strings.Join(sc.Nemesis, ","), "comma-separated faults: none, partition, partition-random, partition-follower")
-	fs.Var((*durationFlag)(&sc.NemesisInterval), "nemesis-interval", "quiet time before each fault, and its length")
-	fs.Var((*durationFlag)(&sc.Duration), "duration", "how long the load runs")
-	fs.StringVar(&sc.Rate, "rate", sc.Rate, "operations per second")
-	fs.StringVar(&sc.ReadMode, "read-mode", sc.ReadMode, "target read mode (etcd: linearizable or serializable)")
-	fs.Uint64Var(&sc.Seed, "seed", sc.Seed, "seed of every random choice (default: from the clock, recorded in scenario.json)")
-	fs.Var((*durationFlag)(&sc.Timeout), "timeout", "client timeout per request")
-	fs.IntVar(&sc.MaxInFlight, "max-in-flight", sc.MaxInFlight, "most requests in flight at once")
-	fs.IntVar(&sc.Keys, "keys", sc.Keys, "keys open for operations at once")
-	fs.IntVar(&sc.OpsPerKey, "ops-per-key", sc.OpsPerKey, "operations a key receives before it is retired")
-	fs.IntVar(&sc.KeyConcurrency, "key-concurrency", sc.KeyConcurrency, "most operations in flight on one key")
-	fs.Float64Var(&sc.ReadFraction, "read-fraction", sc.ReadFraction, "fraction of operations that are reads")
-	fs.Var((*durationFlag)(&sc.CheckTimeout), "check-timeout", "time budget of the linearizability check")
-	fs.StringVar(&sc.Out, "out", sc.Out, "directory that receives the run directory")
+// scenarioFlags binds the flags of `faultline run` to a scenario; each
+// concern registers its own (flags_*.go). The returned function finishes
+// what flags cannot express directly (lists, defaults that depend on others).
+func scenarioFlags(fs *flag.FlagSet, sc *bench.Scenario) (finish func()) {
 	fs.StringVar(&sc.Name, "name", sc.Name, "name of the run (default: target and nemesis)")
-	return nemesis
+	fs.StringVar(&sc.Out, "out", sc.Out, "directory that receives the run directory")
+	fs.Uint64Var(&sc.Seed, "seed", sc.Seed, "seed of every random choice (default: from the clock, recorded in scenario.json)")
+	finishers := []func(){
+		clusterFlags(fs, &sc.Cluster),
+		loadFlags(fs, &sc.Load),
+		chaosFlags(fs, &sc.Chaos),
+		checkFlags(fs, &sc.Check),
+	}
+	return func() {
+		seeded := false
+		fs.Visit(func(f *flag.Flag) { seeded = seeded || f.Name == "seed" })
+		if !seeded {
+			sc.Seed = uint64(time.Now().UnixNano())
+		}
+		for _, f := range finishers {
+			f()
+		}
+	}
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sc := bench.Default()
 	fs := newFlagSet("run", stderr)
-	nemesis := scenarioFlags(fs, &sc)
+	finish := scenarioFlags(fs, &sc)
 	quiet := fs.Bool("quiet", false, "print only the verdict line")
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
@@ -132,12 +133,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return usageErr(stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
-	sc.Nemesis = splitList(*nemesis)
-	seeded := false
-	fs.Visit(func(f *flag.Flag) { seeded = seeded || f.Name == "seed" })
-	if !seeded {
-		sc.Seed = uint64(time.Now().UnixNano())
-	}
+	finish()
 	logf := func(format string, args ...any) {
 		if !*quiet {
 			fmt.Fprintf(stderr, "faultline: "+format+"\n", args...)
@@ -201,6 +197,8 @@ func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return faultline.ExitPass
 }
 
+func joinList(l []string) string { return strings.Join(l, ",") }
+
 func splitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
@@ -209,16 +207,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-type durationFlag bench.Duration
-
-func (d *durationFlag) String() string { return time.Duration(*d).String() }
-func (d *durationFlag) Set(s string) error {
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("want a duration like 30s")
-	}
-	*d = durationFlag(v)
-	return nil
 }
