@@ -47,6 +47,9 @@ type Summary struct {
 	LatencyMS    Latency        `json:"latency_ms"`
 	LatencyAllMS Latency        `json:"latency_all_ms"`
 	Faults       []FaultSummary `json:"faults"`
+	// Availability is the fraction of operations that succeeded in each
+	// fault window and outside all of them.
+	Availability []Availability `json:"availability"`
 	// HistoryTruncated says the history's last line was torn (a crash).
 	HistoryTruncated bool `json:"history_truncated,omitempty"`
 }
@@ -83,6 +86,7 @@ type Latency struct {
 	P50   float64 `json:"p50"`
 	P90   float64 `json:"p90"`
 	P99   float64 `json:"p99"`
+	P999  float64 `json:"p99_9"`
 	Max   float64 `json:"max"`
 }
 
@@ -126,6 +130,7 @@ func Summarize(meta Meta, events []history.Event, ops []history.Op, faults []his
 	}
 	s.DurationS = round(s.DurationS)
 	s.LatencyMS, s.LatencyAllMS = Percentiles(okLat), Percentiles(allLat)
+	s.Availability = AvailabilityByWindow(ops, faults)
 	for _, w := range faults {
 		fs := FaultSummary{Kind: w.Kind, StartS: round(float64(w.Start) / 1e9), EndS: round(float64(w.End) / 1e9)}
 		if w.Fault != nil {
@@ -147,7 +152,7 @@ func Percentiles(ms []float64) Latency {
 		i := int(math.Ceil(p*float64(len(sorted)))) - 1
 		return round(sorted[max(0, min(i, len(sorted)-1))])
 	}
-	return Latency{Count: len(sorted), P50: at(0.50), P90: at(0.90), P99: at(0.99), Max: round(sorted[len(sorted)-1])}
+	return Latency{Count: len(sorted), P50: at(0.50), P90: at(0.90), P99: at(0.99), P999: at(0.999), Max: round(sorted[len(sorted)-1])}
 }
 
 func round(f float64) float64 { return math.Round(f*1000) / 1000 }

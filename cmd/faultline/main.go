@@ -34,6 +34,7 @@ const usage = `usage: faultline <command> [flags]
 commands:
   run      launch a cluster, load it while injecting faults, check and report
   check    re-run the checkers on a stored run directory
+  compare  write one report that overlays several runs
   clean    remove containers and networks left by killed runs
 
 Run "faultline <command> -h" for the flags of a command.
@@ -60,11 +61,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(ctx, args[1:], stdout, stderr)
 	case "clean":
 		return cmdClean(ctx, args[1:], stdout, stderr)
+	case "compare":
+		return cmdCompare(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return faultline.ExitPass
 	}
-	fmt.Fprintf(stderr, "faultline: unknown command %q (known: run, check, clean)\n", args[0])
+	fmt.Fprintf(stderr, "faultline: unknown command %q (known: run, check, compare, clean)\n", args[0])
 	return faultline.ExitUsage
 }
 
