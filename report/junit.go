@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/faultline/faultline/checkers"
 )
@@ -53,7 +54,7 @@ type junitMessage struct {
 func JUnit(s Summary) ([]byte, error) {
 	name := s.Name
 	if name == "" {
-		name = fmt.Sprintf("%s-%v", s.Target, s.Nemesis)
+		name = s.Target + "-" + strings.Join(s.Nemesis, "+")
 	}
 	suite := junitSuite{Name: "faultline." + name, Time: fmt.Sprintf("%.3f", s.DurationS),
 		Props: []junitProperty{
