@@ -28,6 +28,7 @@ const (
 	HistoryFile  = "history.jsonl"
 	ResultsFile  = "results.bin" // vegeta's gob encoding: `vegeta report results.bin`
 	LogsDir      = "logs"
+	DataDir      = "data" // node data directories, kept when a run fails
 )
 
 // RunInfo is scenario.json: the resolved scenario and what it ran on.
@@ -88,7 +89,7 @@ func Prepare(sc Scenario) (*prepared, error) {
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	if err := checkRuntime(sc.Cluster.Runtime); err != nil {
+	if err := checkRuntime(sc.Cluster); err != nil {
 		return nil, &ConfigError{Err: err}
 	}
 	pacer, _ := ParseRate(sc.Load.Rate)
@@ -141,10 +142,11 @@ func Execute(ctx context.Context, sc Scenario, opts ...Option) (*Run, error) {
 
 func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err error) {
 	sc := p.sc
-	rt, err := newRuntime(ctx, sc.Cluster.Runtime)
+	rt, err := newRuntime(ctx, sc.Cluster, cfg.log)
 	if err != nil {
 		return err
 	}
+	r.Info.Cluster.Runtime, r.Info.Cluster.Netns = rt.Name(), resolvedNetns(rt)
 	cfg.log("preparing %s %s", sc.Cluster.Target, r.Info.Cluster.Version)
 	art, err := p.target.Prepare(ctx, r.Info.Cluster.Version, targets.PrepareOptions{Log: cfg.log})
 	if err != nil {
@@ -157,14 +159,20 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	cfg.log("launching %d %s %s nodes on %s (run %s)", sc.Cluster.Nodes, sc.Cluster.Target, art.Version, rt.Name(), r.Info.RunID)
 	cluster, err := rt.Launch(ctx, runtime.ClusterSpec{
 		RunID: r.Info.RunID, Target: p.target, Artifact: art, Nodes: sc.Cluster.Nodes,
-		LogDir: filepath.Join(r.Dir, LogsDir), HealthTimeout: time.Duration(sc.Cluster.HealthTimeout), Log: cfg.log,
+		LogDir: filepath.Join(r.Dir, LogsDir), DataDir: filepath.Join(r.Dir, DataDir),
+		HealthTimeout: time.Duration(sc.Cluster.HealthTimeout), Log: cfg.log,
 	})
 	if err != nil {
 		return fmt.Errorf("launch cluster: %w", err)
 	}
 	defer func() {
+		cctx := context.WithoutCancel(ctx)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			cfg.log("the run failed: saving node data into %s", filepath.Join(r.Dir, DataDir))
+			err = errors.Join(err, cluster.SaveData(cctx, filepath.Join(r.Dir, DataDir)))
+		}
 		cfg.log("tearing down the cluster")
-		err = errors.Join(err, cluster.Close(context.WithoutCancel(ctx)))
+		err = errors.Join(err, cluster.Close(cctx))
 	}()
 
 	rec, err := history.Create(filepath.Join(r.Dir, HistoryFile))
