@@ -11,7 +11,8 @@ import (
 func clusterFlags(fs *flag.FlagSet, c *bench.ClusterConfig) func() {
 	fs.StringVar(&c.Target, "target", c.Target, "system under test")
 	fs.StringVar(&c.Version, "version", c.Version, "version of the target to build (default: the target's own default)")
-	fs.StringVar(&c.Runtime, "runtime", c.Runtime, "where nodes run: docker")
+	fs.StringVar(&c.Runtime, "runtime", c.Runtime, "where nodes run: docker, local (child processes) or auto (docker when an engine answers, else local)")
+	fs.StringVar(&c.Netns, "netns", c.Netns, "local runtime: a network namespace per node, needed by network faults: auto (when root), on, off")
 	fs.IntVar(&c.Nodes, "nodes", c.Nodes, "cluster size")
 	fs.Var((*durationFlag)(&c.HealthTimeout), "health-timeout", "how long nodes may take to become healthy")
 	return func() {}

@@ -3,7 +3,8 @@
 //
 //	faultline run   --target etcd --nodes 3 --nemesis partition --duration 30s --rate 200
 //	faultline check results/<run>
-//	faultline clean [--run <id>]
+//	faultline cluster up --target etcd --nodes 3   (and: cluster down, cluster ls)
+//	faultline clean --run <id> | --all
 //
 // Exit codes: 0 every check passed, 1 a check failed, 2 verdict unknown,
 // 3 bad usage or configuration (nothing launched), 4 infrastructure error.
@@ -26,7 +27,6 @@ import (
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/report"
-	"github.com/faultline/faultline/targets/runtime/docker"
 )
 
 const usage = `usage: faultline <command> [flags]
@@ -34,7 +34,8 @@ const usage = `usage: faultline <command> [flags]
 commands:
   run      launch a cluster, load it while injecting faults, check and report
   check    re-run the checkers on a stored run directory
-  clean    remove containers and networks left by killed runs
+  cluster  start a cluster and keep it for poking at by hand (up, down, ls)
+  clean    remove what killed runs left: containers, networks, namespaces, processes
 
 Run "faultline <command> -h" for the flags of a command.
 `
@@ -60,11 +61,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(ctx, args[1:], stdout, stderr)
 	case "clean":
 		return cmdClean(ctx, args[1:], stdout, stderr)
+	case "cluster":
+		return cmdCluster(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return faultline.ExitPass
 	}
-	fmt.Fprintf(stderr, "faultline: unknown command %q (known: run, check, clean)\n", args[0])
+	fmt.Fprintf(stderr, "faultline: unknown command %q (known: run, check, cluster, clean)\n", args[0])
 	return faultline.ExitUsage
 }
 
@@ -170,31 +173,6 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	fmt.Fprintln(stdout, report.VerdictLine(out.Summary, out.Dir))
 	return faultline.ExitCode(out, nil)
-}
-
-func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("clean", stderr)
-	runID := fs.String("run", "", "remove only what this run id left (default: every run)")
-	if code, ok := parse(fs, args, stdout, stderr); !ok {
-		return code
-	}
-	rt, err := docker.New(ctx)
-	if err != nil {
-		fmt.Fprintf(stderr, "faultline: %v\n", err)
-		return faultline.ExitInfra
-	}
-	removed, err := rt.Clean(ctx, *runID)
-	for _, r := range removed {
-		fmt.Fprintf(stdout, "removed %s\n", r)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "faultline: %v\n", err)
-		return faultline.ExitInfra
-	}
-	if len(removed) == 0 {
-		fmt.Fprintln(stdout, "nothing to clean")
-	}
-	return faultline.ExitPass
 }
 
 func joinList(l []string) string { return strings.Join(l, ",") }
