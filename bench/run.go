@@ -187,8 +187,12 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	defer func() { err = errors.Join(err, resf.Close()) }()
 
 	env := newChaosEnv(sc, p.target, cluster)
-	// Heal on every way out, including a panic in the load or Ctrl-C.
-	defer func() { err = errors.Join(err, chaos.HealNetwork(context.WithoutCancel(ctx), env)) }()
+	// Heal on every way out, including a panic in the load or Ctrl-C. With no
+	// fault scheduled there is nothing to heal (and a local runtime on
+	// loopback has no namespaces to look in).
+	if len(p.faults) > 0 {
+		defer func() { err = errors.Join(err, chaos.HealNetwork(context.WithoutCancel(ctx), env)) }()
+	}
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()

@@ -115,6 +115,12 @@ type Node interface {
 	Logs(ctx context.Context) ([]byte, error)
 }
 
+// ErrNoNetNS is what Node.NetNS wraps when the node has no network namespace
+// of its own (the local runtime without root): network faults cannot be had,
+// and there are no rules to heal.
+var ErrNoNetNS = errors.New("no network namespace of its own: network faults need root " +
+	"(run as root with the local runtime's namespaces on, or use docker)")
+
 // UnhealthyError says a node did not become healthy in time.
 type UnhealthyError struct {
 	Node    string

@@ -379,13 +379,13 @@ func (n *node) Resume(ctx context.Context) error {
 	return n.signal(syscall.SIGCONT)
 }
 
-// ErrNoNetNS is returned by NetNS when nodes share the host's network.
-var ErrNoNetNS = errors.New("the local runtime without network namespaces has no per-node network: " +
-	"network faults need root (run as root and leave namespaces on)")
+// ErrNoNetNS is returned (wrapped) by NetNS when nodes share the host's
+// network.
+var ErrNoNetNS = runtime.ErrNoNetNS
 
 func (n *node) NetNS(ctx context.Context) (string, error) {
 	if n.nsName == "" {
-		return "", fmt.Errorf("node %s: %w", n.name, ErrNoNetNS)
+		return "", fmt.Errorf("node %s of the local runtime on loopback has %w", n.name, ErrNoNetNS)
 	}
 	return nsDir + "/" + n.nsName, nil
 }

@@ -191,3 +191,49 @@ func TestCleanRemovesAnAbandonedRun(t *testing.T) {
 	}
 	assertGone(t, runID)
 }
+
+// lonely is etcd told that its peers listen where nothing does: the members
+// never elect a leader, so none becomes healthy.
+type lonely struct{ *etcd.Target }
+
+func (l lonely) Node(i int, peers []targets.Peer) targets.NodeSpec {
+	wrong := make([]targets.Peer, len(peers))
+	for j, p := range peers {
+		wrong[j] = p
+		if j != i {
+			wrong[j].Ports = map[string]int{targets.ClientPort: p.Ports[targets.ClientPort], "peer": 1}
+		}
+	}
+	return l.Target.Node(i, wrong)
+}
+
+// A node that does not become healthy in time fails the launch with an
+// UnhealthyError carrying its last log lines; its data directory is kept.
+func TestUnhealthyNodeFailsWithItsLog(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	rt, err := local.New(local.WithNamespaces(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := lonely{etcd.New()}
+	art, err := tg.Prepare(ctx, "", targets.PrepareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runID := "uh" + time.Now().Format("150405")
+	dataDir := filepath.Join(t.TempDir(), "data")
+	_, err = rt.Launch(ctx, runtime.ClusterSpec{RunID: runID, Target: tg, Artifact: art, Nodes: 3,
+		DataDir: dataDir, HealthTimeout: 3 * time.Second})
+	var uh *runtime.UnhealthyError
+	if !errors.As(err, &uh) {
+		t.Fatalf("launch: %v, want an UnhealthyError", err)
+	}
+	if !strings.Contains(uh.LastLog, "etcd") || !strings.Contains(err.Error(), "last log lines") {
+		t.Errorf("error without the node's log: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "n1", "member")); err != nil {
+		t.Errorf("data directory of n1 not kept: %v", err)
+	}
+	assertGone(t, runID)
+}

@@ -13,7 +13,7 @@ import (
 var errLinux = errors.New("the local runtime needs Linux")
 
 // ErrNoNetNS is returned by NetNS when nodes share the host's network.
-var ErrNoNetNS = errors.New("no per-node network namespaces")
+var ErrNoNetNS = runtime.ErrNoNetNS
 
 // Option configures the local runtime.
 type Option func(*Runtime)
