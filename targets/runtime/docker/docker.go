@@ -225,9 +225,13 @@ func (r *Runtime) startNode(ctx context.Context, spec runtime.ClusterSpec, img s
 	for k, v := range labels {
 		nl[k] = v
 	}
+	// Only the client port is published: peers talk over the run's network,
+	// and every published port costs a docker-proxy process and NAT rules.
 	var exposed []string
 	for _, p := range ports {
-		exposed = append(exposed, strconv.Itoa(p.Number)+"/tcp")
+		if p.Name == targets.ClientPort {
+			exposed = append(exposed, strconv.Itoa(p.Number)+"/tcp")
+		}
 	}
 	req := testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
@@ -248,8 +252,8 @@ func (r *Runtime) startNode(ctx context.Context, spec runtime.ClusterSpec, img s
 			HostConfigModifier: func(hc *container.HostConfig) {
 				// Publish on loopback only: the cluster is nobody else's business.
 				hc.PortBindings = network.PortMap{}
-				for _, p := range ports {
-					port, _ := network.ParsePort(strconv.Itoa(p.Number) + "/tcp")
+				for _, e := range exposed {
+					port, _ := network.ParsePort(e)
 					hc.PortBindings[port] = []network.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "0"}}
 				}
 			},
@@ -271,7 +275,7 @@ func (r *Runtime) startNode(ctx context.Context, spec runtime.ClusterSpec, img s
 		}
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	n := &node{name: name, id: dc.GetContainerID(), cli: r.cli, netName: netName, ports: ports}
+	n := &node{name: name, id: dc.GetContainerID(), cli: r.cli, netName: netName, ports: ports, addr: addr.String()}
 	if err := n.refresh(ctx); err != nil {
 		return n, err
 	}
@@ -501,32 +505,45 @@ func (n *node) refresh(ctx context.Context) error {
 		return fmt.Errorf("inspect %s: %w", n.name, err)
 	}
 	ci := res.Container
-	eps := map[string]string{}
-	if ci.NetworkSettings != nil {
-		for _, p := range n.ports {
-			port, _ := network.ParsePort(strconv.Itoa(p.Number) + "/tcp")
-			if bs := ci.NetworkSettings.Ports[port]; len(bs) > 0 {
-				host := "127.0.0.1"
-				if bs[0].HostIP.IsValid() && !bs[0].HostIP.IsUnspecified() {
-					host = bs[0].HostIP.String()
-				}
-				eps[p.Name] = "http://" + host + ":" + bs[0].HostPort
-			}
-		}
-	}
-	addr := ""
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	// A stopped container has no address and no published ports; the last
+	// known ones stay, so that requests to a killed node are refused (a
+	// certain failure) rather than malformed, and rules can still name it.
+	// The address is static anyway; published ports change on restart.
 	if ci.NetworkSettings != nil {
 		if es := ci.NetworkSettings.Networks[n.netName]; es != nil && es.IPAddress.IsValid() {
-			addr = es.IPAddress.String()
+			n.addr = es.IPAddress.String()
 		}
 	}
-	pid := 0
-	if ci.State != nil {
-		pid = ci.State.Pid
+	eps := map[string]string{}
+	for k, v := range n.endpoints {
+		eps[k] = v
 	}
-	n.mu.Lock()
-	n.endpoints, n.addr, n.pid = eps, addr, pid
-	n.mu.Unlock()
+	for _, p := range n.ports {
+		port, _ := network.ParsePort(strconv.Itoa(p.Number) + "/tcp")
+		var bs []network.PortBinding
+		if ci.NetworkSettings != nil {
+			bs = ci.NetworkSettings.Ports[port]
+		}
+		switch {
+		case len(bs) > 0:
+			host := "127.0.0.1"
+			if bs[0].HostIP.IsValid() && !bs[0].HostIP.IsUnspecified() {
+				host = bs[0].HostIP.String()
+			}
+			eps[p.Name] = "http://" + host + ":" + bs[0].HostPort
+		case n.addr != "" && p.Name != targets.ClientPort:
+			// Not published: reachable at the container's address from a
+			// Linux host.
+			eps[p.Name] = "http://" + n.addr + ":" + strconv.Itoa(p.Number)
+		}
+	}
+	n.endpoints = eps
+	n.pid = 0
+	if ci.State != nil && ci.State.Running {
+		n.pid = ci.State.Pid
+	}
 	return nil
 }
 
