@@ -141,6 +141,7 @@ func (e *UnhealthyError) Unwrap() error { return e.Err }
 // WaitHealthy polls every node until the target calls it healthy, or returns
 // an *UnhealthyError for the first that is not by the deadline.
 func WaitHealthy(ctx context.Context, t targets.Target, nodes []Node, timeout time.Duration) error {
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	hc := &http.Client{Timeout: 2 * time.Second}
@@ -158,6 +159,11 @@ func WaitHealthy(ctx context.Context, t targets.Target, nodes []Node, timeout ti
 				}
 				select {
 				case <-ctx.Done():
+					if parent.Err() != nil {
+						// Cancelled (Ctrl-C), not unhealthy.
+						errs[i] = parent.Err()
+						return
+					}
 					logs, _ := n.Logs(context.Background())
 					errs[i] = &UnhealthyError{Node: n.Name(), Err: last, LastLog: Tail(logs, 15)}
 					return
