@@ -237,3 +237,36 @@ func TestUnhealthyNodeFailsWithItsLog(t *testing.T) {
 	}
 	assertGone(t, runID)
 }
+
+// Two etcd versions run side by side, each from its own cached build.
+func TestTwoVersionsSideBySide(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	rt, err := local.New(local.WithNamespaces(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := etcd.New()
+	for i, v := range []string{"v3.5.17", etcd.DefaultVersion} {
+		art, err := tg.Prepare(ctx, v, targets.PrepareOptions{Log: t.Logf})
+		if err != nil {
+			t.Fatalf("prepare %s: %v", v, err)
+		}
+		runID := "tv" + time.Now().Format("150405") + string(rune('a'+i))
+		c, err := rt.Launch(ctx, runtime.ClusterSpec{RunID: runID, Target: tg, Artifact: art, Nodes: 1, HealthTimeout: time.Minute})
+		if err != nil {
+			t.Fatalf("launch %s: %v", v, err)
+		}
+		defer c.Close(ctx)
+		resp, err := http.Get(c.Nodes()[0].Endpoint(targets.ClientPort) + "/version")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		_, _ = buf.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(buf.String(), `"etcdserver":"`+strings.TrimPrefix(v, "v")+`"`) {
+			t.Errorf("%s cluster says %s", v, buf.String())
+		}
+	}
+}
