@@ -62,13 +62,14 @@ func runtimeCases(t *testing.T) []runtimeCase {
 	return cs
 }
 
-// startRun starts `faultline run` with a long load and a partition every
-// second, and returns once a partition is in place, with the run directory.
+// startRun starts `faultline run` with a long load and 2 s partitions after
+// 2 s of quiet, and returns as soon as a partition is in place (so a signal
+// sent now lands inside the fault), with the run directory.
 func startRun(t *testing.T, rc runtimeCase, stateDir string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
 	out := t.TempDir()
 	args := []string{"run", "--runtime", rc.runtime, "--duration", "60s", "--rate", "50",
-		"--nemesis", "partition", "--nemesis-interval", "1s", "--out", out, "--seed", "3"}
+		"--nemesis", "partition", "--nemesis-interval", "2s", "--out", out, "--seed", "3"}
 	if rc.netns != "" {
 		args = append(args, "--netns", rc.netns)
 	}
@@ -238,6 +239,17 @@ func TestSIGINTLeavesNothingAndKeepsTheHistory(t *testing.T) {
 			ws := history.Faults(events)
 			if len(ws) == 0 {
 				t.Fatalf("no fault window in the history")
+			}
+			// The signal landed inside a partition: the last thing the
+			// nemesis did was heal it.
+			var last history.Event
+			for _, e := range events {
+				if e.IsNemesis() {
+					last = e
+				}
+			}
+			if last.F != history.FStop || last.Type != history.OK {
+				t.Errorf("last nemesis event %s %s, want a successful stop (heal)", last.F, last.Type)
 			}
 			for _, w := range ws {
 				if w.Kind != "" && w.End < 0 {
