@@ -120,7 +120,9 @@ func ExitCode(o *Outcome, err error) int {
 		return ExitUsage
 	}
 	if o == nil {
-		if err != nil {
+		// Interrupted before anything was recorded (e.g. Ctrl-C during the
+		// launch): no verdict, but no infrastructure failure either.
+		if err != nil && !errors.Is(err, context.Canceled) {
 			return ExitInfra
 		}
 		return ExitUnknown
