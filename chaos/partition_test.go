@@ -109,7 +109,7 @@ func TestPartitionTopologies(t *testing.T) {
 	testTopologies(t, nodes, chaos.NetlinkFirewall{})
 }
 
-func testTopologies(t *testing.T, nodes []runtime.Node, fw chaos.Firewall) {
+func testTopologies(t *testing.T, nodes []runtime.Node, fw chaos.Firewall, only ...string) {
 	env := newEnv(nodes, fw)
 	idx := map[string]int{}
 	for i, n := range nodes {
@@ -117,6 +117,9 @@ func testTopologies(t *testing.T, nodes []runtime.Node, fw chaos.Firewall) {
 	}
 	ctx := context.Background()
 	for k, tc := range topologies() {
+		if len(only) > 0 && !slices.Contains(only, tc.fault.Kind()) {
+			continue
+		}
 		t.Run(tc.fault.Kind(), func(t *testing.T) {
 			act, err := tc.fault.Start(ctx, env, rand.New(rand.NewPCG(uint64(k), 7)))
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/targets/runtime"
 )
 
 // Kill kills one node (chosen) with SIGKILL; healing restarts it with its
@@ -85,7 +86,20 @@ func startNodes(ctx context.Context, env *Env, idx []int) (string, error) {
 		env.mark(&env.killed, i, false)
 		return nil
 	})
-	return fmt.Sprintf("restarted %v in %v", names(env, idx), time.Since(start).Round(time.Microsecond)), err
+	took := time.Since(start)
+	// A restarted node has a new network namespace; a firewall that keeps
+	// something per namespace (the sidecar) re-arms now, so that the next
+	// network fault does not pay for it.
+	if a, ok := env.Firewall.(interface {
+		Start(context.Context, []runtime.Node) error
+	}); ok && err == nil {
+		nodes := make([]runtime.Node, len(idx))
+		for k, i := range idx {
+			nodes[k] = env.Nodes[i]
+		}
+		_ = a.Start(ctx, nodes) // best effort: Apply starts what is missing
+	}
+	return fmt.Sprintf("restarted %v in %v", names(env, idx), took.Round(time.Microsecond)), err
 }
 
 // Pause freezes every process of one node (chosen); healing thaws it.
