@@ -88,16 +88,16 @@ func startNodes(ctx context.Context, env *Env, idx []int) (string, error) {
 	})
 	took := time.Since(start)
 	// A restarted node has a new network namespace; a firewall that keeps
-	// something per namespace (the sidecar) re-arms now, so that the next
-	// network fault does not pay for it.
+	// something per namespace (the sidecar) re-arms in the background, so
+	// that neither this heal nor the next network fault waits for it.
 	if a, ok := env.Firewall.(interface {
-		Start(context.Context, []runtime.Node) error
+		Rearm(context.Context, []runtime.Node)
 	}); ok && err == nil {
 		nodes := make([]runtime.Node, len(idx))
 		for k, i := range idx {
 			nodes[k] = env.Nodes[i]
 		}
-		_ = a.Start(ctx, nodes) // best effort: Apply starts what is missing
+		a.Rearm(context.WithoutCancel(ctx), nodes)
 	}
 	return fmt.Sprintf("restarted %v in %v", names(env, idx), took.Round(time.Microsecond)), err
 }

@@ -37,8 +37,11 @@ type Firewall struct {
 	image string
 	seq   atomic.Int64
 
-	mu    sync.Mutex
-	slots map[string]*slot
+	mu     sync.Mutex
+	slots  map[string]*slot
+	closed bool
+	// busy counts agents being started, which Close waits for.
+	busy sync.WaitGroup
 }
 
 type slot struct {
@@ -63,6 +66,14 @@ func NewClient() (client.APIClient, error) {
 }
 
 func (*Firewall) Name() string { return "sidecar" }
+
+// Rearm starts, in the background, the agents of nodes that were restarted
+// (a restarted node has a new namespace). Apply waits for it where needed.
+func (f *Firewall) Rearm(ctx context.Context, nodes []runtime.Node) {
+	for _, n := range nodes {
+		go func() { _, _, _ = f.agent(ctx, n) }()
+	}
+}
 
 // Start starts the agents of nodes ahead of the first fault, so that the
 // time a fault takes to be in place is not the time a container takes to
@@ -128,11 +139,17 @@ func (f *Firewall) agent(ctx context.Context, n runtime.Node) (*car, bool, error
 		return nil, false, nil
 	}
 	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return nil, false, fmt.Errorf("node %s: the sidecar firewall is closed", n.Name())
+	}
 	s := f.slots[n.Name()]
 	if s == nil {
 		s = &slot{}
 		f.slots[n.Name()] = s
 	}
+	f.busy.Add(1)
+	defer f.busy.Done()
 	f.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -162,9 +179,11 @@ func (f *Firewall) agent(ctx context.Context, n runtime.Node) (*car, bool, error
 // Close stops every agent; each removes its rules as its input ends.
 func (f *Firewall) Close(ctx context.Context) error {
 	f.mu.Lock()
+	f.closed = true
 	slots := f.slots
 	f.slots = map[string]*slot{}
 	f.mu.Unlock()
+	f.busy.Wait()
 	var errs []error
 	for _, s := range slots {
 		s.mu.Lock()
