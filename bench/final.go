@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/faultline/faultline/chaos"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/runtime"
@@ -180,4 +182,37 @@ func quietPeriod(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// finish heals everything, leaves the cluster a quiet period, then reads
+// every key the run wrote (bench/final.go).
+func (r *Run) finish(ctx context.Context, p *prepared, cfg runConfig, cluster runtime.Cluster, env *chaos.Env,
+	rec *history.Writer, written *writtenKeys) error {
+	sc := p.sc
+	if err := healAndVerify(ctx, env, cfg.log); err != nil {
+		return err
+	}
+	if !sc.Chaos.FinalReads {
+		return nil
+	}
+	if len(p.nemesis.faults) > 0 {
+		cfg.log("quiet period: %v", sc.Chaos.Quiet)
+		if !quietPeriod(ctx, time.Duration(sc.Chaos.Quiet)) {
+			return nil
+		}
+		if err := runtime.WaitHealthy(ctx, p.target, cluster.Nodes(), time.Duration(sc.Cluster.HealthTimeout)); err != nil {
+			cfg.log("not every node is healthy after healing; reading anyway: %v", err)
+		}
+	}
+	client, err := finalClient(p.target)
+	if err != nil {
+		return fmt.Errorf("final reads: %w", err)
+	}
+	keys, maxID, maxProc := written.snapshot()
+	fr := &finalReads{client: client, nodes: cluster.Nodes(), rec: rec, timeout: time.Duration(sc.Load.Timeout),
+		deadline: time.Duration(sc.Chaos.FinalTimeout), workers: 8}
+	st := fr.run(ctx, keys, maxID+1, maxProc+1)
+	r.Info.FinalReads = &st
+	cfg.log("final reads: %d of %d written keys read (%d attempts)", st.Read, st.Keys, st.Attempts)
+	return nil
 }

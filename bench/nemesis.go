@@ -184,3 +184,27 @@ func startNemesis(ctx context.Context, np *nemesisPlan, env *chaos.Env, rec *his
 		return <-done
 	}
 }
+
+// healAndVerify heals everything, then checks on every node that none of
+// Faultline's rules is left.
+func healAndVerify(ctx context.Context, env *chaos.Env, logf func(string, ...any)) error {
+	if err := chaos.HealAll(ctx, env); err != nil {
+		return err
+	}
+	if env.Firewall == nil {
+		return nil
+	}
+	var errs []error
+	for _, n := range env.Nodes {
+		left, err := env.Firewall.Installed(ctx, n)
+		if err == nil && left {
+			err = fmt.Errorf("%s still has Faultline rules after healing", n.Name())
+		}
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	logf("healed: no Faultline rules left on any node")
+	return nil
+}

@@ -197,7 +197,6 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	}
 	defer func() { err = errors.Join(err, resf.Close()) }()
 
-
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	stopNemesis := startNemesis(ctx, p.nemesis, env, rec, stopLoad)
@@ -206,8 +205,7 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 
 	cfg.log("load: %s ops/s for %v against %d nodes, nemesis: %s", sc.Load.Rate, sc.Load.Duration, sc.Cluster.Nodes, nemesisLabel(sc.Chaos.Nemesis))
 	load := &Load{
-		Client: p.client, Nodes: cluster.Nodes(),
-		Workload: written,
+		Client: p.client, Nodes: cluster.Nodes(), Workload: written,
 		Rec: rec, Pacer: p.pacer, Duration: time.Duration(sc.Load.Duration),
 		MaxInFlight: sc.Load.MaxInFlight, Timeout: time.Duration(sc.Load.Timeout),
 		Results: vegeta.NewEncoder(resf),
@@ -220,39 +218,6 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 		return err
 	}
 	return r.finish(ctx, p, cfg, cluster, env, rec, written)
-}
-
-// finish heals everything, leaves the cluster a quiet period, then reads
-// every key the run wrote (bench/final.go).
-func (r *Run) finish(ctx context.Context, p *prepared, cfg runConfig, cluster runtime.Cluster, env *chaos.Env,
-	rec *history.Writer, written *writtenKeys) error {
-	sc := p.sc
-	if err := chaos.HealAll(ctx, env); err != nil {
-		return err
-	}
-	if !sc.Chaos.FinalReads {
-		return nil
-	}
-	if len(p.nemesis.faults) > 0 {
-		cfg.log("quiet period: %v", sc.Chaos.Quiet)
-		if !quietPeriod(ctx, time.Duration(sc.Chaos.Quiet)) {
-			return nil
-		}
-		if err := runtime.WaitHealthy(ctx, p.target, cluster.Nodes(), time.Duration(sc.Cluster.HealthTimeout)); err != nil {
-			cfg.log("not every node is healthy after healing; reading anyway: %v", err)
-		}
-	}
-	client, err := finalClient(p.target)
-	if err != nil {
-		return fmt.Errorf("final reads: %w", err)
-	}
-	keys, maxID, maxProc := written.snapshot()
-	fr := &finalReads{client: client, nodes: cluster.Nodes(), rec: rec, timeout: time.Duration(sc.Load.Timeout),
-		deadline: time.Duration(sc.Chaos.FinalTimeout), workers: 8}
-	st := fr.run(ctx, keys, maxID+1, maxProc+1)
-	r.Info.FinalReads = &st
-	cfg.log("final reads: %d of %d written keys read (%d attempts)", st.Read, st.Keys, st.Attempts)
-	return nil
 }
 
 func (r *Run) writeInfo() error {
