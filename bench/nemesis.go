@@ -132,10 +132,11 @@ func newChaosEnv(ctx context.Context, np *nemesisPlan, t targets.Target, c runti
 	}
 	mode := np.firewall
 	if mode != FirewallSidecar {
-		err := chaos.CheckNetNS(ctx, env.Nodes[0])
+		fw := chaos.NewNetlinkFirewall()
+		err := fw.Start(ctx, env.Nodes)
 		switch {
 		case err == nil:
-			env.Firewall = chaos.NetlinkFirewall{}
+			env.Firewall = fw
 			logf("network faults: nftables in each node's namespace, from the host")
 			return env, nil
 		case mode == FirewallNetNS:

@@ -162,16 +162,11 @@ func HealAll(ctx context.Context, env *Env) error {
 		})
 	}
 	wg.Wait()
-	for _, i := range env.marked(env.killed) {
-		wg.Go(func() {
-			if err := env.Nodes[i].Start(ctx); err != nil {
-				fail(fmt.Errorf("heal: %w", err))
-				return
-			}
-			env.mark(&env.killed, i, false)
-		})
+	if killed := env.marked(env.killed); len(killed) > 0 {
+		if _, err := startNodes(ctx, env, killed); err != nil {
+			fail(fmt.Errorf("heal: %w", err))
+		}
 	}
-	wg.Wait()
 	if env.Firewall != nil {
 		if err := clearAll(ctx, env); err != nil {
 			fail(err)

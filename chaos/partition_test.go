@@ -106,7 +106,7 @@ func topologies() []topoCase {
 // while it is on, and full connectivity and no rules left after heal.
 func TestPartitionTopologies(t *testing.T) {
 	_, nodes := cluster(t)
-	testTopologies(t, nodes, chaos.NetlinkFirewall{})
+	testTopologies(t, nodes, chaos.NewNetlinkFirewall())
 }
 
 func testTopologies(t *testing.T, nodes []runtime.Node, fw chaos.Firewall, only ...string) {
@@ -189,7 +189,7 @@ func sameSet(a, b []string) bool {
 // quarter come back.
 func TestLossIsPartial(t *testing.T) {
 	_, nodes := cluster(t)
-	env := newEnv(nodes, chaos.NetlinkFirewall{})
+	env := newEnv(nodes, chaos.NewNetlinkFirewall())
 	ctx := context.Background()
 	act, err := chaos.Loss(50).Start(ctx, env, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
@@ -216,8 +216,12 @@ func TestLossIsPartial(t *testing.T) {
 // the median; it asserts nothing about time (the machine is shared).
 func TestPartitionApplyTime(t *testing.T) {
 	_, nodes := cluster(t)
-	env := newEnv(nodes, chaos.NetlinkFirewall{})
+	fw := chaos.NewNetlinkFirewall()
+	env := newEnv(nodes, fw)
 	ctx := context.Background()
+	if err := fw.Start(ctx, nodes); err != nil { // as a run does before its load
+		t.Fatal(err)
+	}
 	var took []time.Duration
 	for i := range 15 {
 		f := chaos.Halves()

@@ -70,6 +70,7 @@ func killNodes(ctx context.Context, env *Env, idx []int) (time.Duration, error) 
 		return env.Nodes[i].Kill(ctx)
 	})
 	took := time.Since(start)
+	rearm(ctx, env, idx)
 	if err != nil {
 		_, herr := startNodes(context.WithoutCancel(ctx), env, idx)
 		return took, errors.Join(err, herr)
@@ -87,19 +88,28 @@ func startNodes(ctx context.Context, env *Env, idx []int) (string, error) {
 		return nil
 	})
 	took := time.Since(start)
-	// A restarted node has a new network namespace; a firewall that keeps
-	// something per namespace (the sidecar) re-arms in the background, so
-	// that neither this heal nor the next network fault waits for it.
-	if a, ok := env.Firewall.(interface {
-		Rearm(context.Context, []runtime.Node)
-	}); ok && err == nil {
-		nodes := make([]runtime.Node, len(idx))
-		for k, i := range idx {
-			nodes[k] = env.Nodes[i]
-		}
-		a.Rearm(context.WithoutCancel(ctx), nodes)
+	if err == nil {
+		rearm(ctx, env, idx)
 	}
 	return fmt.Sprintf("restarted %v in %v", names(env, idx), took.Round(time.Microsecond)), err
+}
+
+// rearm tells a firewall that keeps something per network namespace
+// (connections, sidecars) that these nodes stopped or restarted: a
+// restarted node has a new namespace. It re-arms in the background, so that
+// neither the fault nor the next network fault waits for it.
+func rearm(ctx context.Context, env *Env, idx []int) {
+	a, ok := env.Firewall.(interface {
+		Rearm(context.Context, []runtime.Node)
+	})
+	if !ok {
+		return
+	}
+	nodes := make([]runtime.Node, len(idx))
+	for k, i := range idx {
+		nodes[k] = env.Nodes[i]
+	}
+	a.Rearm(context.WithoutCancel(ctx), nodes)
 }
 
 // Pause freezes every process of one node (chosen); healing thaws it.

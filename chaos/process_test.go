@@ -56,7 +56,7 @@ func index(nodes []runtime.Node, name string) int {
 // in its data directory, went up by one).
 func TestKillRestartKeepsData(t *testing.T) {
 	_, nodes := cluster(t)
-	env := newEnv(nodes, chaos.NetlinkFirewall{})
+	env := newEnv(nodes, chaos.NewNetlinkFirewall())
 	ctx := context.Background()
 	before := make([]int, len(nodes))
 	for i, n := range nodes {
@@ -87,7 +87,7 @@ func TestKillRestartKeepsData(t *testing.T) {
 // last resort (HealAll) is not needed afterwards.
 func TestKillAllRestart(t *testing.T) {
 	_, nodes := cluster(t)
-	env := newEnv(nodes, chaos.NetlinkFirewall{})
+	env := newEnv(nodes, chaos.NewNetlinkFirewall())
 	ctx := context.Background()
 	before := make([]int, len(nodes))
 	for i, n := range nodes {
@@ -122,7 +122,7 @@ func TestKillAllRestart(t *testing.T) {
 // without the fault's own heal, and restarts a killed node too.
 func TestPauseThenHealAll(t *testing.T) {
 	_, nodes := cluster(t)
-	env := newEnv(nodes, chaos.NetlinkFirewall{})
+	env := newEnv(nodes, chaos.NewNetlinkFirewall())
 	ctx := context.Background()
 	act, err := chaos.Pause("pause", chaos.ChooseRandom).Start(ctx, env, rand.New(rand.NewPCG(2, 2)))
 	if err != nil {

@@ -89,7 +89,7 @@ func timeline(events []history.Event, steps int) []string {
 // another timeline.
 func TestSameSeedSameTimeline(t *testing.T) {
 	_, nodes := cluster(t)
-	env := newEnv(nodes, chaos.NetlinkFirewall{})
+	env := newEnv(nodes, chaos.NewNetlinkFirewall())
 	faults, err := chaos.Parse([]string{"partition", "partition-random", "partition-halves", "partition-ring", "partition-bridge",
 		"partition-oneway", "partition-client", "kill", "pause", "loss"}, chaos.DefaultOptions())
 	if err != nil {
@@ -132,4 +132,38 @@ func TestSameSeedSameTimeline(t *testing.T) {
 	t.Logf("seed 42:\n%s", strings.Join(ta, "\n"))
 	assertFull(t, nodes)
 	assertNoTables(t, nodes)
+}
+
+// TestCancelHeals ends a schedule (as Ctrl-C does) while a partition and then
+// a pause are on: each is healed before Run returns, and the heal is in the
+// history.
+func TestCancelHeals(t *testing.T) {
+	_, nodes := cluster(t)
+	env := newEnv(nodes, chaos.NewNetlinkFirewall())
+	for _, name := range []string{"partition-halves", "pause"} {
+		faults, err := chaos.Parse([]string{name}, chaos.DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		rec := newRec()
+		rec.onAppend = func(e history.Event) {
+			if e.F == history.FStart && e.Type == history.OK {
+				cancel() // mid-fault: the fault would last a minute
+			}
+		}
+		if err := chaos.Periodic(faults, time.Minute, 10*time.Millisecond, 1).Run(ctx, env, rec); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		var healed bool
+		for _, e := range rec.all() {
+			healed = healed || (e.F == history.FStop && e.Type == history.OK)
+		}
+		if !healed {
+			t.Errorf("%s: no heal recorded after cancel: %+v", name, rec.all())
+		}
+		assertFull(t, nodes)
+		assertNoTables(t, nodes)
+	}
 }

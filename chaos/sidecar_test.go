@@ -45,7 +45,7 @@ func TestSidecarFirewall(t *testing.T) {
 	if n := len(agents(t, cli)); n != len(nodes) {
 		t.Errorf("%d agents running, want %d", n, len(nodes))
 	}
-	testTopologies(t, nodes, fw)
+	testTopologies(t, nodes, fw, "partition-halves", "partition-ring", "partition-oneway", "partition-client")
 
 	// Timing through the sidecar, for the report.
 	env := newEnv(nodes, fw)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/google/nftables"
@@ -76,24 +77,40 @@ func (r Rules) Validate() error {
 	return nil
 }
 
-// withConn opens an nftables netlink connection inside the namespace at
-// nsPath ("" is the caller's own namespace).
-func withConn(nsPath string, f func(*nftables.Conn) error) error {
-	var opts []nftables.ConnOption
+// Handle is an nftables netlink connection kept open in one namespace, for
+// repeated use: opening one enters the namespace (a thread and a setns),
+// which costs more than the transaction itself on a busy machine. It is
+// safe for concurrent use.
+type Handle struct {
+	path string
+	mu   sync.Mutex
+	conn *nftables.Conn
+	// delayed says this handle installed a delay, which Clear removes.
+	delayed bool
+}
+
+// Open connects to nftables inside the namespace at nsPath ("" is the
+// caller's own namespace).
+func Open(nsPath string) (*Handle, error) {
+	opts := []nftables.ConnOption{nftables.AsLasting()}
 	if nsPath != "" {
 		ns, err := os.Open(nsPath)
 		if err != nil {
-			return fmt.Errorf("open network namespace %s: %w", nsPath, err)
+			return nil, fmt.Errorf("open network namespace %s: %w", nsPath, err)
 		}
+		// The socket keeps the namespace; the file is needed only to make it.
 		defer ns.Close()
 		opts = append(opts, nftables.WithNetNSFd(int(ns.Fd())))
 	}
 	c, err := nftables.New(opts...)
 	if err != nil {
-		return fmt.Errorf("nftables in %s: %w", nsName(nsPath), err)
+		return nil, fmt.Errorf("nftables in %s: %w", nsName(nsPath), err)
 	}
-	return f(c)
+	return &Handle{path: nsPath, conn: c}, nil
 }
+
+// Close releases the connection.
+func (h *Handle) Close() error { return h.conn.CloseLasting() }
 
 func nsName(nsPath string) string {
 	if nsPath == "" {
@@ -102,72 +119,106 @@ func nsName(nsPath string) string {
 	return nsPath
 }
 
-// Apply replaces Faultline's rules in the namespace with r: the nftables part
-// in one atomic transaction, then netem if r delays.
-func Apply(nsPath string, r Rules) error {
-	if err := r.Validate(); err != nil {
-		return err
-	}
-	err := withConn(nsPath, func(c *nftables.Conn) error {
-		// Adding before deleting makes the delete valid whether or not the
-		// table existed; both happen atomically with the new rules.
-		t := c.AddTable(&nftables.Table{Family: nftables.TableFamilyIPv4, Name: TableName})
-		c.DelTable(t)
-		if r.hasNFT() {
-			t = c.AddTable(&nftables.Table{Family: nftables.TableFamilyIPv4, Name: TableName})
-			accept := nftables.ChainPolicyAccept
-			in := c.AddChain(&nftables.Chain{Name: "input", Table: t, Type: nftables.ChainTypeFilter,
-				Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter, Policy: &accept})
-			out := c.AddChain(&nftables.Chain{Name: "output", Table: t, Type: nftables.ChainTypeFilter,
-				Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityFilter, Policy: &accept})
-			for _, e := range inputRules(r) {
-				c.AddRule(&nftables.Rule{Table: t, Chain: in, Exprs: e})
-			}
-			for _, e := range outputRules(r) {
-				c.AddRule(&nftables.Rule{Table: t, Chain: out, Exprs: e})
-			}
-		}
-		if err := c.Flush(); err != nil {
-			return fmt.Errorf("install rules in %s: %w", nsName(nsPath), err)
-		}
-		return nil
-	})
+func once(nsPath string, f func(*Handle) error) error {
+	h, err := Open(nsPath)
 	if err != nil {
 		return err
 	}
-	if r.Delay > 0 {
-		return setDelay(nsPath, r.Delay, r.Jitter)
-	}
-	return clearDelay(nsPath)
+	defer h.Close()
+	return f(h)
 }
 
-// Clear removes every fault Faultline installed in the namespace.
+// Apply replaces Faultline's rules in the namespace at nsPath with r.
+func Apply(nsPath string, r Rules) error {
+	return once(nsPath, func(h *Handle) error { return h.Apply(r) })
+}
+
+// Clear removes every fault Faultline installed in the namespace at nsPath,
+// a delay included, whoever installed it.
 func Clear(nsPath string) error {
-	err := withConn(nsPath, func(c *nftables.Conn) error {
-		t := c.AddTable(&nftables.Table{Family: nftables.TableFamilyIPv4, Name: TableName})
-		c.DelTable(t)
-		if err := c.Flush(); err != nil {
-			return fmt.Errorf("remove rules in %s: %w", nsName(nsPath), err)
-		}
-		return nil
+	return once(nsPath, func(h *Handle) error {
+		h.delayed = true
+		return h.Clear()
 	})
-	return errors.Join(err, clearDelay(nsPath))
 }
 
-// Installed reports whether Faultline's table exists in the namespace.
-func Installed(nsPath string) (bool, error) {
-	var found bool
-	err := withConn(nsPath, func(c *nftables.Conn) error {
-		ts, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
-		if err != nil {
-			return fmt.Errorf("list tables in %s: %w", nsName(nsPath), err)
-		}
-		for _, t := range ts {
-			found = found || t.Name == TableName
-		}
-		return nil
-	})
+// Installed reports whether Faultline's table exists in the namespace at nsPath.
+func Installed(nsPath string) (found bool, err error) {
+	err = once(nsPath, func(h *Handle) error { found, err = h.Installed(); return err })
 	return found, err
+}
+
+// Apply replaces Faultline's rules with r: the nftables part in one atomic
+// transaction, then netem if r delays.
+func (h *Handle) Apply(r Rules) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := h.conn
+	// Adding before deleting makes the delete valid whether or not the
+	// table existed; both happen atomically with the new rules.
+	t := c.AddTable(&nftables.Table{Family: nftables.TableFamilyIPv4, Name: TableName})
+	c.DelTable(t)
+	if r.hasNFT() {
+		t = c.AddTable(&nftables.Table{Family: nftables.TableFamilyIPv4, Name: TableName})
+		accept := nftables.ChainPolicyAccept
+		in := c.AddChain(&nftables.Chain{Name: "input", Table: t, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter, Policy: &accept})
+		out := c.AddChain(&nftables.Chain{Name: "output", Table: t, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityFilter, Policy: &accept})
+		for _, e := range inputRules(r) {
+			c.AddRule(&nftables.Rule{Table: t, Chain: in, Exprs: e})
+		}
+		for _, e := range outputRules(r) {
+			c.AddRule(&nftables.Rule{Table: t, Chain: out, Exprs: e})
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("install rules in %s: %w", nsName(h.path), err)
+	}
+	if r.Delay > 0 {
+		h.delayed = true
+		return setDelay(h.path, r.Delay, r.Jitter)
+	}
+	return nil
+}
+
+// Clear removes Faultline's table, and the delay if this handle installed
+// one.
+func (h *Handle) Clear() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := h.conn.AddTable(&nftables.Table{Family: nftables.TableFamilyIPv4, Name: TableName})
+	h.conn.DelTable(t)
+	var err error
+	if ferr := h.conn.Flush(); ferr != nil {
+		err = fmt.Errorf("remove rules in %s: %w", nsName(h.path), ferr)
+	}
+	if h.delayed {
+		if derr := clearDelay(h.path); derr != nil {
+			return errors.Join(err, derr)
+		}
+		h.delayed = false
+	}
+	return err
+}
+
+// Installed reports whether Faultline's table exists.
+func (h *Handle) Installed() (bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ts, err := h.conn.ListTablesOfFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return false, fmt.Errorf("list tables in %s: %w", nsName(h.path), err)
+	}
+	for _, t := range ts {
+		if t.Name == TableName {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func inputRules(r Rules) [][]expr.Any {

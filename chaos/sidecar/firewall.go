@@ -47,6 +47,10 @@ type Firewall struct {
 type slot struct {
 	mu  sync.Mutex
 	car *car
+	// checked says the car is known to be in the node's current namespace:
+	// nothing restarted the node since (Rearm clears it), so no inspection
+	// is needed before using it.
+	checked bool
 }
 
 // New returns a Firewall whose agents run image (an image of the agent
@@ -67,10 +71,19 @@ func NewClient() (client.APIClient, error) {
 
 func (*Firewall) Name() string { return "sidecar" }
 
-// Rearm starts, in the background, the agents of nodes that were restarted
-// (a restarted node has a new namespace). Apply waits for it where needed.
+// Rearm is told that nodes stopped or restarted (a restarted node has a new
+// namespace): their agents are checked again, and replaced in the
+// background where needed. Apply waits for that where needed.
 func (f *Firewall) Rearm(ctx context.Context, nodes []runtime.Node) {
 	for _, n := range nodes {
+		f.mu.Lock()
+		s := f.slots[n.Name()]
+		f.mu.Unlock()
+		if s != nil {
+			s.mu.Lock()
+			s.checked = false
+			s.mu.Unlock()
+		}
 		go func() { _, _, _ = f.agent(ctx, n) }()
 	}
 }
@@ -130,14 +143,6 @@ func (f *Firewall) agent(ctx context.Context, n runtime.Node) (*car, bool, error
 	if !ok {
 		return nil, false, fmt.Errorf("node %s is not a Docker container: the sidecar firewall needs the docker runtime", n.Name())
 	}
-	ins, err := f.cli.ContainerInspect(ctx, cn.ContainerID(), client.ContainerInspectOptions{})
-	if err != nil {
-		return nil, false, fmt.Errorf("inspect %s: %w", n.Name(), err)
-	}
-	st := ins.Container.State
-	if st == nil || !st.Running || st.Pid <= 0 {
-		return nil, false, nil
-	}
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
@@ -153,7 +158,20 @@ func (f *Firewall) agent(ctx context.Context, n runtime.Node) (*car, bool, error
 	f.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.checked && s.car != nil && s.car.alive() {
+		return s.car, true, nil
+	}
+	s.checked = false
+	ins, err := f.cli.ContainerInspect(ctx, cn.ContainerID(), client.ContainerInspectOptions{})
+	if err != nil {
+		return nil, false, fmt.Errorf("inspect %s: %w", n.Name(), err)
+	}
+	st := ins.Container.State
+	if st == nil || !st.Running || st.Pid <= 0 {
+		return nil, false, nil
+	}
 	if s.car != nil && s.car.nodePid == st.Pid && s.car.alive() {
+		s.checked = true
 		return s.car, true, nil
 	}
 	if s.car != nil {
@@ -172,7 +190,7 @@ func (f *Firewall) agent(ctx context.Context, n runtime.Node) (*car, bool, error
 		return nil, false, fmt.Errorf("start the network sidecar of %s: %w", n.Name(), err)
 	}
 	c.nodePid = st.Pid
-	s.car = c
+	s.car, s.checked = c, true
 	return c, true, nil
 }
 
