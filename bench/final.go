@@ -90,7 +90,10 @@ func (f *finalReads) run(ctx context.Context, keys []string, firstID uint64, fir
 				for try := 0; ctx.Err() == nil; try++ {
 					attempts.Add(1)
 					node := f.nodes[(k+try)%len(f.nodes)]
-					out := f.read(ctx, hc, node, keys[k], history.Process(proc), nextID.Add(1)-1)
+					out, sent := f.read(ctx, hc, node, keys[k], proc, nextID.Add(1)-1)
+					if !sent {
+						break // the client cannot even build the request: a bug, not a fault
+					}
 					if out == history.OK {
 						read.Add(1)
 						break
@@ -117,16 +120,17 @@ func (f *finalReads) run(ctx context.Context, keys []string, firstID uint64, fir
 	return FinalStats{Keys: len(keys), Read: int(read.Load()), Attempts: int(attempts.Load())}
 }
 
-// read performs one final read and records it; it returns its outcome.
-func (f *finalReads) read(ctx context.Context, hc *http.Client, node runtime.Node, key string, proc history.Process, id uint64) history.Type {
+// read performs one final read and records it; it returns its outcome, and
+// false if the request could not even be built.
+func (f *finalReads) read(ctx context.Context, hc *http.Client, node runtime.Node, key string, proc history.Process, id uint64) (history.Type, bool) {
 	op := history.Event{Type: history.Invoke, Process: proc, F: history.FRead, ID: id, Key: key, Node: node.Name(), Final: true}
 	var t vegeta.Target
 	if err := f.client.Request(&op, node.Endpoint(targets.ClientPort), &t); err != nil {
-		return history.Fail // not sent, not recorded
+		return history.Fail, false
 	}
 	req, err := t.Request()
 	if err != nil {
-		return history.Fail
+		return history.Fail, false
 	}
 	req = req.WithContext(ctx)
 	op.Time = f.rec.Now()
@@ -157,7 +161,7 @@ func (f *finalReads) read(ctx context.Context, hc *http.Client, node runtime.Nod
 		done.Value = out.Value
 	}
 	f.rec.Append(done)
-	return out.Type
+	return out.Type, true
 }
 
 // finalClient is the client of the final reads: linearizable reads where the

@@ -29,6 +29,9 @@ type nemesisPlan struct {
 	// firewall is the mode decided so far (auto may still fall back to the
 	// sidecar once the nodes exist).
 	firewall string
+	// until ends the schedule: faults happen while the load sends, not
+	// while it waits for its last answers.
+	until time.Duration
 }
 
 // planNemesis resolves the faults and their schedule, and refuses (as a
@@ -42,7 +45,7 @@ func planNemesis(sc Scenario) (*nemesisPlan, error) {
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	np := &nemesisPlan{faults: faults, firewall: c.Firewall}
+	np := &nemesisPlan{faults: faults, firewall: c.Firewall, until: time.Duration(sc.Load.Duration)}
 	byName := map[string]chaos.Fault{}
 	for i, f := range faults {
 		byName[names[i]] = f
@@ -56,6 +59,9 @@ func planNemesis(sc Scenario) (*nemesisPlan, error) {
 	if len(c.Timeline) > 0 {
 		steps := make([]chaos.Step, len(c.Timeline))
 		for i, s := range c.Timeline {
+			if s.At >= sc.Load.Duration {
+				return nil, configErr("timeline step %d (%s at %v) starts after the load ends (--duration %v)", i+1, s.Fault, s.At, sc.Load.Duration)
+			}
 			steps[i] = chaos.Step{At: time.Duration(s.At), For: time.Duration(s.For), Fault: byName[s.Fault]}
 		}
 		if np.schedule, err = chaos.Timeline(steps, sc.Seed); err != nil {
@@ -171,7 +177,7 @@ func startNemesis(ctx context.Context, np *nemesisPlan, env *chaos.Env, rec *his
 	if len(np.faults) == 0 {
 		return func() error { return nil }
 	}
-	nctx, cancel := context.WithCancel(ctx)
+	nctx, cancel := context.WithTimeout(ctx, np.until)
 	done := make(chan error, 1)
 	go func() {
 		err := np.schedule.Run(nctx, env, rec)

@@ -110,6 +110,10 @@ func TestPrepareRefusesFaults(t *testing.T) {
 		"nemesis and timeline disagree": func(s *Scenario) {
 			s.Chaos.Timeline = []TimelineStep{{At: 0, For: Duration(5 * time.Second), Fault: "kill"}}
 		},
+		"timeline after the load": func(s *Scenario) {
+			s.Chaos.Timeline = []TimelineStep{{At: Duration(45 * time.Second), For: Duration(time.Second), Fault: "kill"}}
+			s.Chaos.Nemesis = []string{"kill"}
+		},
 		"loss over 100": func(s *Scenario) { s.Chaos.LossPercent = 140 },
 		"no final time": func(s *Scenario) { s.Chaos.FinalTimeout = 0 },
 	}

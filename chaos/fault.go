@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
@@ -75,7 +76,11 @@ func (e *Env) Leader(ctx context.Context) (int, error) {
 	for i, n := range e.Nodes {
 		bases[i] = n.Endpoint(targets.ClientPort)
 	}
-	return lf.Leader(ctx, e.HTTP, bases)
+	hc := e.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 2 * time.Second}
+	}
+	return lf.Leader(ctx, hc, bases)
 }
 
 // mark records that node i is (or is no longer) paused or killed, so that
