@@ -14,7 +14,7 @@ import (
 
 // TestEtcdTimelineWithSidecarAndFinalReads runs a real 3-member etcd under
 // load with an explicit timeline from a scenario file (a minority/majority
-// split, a kill of the leader, a pause), with network rules forced through
+// split, a pause, a kill of the leader), with network rules forced through
 // the sidecar (the path used without host root). Every fault is a window of
 // the history with its exact nodes and links; after healing and a quiet
 // period, every key the run wrote is read back, marked final; and the
@@ -27,14 +27,14 @@ func TestEtcdTimelineWithSidecarAndFinalReads(t *testing.T) {
 	file := filepath.Join(dir, "scenario.yaml")
 	if err := os.WriteFile(file, []byte(`
 seed: 5
-load: {duration: 10s, rate: "150"}
+load: {duration: 11s, rate: "150"}
 chaos:
   firewall: sidecar
   quiet: 2s
   timeline:
     - {at: 1s, for: 2s, fault: partition-halves}
-    - {at: 4s, for: 2s, fault: kill-leader}
-    - {at: 7s, for: 1500ms, fault: pause}
+    - {at: 4s, for: 1500ms, fault: pause}
+    - {at: 7s, for: 2s, fault: kill-leader}
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ chaos:
 	if err != nil || !seeded || sc.Seed != 5 {
 		t.Fatalf("load: %v seeded=%v seed=%d", err, seeded, sc.Seed)
 	}
-	if got := sc.Chaos.Nemesis; len(got) != 3 || got[0] != "partition-halves" {
+	if got := sc.Chaos.Nemesis; len(got) != 3 || got[2] != "kill-leader" {
 		t.Fatalf("nemesis from the timeline: %v", got)
 	}
 	sc.Out = dir
@@ -59,7 +59,7 @@ chaos:
 	}
 
 	ws := history.Faults(events)
-	kinds := []string{"partition-halves", "kill-leader", "pause"}
+	kinds := []string{"partition-halves", "pause", "kill-leader"}
 	if len(ws) != len(kinds) {
 		t.Fatalf("fault windows %+v, want %v", ws, kinds)
 	}
