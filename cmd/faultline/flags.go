@@ -3,9 +3,11 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/chaos"
 )
 
 func clusterFlags(fs *flag.FlagSet, c *bench.ClusterConfig) func() {
@@ -32,8 +34,16 @@ func loadFlags(fs *flag.FlagSet, l *bench.LoadConfig) func() {
 }
 
 func chaosFlags(fs *flag.FlagSet, c *bench.ChaosConfig) func() {
-	nemesis := fs.String("nemesis", joinList(c.Nemesis), "comma-separated faults: none, partition, partition-random, partition-follower")
+	nemesis := fs.String("nemesis", joinList(c.Nemesis), "comma-separated faults, one chosen at random (seeded) each interval: none, "+
+		strings.Join(chaos.Names(), ", ")+" (see README, Faults)")
 	fs.Var((*durationFlag)(&c.Interval), "nemesis-interval", "quiet time before each fault, and its length")
+	fs.StringVar(&c.Firewall, "firewall", c.Firewall, "how network faults reach the nodes: auto, netns (root), sidecar (docker, no host root)")
+	fs.IntVar(&c.LossPercent, "loss-percent", c.LossPercent, "share of packets the loss fault drops, 1 to 100")
+	fs.Var((*durationFlag)(&c.Delay), "delay", "delay of the delay fault (tc netem)")
+	fs.Var((*durationFlag)(&c.Jitter), "jitter", "jitter of the delay fault")
+	fs.Var((*durationFlag)(&c.Quiet), "quiet-period", "time left to the cluster after the last fault is healed, before the final reads")
+	fs.BoolVar(&c.FinalReads, "final-reads", c.FinalReads, "after healing, read back every key the run wrote")
+	fs.Var((*durationFlag)(&c.FinalTimeout), "final-timeout", "deadline of the final reads")
 	return func() { c.Nemesis = splitList(*nemesis) }
 }
 

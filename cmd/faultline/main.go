@@ -127,8 +127,18 @@ func scenarioFlags(fs *flag.FlagSet, sc *bench.Scenario) (finish func()) {
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sc := bench.Default()
+	// A scenario file is read first, so that flags override what it says.
+	fileSeeded := false
+	if path := scenarioPath(args); path != "" {
+		var err error
+		if fileSeeded, err = bench.LoadFile(path, &sc); err != nil {
+			return usageErr(stderr, err)
+		}
+	}
+	fileSeed := sc.Seed
 	fs := newFlagSet("run", stderr)
 	finish := scenarioFlags(fs, &sc)
+	fs.String("scenario", "", "scenario file, YAML or JSON (keys of scenario.json; chaos.timeline for explicit faults); flags override it")
 	quiet := fs.Bool("quiet", false, "print only the verdict line")
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
@@ -137,6 +147,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	finish()
+	if fileSeeded && !flagSet(fs, "seed") {
+		sc.Seed = fileSeed
+	}
 	logf := func(format string, args ...any) {
 		if !*quiet {
 			fmt.Fprintf(stderr, "faultline: "+format+"\n", args...)
@@ -173,6 +186,32 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	fmt.Fprintln(stdout, report.VerdictLine(out.Summary, out.Dir))
 	return faultline.ExitCode(out, nil)
+}
+
+// scenarioPath finds --scenario among args before the flags are parsed.
+func scenarioPath(args []string) string {
+	for i, a := range args {
+		if a == "--" {
+			return ""
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "scenario" {
+			continue
+		}
+		if hasVal {
+			return val
+		}
+		if i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func joinList(l []string) string { return strings.Join(l, ",") }

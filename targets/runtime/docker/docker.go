@@ -485,6 +485,10 @@ type node struct {
 
 func (n *node) Name() string { return n.name }
 
+// ContainerID is the node's container, for tools that join it (the network
+// sidecar of package chaos/sidecar).
+func (n *node) ContainerID() string { return n.id }
+
 func (n *node) Endpoint(port string) string {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
