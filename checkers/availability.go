@@ -119,7 +119,6 @@ func (a *Availability) Check(ctx context.Context, in *Input) Result {
 	r.Verdict = Valid
 	parts := []string{"ok " + d.Outside.String() + " outside faults"}
 	if len(d.Windows) > 0 {
-		parts = append(parts, d.During.String()+" during faults")
 		var ws []string
 		for _, w := range d.Windows[:min(len(d.Windows), 8)] {
 			ws = append(ws, fmt.Sprintf("%s %.1f-%.1fs %s", w.Kind, w.StartS, w.EndS, w))
@@ -127,7 +126,7 @@ func (a *Availability) Check(ctx context.Context, in *Input) Result {
 		if len(d.Windows) > 8 {
 			ws = append(ws, fmt.Sprintf("... %d more", len(d.Windows)-8))
 		}
-		parts = append(parts, "("+strings.Join(ws, "; ")+")")
+		parts = append(parts, d.During.String()+" during faults ("+strings.Join(ws, "; ")+")")
 	}
 	r.Summary = strings.Join(parts, ", ") + " (measured; a threshold can gate on it)"
 	r.ElapsedMS = time.Since(start).Milliseconds()

@@ -55,7 +55,7 @@ func (cfg Linearizable) explain(ctx context.Context, in *Input, invalid []*keyJo
 // returns the report and the operations to draw, with their start states.
 func (cfg Linearizable) explainKey(ctx context.Context, j *keyJob, budget time.Duration) (KeyReport, []porcupine.Operation, []string) {
 	span := j.ops[j.bad.lo:j.bad.hi]
-	rep := KeyReport{Key: j.key, Verdict: Invalid, Ops: len(j.ops), Decided: j.bad.lo, AtS: seconds(span[0].Call),
+	rep := KeyReport{Key: j.key, Verdict: Invalid, Ops: len(j.ops), Decided: j.bad.lo, Span: len(span), AtS: seconds(span[0].Call),
 		PossibleValues: j.badStates}
 	s := &searcher{}
 	t := time.AfterFunc(budget, func() { s.stop.Store(stopBudget) })
@@ -239,8 +239,11 @@ func witnessOp(op porcupine.Operation) WitnessOp {
 
 // text renders a report as indented lines for summary.json's explanation.
 func (r KeyReport) text(vizNote string) []string {
-	lines := []string{fmt.Sprintf("key %s: cannot be linearized. Its first %d of %d operations (in call order) can be; from %.3fs on they cannot:",
-		r.Key, r.Decided, r.Ops, r.AtS)}
+	lines := []string{fmt.Sprintf("key %s: cannot be linearized: its operations %d-%d of %d (in call order, from %.3fs) cannot follow the %d before them, which can be",
+		r.Key, r.Decided+1, r.Decided+r.Span, r.Ops, r.AtS, r.Decided)}
+	if r.Decided == 0 {
+		lines[0] = fmt.Sprintf("key %s: cannot be linearized: its operations 1-%d of %d (in call order, from %.3fs) cannot be", r.Key, r.Span, r.Ops, r.AtS)
+	}
 	what := "these operations cannot be linearized"
 	if r.Standalone {
 		what += " even on their own, from the start of the history"

@@ -106,6 +106,9 @@ type KeyReport struct {
 	// of them (in call order) were shown linearizable before the stop.
 	Ops     int `json:"ops"`
 	Decided int `json:"decided"`
+	// Span is how many operations, from Decided on, were checked together
+	// and cannot follow the decided ones.
+	Span int `json:"span,omitempty"`
 	// AtS is when the part that cannot be linearized (or the undecided part) begins.
 	AtS float64 `json:"at_s"`
 	// PossibleValues the key could hold at AtS, by everything before it.

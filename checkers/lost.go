@@ -124,8 +124,9 @@ func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
 		r.Stats["keys_not_read_at_the_end"] = len(unread)
 	}
 	r.UnknownKeys = unknown[:min(len(unknown), maxListed)]
-	d := LostDetails{Lost: lost, Unread: unread[:min(len(unread), maxListed)]}
-	r.Details = d
+	if len(lost) > 0 || len(unread) > 0 {
+		r.Details = LostDetails{Lost: lost, Unread: unread[:min(len(unread), maxListed)]}
+	}
 	note := ""
 	if len(unread) > 0 {
 		note = fmt.Sprintf("; %d keys with acknowledged writes had no final read and were not checked", len(unread))

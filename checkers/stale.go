@@ -124,7 +124,7 @@ func (s *StaleReads) Check(ctx context.Context, in *Input) Result {
 				continue
 			}
 			w := latest[k-1]
-			behind := float64(op.Call-w.Return) / 1e6
+			behind := float64((op.Call-w.Return)/1e3) / 1e3 // ms, to the microsecond
 			stale++
 			n.Stale++
 			n.BehindMS = max(n.BehindMS, behind)

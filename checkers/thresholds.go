@@ -113,7 +113,7 @@ func measure(th Threshold, ops []history.Op, faults []history.Window) ThresholdR
 		if op.Type == history.OK {
 			ok++
 			if op.Return >= 0 {
-				lat = append(lat, float64(op.Return-op.Call)/1e6)
+				lat = append(lat, float64((op.Return-op.Call)/1e3)/1e3) // ms, to the microsecond
 			}
 		}
 	}
