@@ -61,7 +61,7 @@ func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
 	}
 	if finals == 0 {
 		r.Verdict = Skipped
-		r.Summary = "skipped: the history has no final reads (the run ended before them, or the workload makes none), so lost writes cannot be looked for"
+		r.Summary = "the history has no final reads (the run ended before them, or the workload makes none), so lost writes cannot be looked for"
 		return r
 	}
 	var lost []LostWrite
@@ -152,7 +152,7 @@ func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
 		r.Summary = fmt.Sprintf("no key with acknowledged writes had a final read (%d such keys)", len(unread))
 	case checkedKeys == 0:
 		r.Verdict = Skipped
-		r.Summary = "skipped: no write was acknowledged, so none can be lost"
+		r.Summary = "no write was acknowledged, so none can be lost"
 	default:
 		r.Verdict = Valid
 		r.Summary = fmt.Sprintf("all %d acknowledged writes on %d keys are reflected by the final reads%s", checkedWrites, checkedKeys, note)

@@ -153,7 +153,7 @@ func (s *StaleReads) Check(ctx context.Context, in *Input) Result {
 	case ctx.Err() != nil:
 		r.Verdict, r.Summary = Unknown, "cancelled: "+ctx.Err().Error()
 	case issued == 0:
-		r.Verdict, r.Summary = Skipped, "skipped: the workload made no reads"
+		r.Verdict, r.Summary = Skipped, "the workload made no reads"
 	case okReads == 0:
 		r.Verdict, r.Summary = Unknown, fmt.Sprintf("none of %d reads succeeded: staleness cannot be judged", issued)
 	case stale > 0:
@@ -161,8 +161,8 @@ func (s *StaleReads) Check(ctx context.Context, in *Input) Result {
 		r.Summary = fmt.Sprintf("%d of %d ok reads were stale (per node, stale/reads: %s)", stale, okReads, strings.Join(per, ", "))
 		var lines []string
 		for _, e := range examples {
-			lines = append(lines, fmt.Sprintf("key %s: %s on %s began %.1f ms after %s was acknowledged (node %s)",
-				e.Key, e.Read.Op, orNone(e.Read.Node), e.BehindMS, e.Missed.Op, orNone(e.Missed.Node)))
+			lines = append(lines, fmt.Sprintf("key %s: %s on %s at %.3fs began %.1f ms after %s was acknowledged (node %s, op %d)",
+				e.Key, e.Read.Op, orNone(e.Read.Node), e.Read.CallS, e.BehindMS, e.Missed.Op, orNone(e.Missed.Node), e.Missed.ID))
 		}
 		if stale > len(examples) {
 			lines = append(lines, fmt.Sprintf("... and %d more", stale-len(examples)))

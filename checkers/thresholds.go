@@ -73,7 +73,7 @@ func (t *Thresholds) Check(ctx context.Context, in *Input) Result {
 	r.Explanation = strings.Join(lines, "\n")
 	switch {
 	case len(t.List) == 0:
-		r.Verdict, r.Summary = Skipped, "skipped: the scenario sets no threshold"
+		r.Verdict, r.Summary = Skipped, "the scenario sets no threshold"
 	case len(missed) > 0:
 		r.Verdict, r.Summary = Invalid, fmt.Sprintf("%d of %d thresholds missed: %s", len(missed), len(t.List), strings.Join(missed, "; "))
 	case len(unmeasured) > 0:
