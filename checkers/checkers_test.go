@@ -89,6 +89,10 @@ var table = []struct {
 		verdicts{Valid, Valid, Skipped}},
 	{"concurrent read may see either", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 1, W, "a", "2", 20, 40, ok),
 		op(3, 2, R, "a", "1", 25, 35, ok)), verdicts{Valid, Valid, Skipped}},
+	// Linearizing without a search places w2 for r1 and then w1 after it,
+	// which r2 refutes; the search finds w1, w2, r1, r2.
+	{"a write that must precede the one the reads saw", hist(op(1, 0, W, "a", "1", 0, 30, ok), op(2, 1, W, "a", "2", 0, 20, ok),
+		op(3, 2, R, "a", "2", 5, 15, ok), op(4, 2, R, "a", "2", 40, 50, ok)), verdicts{Valid, Valid, Skipped}},
 	{"stale read after acknowledged write", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 0, W, "a", "2", 20, 30, ok),
 		on("n3", op(3, 1, R, "a", "1", 40, 50, ok))), verdicts{Invalid, Invalid, Skipped}},
 	{"stale read of nil after acknowledged write", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 1, R, "a", "", 40, 50, ok)),
