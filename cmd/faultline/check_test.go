@@ -28,7 +28,7 @@ func runDir(t *testing.T, anomaly synth.Anomaly, thresholds ...string) string {
 	if err := os.WriteFile(filepath.Join(dir, bench.ScenarioFile), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ops, inj := synth.Generate(synth.Config{Ops: 3000, Keys: 20, Clients: 16, Unknown: 0.01, Fail: 0.02,
+	ops, inj := synth.Generate(synth.Config{Ops: 1000, Keys: 10, Clients: 8, Unknown: 0.01, Fail: 0.02,
 		FinalReads: true, Seed: 3, Anomaly: anomaly})
 	if anomaly != synth.None && inj == nil {
 		t.Fatal("no anomaly injected")
