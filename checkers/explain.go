@@ -21,17 +21,17 @@ import (
 // fewer keys) porcupine's visualization with the fault windows annotated.
 // Everything here runs after the verdict is known and within ExplainBudget:
 // it can make an explanation shorter, never change the verdict.
-func (cfg Linearizable) explain(ctx context.Context, in *Input, invalid []*keyJob) ([]KeyReport, string, []string) {
+func (cfg Linearizable) explain(ctx context.Context, in *Input, invalid []*keyJob, wd *watchdog) ([]KeyReport, string, []string) {
 	deadline := time.Now().Add(cfg.ExplainBudget)
 	var reports []KeyReport
 	var lines, files []string
 	names := map[string]bool{}
 	n := min(len(invalid), cfg.MaxExplained)
 	for i, j := range invalid[:n] {
-		rep, view, init := cfg.explainKey(ctx, j, time.Until(deadline)/time.Duration(n-i))
+		rep, view, init := cfg.explainKey(ctx, j, time.Until(deadline)/time.Duration(n-i), wd)
 		vizNote := ""
 		if i < cfg.MaxVisualizations && in.Dir != "" && ctx.Err() == nil {
-			name, note := cfg.visualize(in, j.key, view, init, rep, names)
+			name, note := cfg.visualize(in, j.key, view, init, rep, names, wd)
 			if name != "" {
 				files = append(files, name)
 				rep.Visualization = name
@@ -53,7 +53,7 @@ func (cfg Linearizable) explain(ctx context.Context, in *Input, invalid []*keyJo
 // linearizable the violation depends on a longer past, and the witness is
 // taken within the span, from the values the key could hold before it. It
 // returns the report and the operations to draw, with their start states.
-func (cfg Linearizable) explainKey(ctx context.Context, j *keyJob, budget time.Duration) (KeyReport, []porcupine.Operation, []string) {
+func (cfg Linearizable) explainKey(ctx context.Context, j *keyJob, budget time.Duration, wd *watchdog) (KeyReport, []porcupine.Operation, []string) {
 	span := j.ops[j.bad.lo:j.bad.hi]
 	rep := KeyReport{Key: j.key, Verdict: Invalid, Ops: len(j.ops), Decided: j.bad.lo, Span: len(span), AtS: seconds(span[0].Call),
 		PossibleValues: j.badStates}
@@ -62,6 +62,8 @@ func (cfg Linearizable) explainKey(ctx context.Context, j *keyJob, budget time.D
 	defer t.Stop()
 	stopCtx := context.AfterFunc(ctx, func() { s.stop.Store(stopCancel) })
 	defer stopCtx()
+	wd.watch(s)
+	defer wd.unwatch(s)
 
 	cand, init := span, j.badStates
 	if extra := writersOf(j.ops[:j.bad.lo], span, j.badStates); len(extra) > 0 || !slices.Equal(j.badStates, []string{""}) {
@@ -287,16 +289,16 @@ func (w WitnessOp) String() string {
 // MaxVisualizedOps around the witness and to MaxPageBytes, with the fault
 // windows and the witness annotated. It returns the file name, or a note
 // saying why there is none.
-func (cfg Linearizable) visualize(in *Input, key string, ops []porcupine.Operation, init []string, rep KeyReport, names map[string]bool) (string, string) {
+func (cfg Linearizable) visualize(in *Input, key string, ops []porcupine.Operation, init []string, rep KeyReport, names map[string]bool, wd *watchdog) (string, string) {
 	witness := map[uint64]bool{}
 	for _, w := range rep.Witness {
 		witness[w.ID] = true
 	}
 	view := trimAround(ops, witness, cfg.MaxVisualizedOps)
-	page, err := cfg.render(view, init, witness, in.Faults)
+	page, err := cfg.render(view, init, witness, in.Faults, wd)
 	if errors.Is(err, errTooBig) && len(view) > len(witness) {
 		view = trimAround(ops, witness, len(witness))
-		page, err = cfg.render(view, init, witness, in.Faults)
+		page, err = cfg.render(view, init, witness, in.Faults, wd)
 	}
 	if err != nil {
 		return "", "(none: " + err.Error() + ")"
@@ -360,7 +362,7 @@ func trimAround(ops []porcupine.Operation, witness map[uint64]bool, n int) []por
 
 // render checks view verbosely (porcupine's partial linearizations drive
 // the page) and draws it, within the size cap.
-func (cfg Linearizable) render(view []porcupine.Operation, init []string, witness map[uint64]bool, faults []history.Window) ([]byte, error) {
+func (cfg Linearizable) render(view []porcupine.Operation, init []string, witness map[uint64]bool, faults []history.Window, wd *watchdog) ([]byte, error) {
 	// One row per process, numbered from zero on this page.
 	rows := map[int]int{}
 	ops := make([]porcupine.Operation, len(view))
@@ -378,9 +380,11 @@ func (cfg Linearizable) render(view []porcupine.Operation, init []string, witnes
 	s := &searcher{}
 	t := time.AfterFunc(10*time.Second, func() { s.stop.Store(stopBudget) })
 	defer t.Stop()
+	wd.watch(s)
+	defer wd.unwatch(s)
 	res, info := porcupine.CheckOperationsVerbose(registerModel(init, func() bool { return s.stop.Load() != running }), ops, 0)
 	if s.stop.Load() != running {
-		return nil, errors.New("drawing it took too long")
+		return nil, errors.New("drawing it took too long or too much memory")
 	}
 	var anns []porcupine.Annotation
 	anns = append(anns, porcupine.Annotation{Tag: "checker", Start: lo, End: lo,

@@ -158,13 +158,12 @@ func (l *Linearizable) Check(ctx context.Context, in *Input) Result {
 	budgetCtx, cancel := context.WithTimeout(ctx, cfg.Budget)
 	defer cancel()
 	turns := cfg.schedule(budgetCtx, jobs, wd)
-	peak := wd.close()
 
 	r := Result{Checker: l.Name(), Stats: map[string]int{
 		"keys": len(jobs), "ops_checked": st.Kept, "spans": spans,
 		"failed_reads_dropped": st.FailedReads, "failed_writes_dropped": st.FailedWrites,
 		"unseen_unknown_writes_dropped": st.UnseenUnknown, "seen_unknown_writes_capped": st.SeenUnknownCapped,
-		"turns": turns, "memory_stops": int(wd.killed.Load()), "peak_heap_mb": int(peak >> 20),
+		"turns": turns,
 	}}
 	if st.Other > 0 {
 		r.Stats["other_ops_skipped"] = st.Other
@@ -199,7 +198,7 @@ func (l *Linearizable) Check(ctx context.Context, in *Input) Result {
 			r.Summary += fmt.Sprintf("; %d undecided", len(unknown))
 		}
 		t0 := time.Now()
-		details.Keys, r.Explanation, r.Artifacts = cfg.explain(ctx, in, invalid)
+		details.Keys, r.Explanation, r.Artifacts = cfg.explain(ctx, in, invalid, wd)
 		r.Stats["explain_ms"] = int(time.Since(t0).Milliseconds())
 	case len(unknown) > 0:
 		r.Verdict = Unknown
@@ -229,6 +228,8 @@ func (l *Linearizable) Check(ctx context.Context, in *Input) Result {
 	if len(details.Keys) > 0 {
 		r.Details = details
 	}
+	r.Stats["peak_heap_mb"] = int(wd.close() >> 20)
+	r.Stats["memory_stops"] = int(wd.killed.Load())
 	r.ElapsedMS = time.Since(start).Milliseconds()
 	return r
 }
