@@ -51,6 +51,8 @@ func BenchmarkLinearizable(b *testing.B) {
 			}
 			in := &Input{Ops: ops}
 			runtime.GC()
+			// The history itself, held throughout: part of the peak.
+			held := HeapBytes()
 			var r Result
 			var took, cpu time.Duration
 			peak := peakHeap(func() {
@@ -67,6 +69,7 @@ func BenchmarkLinearizable(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
+			b.ReportMetric(float64(held)/(1<<20), "history-MB")
 			b.ReportMetric(float64(len(ops))/took.Seconds(), "ops/s")
 			// CPU time (all threads, GC included) does not depend on what
 			// else the machine is running; wall time does.
