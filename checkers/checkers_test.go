@@ -268,3 +268,34 @@ func TestOverall(t *testing.T) {
 		}
 	}
 }
+
+// A key with a long stretch that is never quiet gets a page of the
+// operations nearest the witness, under the byte cap; with a cap too small
+// for that, a page of the witness alone.
+func TestVisualizationIsCapped(t *testing.T) {
+	var parts [][]history.Event
+	// A write in flight the whole time keeps the key from ever being quiet.
+	parts = append(parts, op(1, 9, W, "a", "long", 0, 30000, ok))
+	for i := int64(1); i <= 1000; i++ {
+		v := fmt.Sprint(i + 1)
+		parts = append(parts, op(uint64(2*i), 0, W, "a", v, 10*i, 10*i+5, ok), op(uint64(2*i+1), 1, R, "a", v, 10*i+6, 10*i+8, ok))
+	}
+	parts = append(parts, op(5000, 2, R, "a", "2", 20000, 20005, ok)) // long after write 2 was overwritten
+	evs := hist(parts...)
+	for _, c := range []struct {
+		maxBytes, wantOps int
+	}{{400 << 10, 100}, {45 << 10, 3}} {
+		dir := t.TempDir()
+		r := (&Linearizable{MaxVisualizedOps: 100, MaxPageBytes: c.maxBytes}).Check(context.Background(), NewInput(evs, dir))
+		if r.Verdict != Invalid || len(r.Artifacts) != 1 {
+			t.Fatalf("verdict %s, artifacts %v\n%s", r.Verdict, r.Artifacts, r.Explanation)
+		}
+		st, err := os.Stat(filepath.Join(dir, r.Artifacts[0]))
+		if err != nil || st.Size() > int64(c.maxBytes) {
+			t.Errorf("page: %v, %d bytes over the %d cap", err, st.Size(), c.maxBytes)
+		}
+		if want := fmt.Sprintf("%d operations of", c.wantOps); !strings.Contains(r.Explanation, want) {
+			t.Errorf("cap %d: explanation lacks %q:\n%s", c.maxBytes, want, r.Explanation)
+		}
+	}
+}
