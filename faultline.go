@@ -116,7 +116,9 @@ func check(ctx context.Context, dir string, info bench.RunInfo, runErr error, cf
 	meta := report.Meta{
 		RunID: info.RunID, Name: info.Name, Target: info.Cluster.Target, TargetVersion: info.TargetVersion,
 		Nodes: info.Cluster.Nodes, Nemesis: info.Chaos.Nemesis, ReadMode: info.Load.ReadMode, Rate: info.Load.Rate,
-		Interrupted: info.Interrupted || errors.Is(runErr, context.Canceled),
+		// A torn last line means the run crashed: what was recorded can
+		// show a violation, but it cannot pass.
+		Interrupted: info.Interrupted || errors.Is(runErr, context.Canceled) || torn,
 	}
 	if runErr != nil {
 		meta.Error = runErr.Error()

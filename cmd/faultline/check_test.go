@@ -146,7 +146,8 @@ func TestCheckThresholds(t *testing.T) {
 	}
 }
 
-// A crashed run left a torn last line: it is still checked.
+// A crashed run left a torn last line: it is still checked, and can fail,
+// but it cannot pass: exit 2.
 func TestCheckCrashedRun(t *testing.T) {
 	dir := runDir(t, synth.None)
 	f, err := os.OpenFile(filepath.Join(dir, bench.HistoryFile), os.O_APPEND|os.O_WRONLY, 0)
@@ -156,7 +157,7 @@ func TestCheckCrashedRun(t *testing.T) {
 	f.WriteString(`{"time":99999999999,"type":"invoke","proc`)
 	f.Close()
 	code, out, _ := check(t, "-quiet", dir)
-	if s := summary(t, dir); code != 0 || !s.HistoryTruncated {
+	if s := summary(t, dir); code != 2 || !s.HistoryTruncated || !s.Interrupted || s.Verdict != "valid" {
 		t.Errorf("exit %d %q, truncated %v", code, out, s.HistoryTruncated)
 	}
 }
