@@ -49,7 +49,24 @@ func chaosFlags(fs *flag.FlagSet, c *bench.ChaosConfig) func() {
 
 func checkFlags(fs *flag.FlagSet, c *bench.CheckConfig) func() {
 	fs.Var((*durationFlag)(&c.Timeout), "check-timeout", "time budget of the linearizability check")
+	fs.IntVar(&c.MemoryMB, "check-memory-mb", c.MemoryMB, "heap (MiB) over which the linearizability check stops its heaviest search, leaving that key unknown")
+	fs.Var((*thresholdsFlag)(&c.Thresholds), "threshold",
+		"fail the run when missed, e.g. 'p99 < 200ms outside faults', 'availability > 0.99 outside faults' (repeatable; 'none' clears)")
 	return func() {}
+}
+
+// thresholdsFlag collects --threshold; each is parsed when the scenario is
+// validated, so a bad one is exit 3 before anything is launched.
+type thresholdsFlag []string
+
+func (t *thresholdsFlag) String() string { return strings.Join(*t, "; ") }
+func (t *thresholdsFlag) Set(s string) error {
+	if strings.TrimSpace(s) == "none" {
+		*t = []string{}
+		return nil
+	}
+	*t = append(*t, s)
+	return nil
 }
 
 type durationFlag bench.Duration

@@ -171,13 +171,37 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("check", stderr)
+	var cc bench.CheckConfig
+	finish := checkFlags(fs, &cc)
+	quiet := fs.Bool("quiet", false, "print only the verdict line")
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
 	}
 	if fs.NArg() != 1 {
 		return usageErr(stderr, errors.New("check wants one run directory, e.g. faultline check results/latest"))
 	}
-	out, err := faultline.Check(ctx, fs.Arg(0))
+	finish()
+	// Flags given here replace the stored run's check settings; the others
+	// keep what the run used.
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	override := func(c *bench.CheckConfig) {
+		if set["check-timeout"] {
+			c.Timeout = cc.Timeout
+		}
+		if set["check-memory-mb"] {
+			c.MemoryMB = cc.MemoryMB
+		}
+		if set["threshold"] {
+			c.Thresholds = cc.Thresholds
+		}
+	}
+	logf := func(format string, args ...any) {
+		if !*quiet {
+			fmt.Fprintf(stderr, "faultline: "+format+"\n", args...)
+		}
+	}
+	out, err := faultline.Check(ctx, fs.Arg(0), faultline.WithCheckConfig(override), faultline.WithLog(logf))
 	if out == nil {
 		return usageErr(stderr, err)
 	}
