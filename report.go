@@ -60,7 +60,7 @@ func writeReport(dir string, sum report.Summary, in *checkers.Input) error {
 		title = what
 	}
 	errs = append(errs, report.WriteHTML(dir, report.RunPage{
-		Title: title, S: sum, Plots: refs, Availability: sum.Availability,
+		Title: title, S: sum, Plots: refs, Availability: report.AvailabilityRows(sum.Availability),
 		Latencies: []report.NamedLatency{{Name: "ok operations", L: sum.LatencyMS}, {Name: "all completed operations", L: sum.LatencyAllMS}},
 		Files:     report.RunFiles(dir, sum), ScenarioJSON: string(scenario),
 	}))

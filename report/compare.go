@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 )
 
@@ -82,23 +83,15 @@ func loadRun(e CompareEntry) (*loadedRun, error) {
 	return r, nil
 }
 
-// availability aggregates the summary's per-window availability into inside
-// and outside faults.
-func availability(av []Availability) (in, out float64) {
-	var inOps, inOK int
+// availability is the fraction of operations that succeeded inside fault
+// windows (NaN when there were none) and outside them.
+func availability(d checkers.AvailabilityDetails) (in, out float64) {
 	in, out = math.NaN(), math.NaN()
-	for _, a := range av {
-		if a.Kind == "" {
-			if a.Ops > 0 {
-				out = float64(a.OK) / float64(a.Ops)
-			}
-			continue
-		}
-		inOps += a.Ops
-		inOK += a.OK
+	if d.During.Availability != nil {
+		in = *d.During.Availability
 	}
-	if inOps > 0 {
-		in = float64(inOK) / float64(inOps)
+	if d.Outside.Availability != nil {
+		out = *d.Outside.Availability
 	}
 	return in, out
 }

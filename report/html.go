@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/faultline/faultline/checkers"
 )
 
 // HTMLFile is the per-run report.
@@ -22,6 +24,12 @@ var funcs = template.FuncMap{
 	"join": func(s []string) string { return strings.Join(s, ", ") },
 	"ms":   func(f float64) string { return fmt.Sprintf("%.1f", f) },
 	"pct":  func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
+	"pctPtr": func(f *float64) string {
+		if f == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f%%", 100**f)
+	},
 	"pctOrDash": func(f float64) string {
 		if math.IsNaN(f) {
 			return "-"
@@ -46,12 +54,31 @@ type NamedLatency struct {
 	L    Latency
 }
 
+// AvailabilityRow is a line of the availability table.
+type AvailabilityRow struct {
+	Label string
+	checkers.WindowStats
+}
+
+// AvailabilityRows lists each fault window, all of them together, and the
+// time outside them.
+func AvailabilityRows(d checkers.AvailabilityDetails) []AvailabilityRow {
+	var rows []AvailabilityRow
+	for i, w := range d.Windows {
+		rows = append(rows, AvailabilityRow{Label: fmt.Sprintf("%s #%d (%.1f-%.1f s)", w.Kind, i+1, w.StartS, w.EndS), WindowStats: w})
+	}
+	if len(d.Windows) > 1 {
+		rows = append(rows, AvailabilityRow{Label: "during faults", WindowStats: d.During})
+	}
+	return append(rows, AvailabilityRow{Label: "outside faults", WindowStats: d.Outside})
+}
+
 // RunPage is what report.html shows.
 type RunPage struct {
 	Title        string
 	S            Summary
 	Latencies    []NamedLatency
-	Availability []Availability
+	Availability []AvailabilityRow
 	Plots        []PlotRef
 	// Files are links to artifacts and node logs, relative to the run directory.
 	Files        []string

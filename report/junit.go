@@ -38,6 +38,7 @@ type junitCase struct {
 	Classname string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
 	Failure   *junitMessage `xml:"failure,omitempty"`
+	Skipped   *junitMessage `xml:"skipped,omitempty"`
 	Error     *junitMessage `xml:"error,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
@@ -49,8 +50,9 @@ type junitMessage struct {
 }
 
 // JUnit renders s as JUnit XML. An invalid verdict is a failure; an unknown
-// verdict is an error (it must not pass a CI gate); an infrastructure error
-// that cut the run short is an error of its own test case.
+// verdict is an error (it must not pass a CI gate); a check that did not
+// apply is skipped; an infrastructure error that cut the run short is an
+// error of its own test case.
 func JUnit(s Summary) ([]byte, error) {
 	name := s.Name
 	if name == "" {
@@ -66,6 +68,8 @@ func JUnit(s Summary) ([]byte, error) {
 		tc := junitCase{Name: c.Checker, Classname: class, Time: fmt.Sprintf("%.3f", float64(c.ElapsedMS)/1000), SystemOut: c.Summary}
 		switch c.Verdict {
 		case checkers.Valid:
+		case checkers.Skipped:
+			tc.Skipped = &junitMessage{Message: c.Summary, Type: "skipped"}
 		case checkers.Invalid:
 			tc.Failure = &junitMessage{Message: c.Summary, Type: "invalid", Body: c.Explanation}
 			suite.Failures++

@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 )
 
@@ -215,51 +216,32 @@ func PercentilePlot(title string, series []LatencySeries) (*plot.Plot, error) {
 	return p, nil
 }
 
-// Availability is the fraction of operations that completed ok, among those
-// invoked in a period.
-type Availability struct {
-	Label string  `json:"label"`
-	Kind  string  `json:"kind,omitempty"` // fault kind; empty outside faults
-	Ops   int     `json:"ops"`
-	OK    int     `json:"ok"`
-	Ratio float64 `json:"ratio"`
+// availabilityBar is one bar of the availability plot.
+type availabilityBar struct {
+	label string
+	ops   int
+	ratio float64
 }
 
-// AvailabilityByWindow computes availability in each fault window and outside
-// all of them. Final reads (made after healing) are not part of the load.
-func AvailabilityByWindow(ops []history.Op, faults []history.Window) []Availability {
-	out := make([]Availability, len(faults)+1)
-	for i, w := range faults {
-		out[i] = Availability{Label: fmt.Sprintf("%s #%d", w.Kind, i+1), Kind: w.Kind}
+func availabilityBars(d checkers.AvailabilityDetails) []availabilityBar {
+	var bars []availabilityBar
+	add := func(label string, w checkers.WindowStats) {
+		b := availabilityBar{label: label, ops: w.Ops}
+		if w.Availability != nil {
+			b.ratio = *w.Availability
+		}
+		bars = append(bars, b)
 	}
-	outside := &out[len(faults)]
-	outside.Label = "outside faults"
-	for _, op := range ops {
-		if op.Final {
-			continue
-		}
-		a := outside
-		for i, w := range faults {
-			if op.Call >= w.Start && op.Call <= w.End {
-				a = &out[i]
-				break
-			}
-		}
-		a.Ops++
-		if op.Type == history.OK {
-			a.OK++
-		}
+	for i, w := range d.Windows {
+		add(fmt.Sprintf("%s #%d", w.Kind, i+1), w)
 	}
-	for i := range out {
-		if out[i].Ops > 0 {
-			out[i].Ratio = round(float64(out[i].OK) / float64(out[i].Ops))
-		}
-	}
-	return out
+	add("outside faults", d.Outside)
+	return bars
 }
 
 // AvailabilityPlot draws one bar per fault window, and one for outside faults.
-func AvailabilityPlot(title string, av []Availability) (*plot.Plot, error) {
+func AvailabilityPlot(title string, d checkers.AvailabilityDetails) (*plot.Plot, error) {
+	av := availabilityBars(d)
 	p := plot.New()
 	p.Title.Text = title
 	p.Y.Label.Text = "operations that succeeded (fraction)"
@@ -267,8 +249,8 @@ func AvailabilityPlot(title string, av []Availability) (*plot.Plot, error) {
 	vals := make(plotter.Values, len(av))
 	names := make([]string, len(av))
 	for i, a := range av {
-		vals[i] = a.Ratio
-		names[i] = fmt.Sprintf("%s\n%d ops", a.Label, a.Ops)
+		vals[i] = a.ratio
+		names[i] = fmt.Sprintf("%s\n%d ops", a.label, a.ops)
 	}
 	bars, err := plotter.NewBarChart(vals, vg.Points(28))
 	if err != nil {
@@ -280,11 +262,11 @@ func AvailabilityPlot(title string, av []Availability) (*plot.Plot, error) {
 	labels := make([]string, len(av))
 	xys := make(plotter.XYs, len(av))
 	for i, a := range av {
-		labels[i] = fmt.Sprintf("%.1f%%", 100*a.Ratio)
-		if a.Ops == 0 {
+		labels[i] = fmt.Sprintf("%.1f%%", 100*a.ratio)
+		if a.ops == 0 {
 			labels[i] = "no operations"
 		}
-		xys[i] = plotter.XY{X: float64(i), Y: a.Ratio}
+		xys[i] = plotter.XY{X: float64(i), Y: a.ratio}
 	}
 	l, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
 	if err != nil {

@@ -117,6 +117,13 @@ func TestJUnitGolden(t *testing.T) {
 	if s.Tests != 2 || s.Failures != 1 || s.Errors != 0 || s.Cases[1].Failure == nil {
 		t.Errorf("one test case per checker, the invalid one failing: %+v", s)
 	}
+	// A check that does not apply is skipped, not passed.
+	skip := fixedSummary()
+	skip.Checks[1].Verdict = checkers.Skipped
+	b, _ = JUnit(skip)
+	if !strings.Contains(string(b), `<skipped message="1 stale read"`) {
+		t.Errorf("skipped verdict is not skipped:\n%s", b)
+	}
 	// An unknown verdict must not pass a CI gate.
 	unk := fixedSummary()
 	unk.Checks[1].Verdict = checkers.Unknown
@@ -137,7 +144,7 @@ func TestPlotsAreValidAndShadeFaultWindows(t *testing.T) {
 		"percentiles": func() (*plot.Plot, error) {
 			return PercentilePlot("pct", []LatencySeries{{Name: "in", Latency: in, Color: ColorInfo}, {Name: "out", Latency: out, Color: ColorOK}})
 		},
-		"availability": func() (*plot.Plot, error) { return AvailabilityPlot("av", AvailabilityByWindow(ops, ws)) },
+		"availability": func() (*plot.Plot, error) { return AvailabilityPlot("av", checkers.Measure(ops, ws)) },
 	}
 	// The fault shading is the only translucent fill; its opacity names it.
 	_, _, _, a := ColorFault.RGBA()
@@ -171,9 +178,9 @@ func TestPlotsAreValidAndShadeFaultWindows(t *testing.T) {
 			}
 		}
 	}
-	av := AvailabilityByWindow(ops, ws)
-	if len(av) != 2 || av[0].Kind != "partition" || av[0].Ratio >= av[1].Ratio || av[1].Ratio != 1 {
-		t.Errorf("availability: %+v", av)
+	av := availabilityBars(checkers.Measure(ops, ws))
+	if len(av) != 2 || av[0].label != "partition #1" || av[0].ratio >= av[1].ratio || av[1].ratio != 1 {
+		t.Errorf("availability bars: %+v", av)
 	}
 }
 
@@ -187,7 +194,7 @@ func TestReportHTMLOpensInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := RunPage{Title: "fixed", S: s, Plots: []PlotRef{{Title: "latency", PNG: "latency.png", SVG: "latency.svg"}},
-		Availability: s.Availability, Latencies: []NamedLatency{{Name: "ok", L: s.LatencyMS}}, Files: RunFiles(dir, s)}
+		Availability: AvailabilityRows(s.Availability), Latencies: []NamedLatency{{Name: "ok", L: s.LatencyMS}}, Files: RunFiles(dir, s)}
 	if err := WriteHTML(dir, page); err != nil {
 		t.Fatal(err)
 	}
