@@ -101,6 +101,7 @@ func check(ctx context.Context, dir string, info bench.RunInfo, runErr error, cf
 		RunID: info.RunID, Name: info.Name, Target: info.Cluster.Target, TargetVersion: info.TargetVersion,
 		Nodes: info.Cluster.Nodes, Nemesis: info.Chaos.Nemesis, ReadMode: info.Load.ReadMode, Rate: info.Load.Rate,
 		Interrupted: info.Interrupted || errors.Is(runErr, context.Canceled),
+		Dropped:     info.LoadStats.Dropped,
 	}
 	if runErr != nil {
 		meta.Error = runErr.Error()

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,18 +17,43 @@ import (
 	"github.com/faultline/faultline/targets/runtime"
 )
 
-// Load drives one open-loop vegeta attack against every node and records each
+// Node is what the load needs of a node: its name and its client endpoint,
+// asked for every operation because it may change when the node restarts.
+type Node interface {
+	Name() string
+	Endpoint(port string) string
+}
+
+// LoadNodes adapts a cluster's nodes.
+func LoadNodes(ns []runtime.Node) []Node {
+	out := make([]Node, len(ns))
+	for i, n := range ns {
+		out[i] = n
+	}
+	return out
+}
+
+// Load drives one vegeta attack against every node and records each
 // operation's invoke and completion in the history.
+//
+// Open loop (a Schedule pacer): requests leave on the pacer's schedule
+// whatever the target does, up to MaxInFlight at once; every invoke carries
+// its intended send time. Closed loop (ClosedLoop): a fixed number of
+// processes, each sending its next operation when the previous one ended.
 type Load struct {
 	Client   targets.Client
-	Nodes    []runtime.Node
+	Nodes    []Node
 	Workload Workload
 	Rec      *history.Writer
 	Pacer    vegeta.Pacer
 	Duration time.Duration
 	// MaxInFlight bounds vegeta's workers, so a stalled cluster cannot make
-	// the generator pile up goroutines.
+	// the generator pile up goroutines: the pacer falls behind instead, and
+	// the requests it could not send on time are counted late or dropped.
 	MaxInFlight int
+	// DropAfter, when positive, skips requests that could not be sent within
+	// DropAfter of their intended time instead of sending them in a burst.
+	DropAfter time.Duration
 	// Timeout is the client's per-request timeout.
 	Timeout time.Duration
 	// Results, when set, receives every vegeta result in vegeta's own
@@ -37,8 +63,21 @@ type Load struct {
 
 // LoadStats counts what the attack did.
 type LoadStats struct {
+	// Mode is "open" (paced) or "closed" (fixed processes).
+	Mode string `json:"mode"`
+	// Scheduled is how many requests the pacer meant to send in the run.
+	Scheduled int64 `json:"scheduled,omitempty"`
 	Invoked   int64 `json:"invoked"`
 	Completed int64 `json:"completed"`
+	// Late requests were sent more than history.LateAfter after their
+	// intended time: the generator could not keep up.
+	Late int64 `json:"late"`
+	// Dropped requests were scheduled but never sent: skipped by DropAfter,
+	// or still waiting for a worker when the run ended.
+	Dropped int64 `json:"dropped"`
+	// PeakInFlight is the most requests in flight at once; equal to
+	// max_in_flight means the workers were all busy at some point.
+	PeakInFlight int64 `json:"peak_in_flight"`
 	// Unmatched counts results whose op id could not be found; it must be 0.
 	Unmatched int64 `json:"unmatched"`
 }
@@ -48,26 +87,32 @@ type LoadStats struct {
 type pending struct {
 	shards [64]struct {
 		sync.Mutex
-		m map[uint64]history.Event
+		m map[uint64]pendingOp
+		_ [40]byte // keep shards on separate cache lines
 	}
+}
+
+type pendingOp struct {
+	history.Event
+	node int
 }
 
 func newPending() *pending {
 	p := &pending{}
 	for i := range p.shards {
-		p.shards[i].m = make(map[uint64]history.Event)
+		p.shards[i].m = make(map[uint64]pendingOp)
 	}
 	return p
 }
 
-func (p *pending) put(e history.Event) {
+func (p *pending) put(e *history.Event, node int) {
 	s := &p.shards[e.ID%uint64(len(p.shards))]
 	s.Lock()
-	s.m[e.ID] = e
+	s.m[e.ID] = pendingOp{*e, node}
 	s.Unlock()
 }
 
-func (p *pending) take(id uint64) (history.Event, bool) {
+func (p *pending) take(id uint64) (pendingOp, bool) {
 	s := &p.shards[id%uint64(len(p.shards))]
 	s.Lock()
 	e, ok := s.m[id]
@@ -79,23 +124,31 @@ func (p *pending) take(id uint64) (history.Event, bool) {
 // Run attacks until Duration elapses or ctx ends, then waits for the requests
 // in flight to finish (bounded by Timeout).
 func (l *Load) Run(ctx context.Context) (LoadStats, error) {
-	var stats LoadStats
+	stats := LoadStats{Mode: "open"}
 	if len(l.Nodes) == 0 {
 		return stats, fmt.Errorf("load: no nodes")
 	}
-	procs := newProcesses(len(l.Nodes))
-	nodeIndex := map[string]int{}
-	for i, n := range l.Nodes {
-		nodeIndex[n.Name()] = i
+	maxw := uint64(l.MaxInFlight)
+	if maxw == 0 {
+		maxw = 1024
 	}
+	var procs processPool = newOpenProcesses(len(l.Nodes))
+	workers := min(maxw, 16)
+	if c, ok := l.Pacer.(ClosedLoop); ok {
+		stats.Mode = "closed"
+		maxw, workers = uint64(c.Processes), uint64(c.Processes)
+		procs = newClosedProcesses(c.Processes, len(l.Nodes))
+	}
+	pace := newPacing(l.Pacer, l.DropAfter, l.Rec.Now, int(maxw))
 	pend := newPending()
 	var nextID atomic.Uint64
-	var invoked atomic.Int64
+	var invoked, inFlight, peak atomic.Int64
 	targeter := func(t *vegeta.Target) error {
+		intended := pace.next()
 		op := history.Event{Type: history.Invoke, ID: nextID.Add(1)}
-		ni := int(op.ID % uint64(len(l.Nodes)))
+		ni, proc := procs.acquire(op.ID)
 		node := l.Nodes[ni]
-		op.Process = procs.acquire(ni)
+		op.Process = proc
 		op.Node = node.Name()
 		l.Workload.Next(&op)
 		if err := l.Client.Request(&op, node.Endpoint(targets.ClientPort), t); err != nil {
@@ -103,64 +156,105 @@ func (l *Load) Run(ctx context.Context) (LoadStats, error) {
 			// build is a bug, not a fault to measure.
 			l.Workload.Done(&op)
 			procs.release(ni, op.Process, false)
-			return err
+			return fmt.Errorf("build the request of %s %s: %w", op.F, op.Key, err)
 		}
 		op.Time = l.Rec.Now()
-		pend.put(op)
+		if intended > 0 {
+			op.Intended = min(intended, op.Time)
+		}
+		pend.put(&op, ni)
 		l.Rec.Append(op)
 		invoked.Add(1)
+		if n := inFlight.Add(1); n > peak.Load() {
+			peakMax(&peak, n)
+		}
 		return nil
 	}
-	maxw := uint64(l.MaxInFlight)
-	if maxw == 0 {
-		maxw = 512
-	}
-	workers := min(maxw, 16)
-	atk := vegeta.NewAttacker(
+	opts := []func(*vegeta.Attacker){
 		vegeta.Workers(workers),
 		vegeta.MaxWorkers(maxw),
-		vegeta.Timeout(l.Timeout),
 		vegeta.KeepAlive(true),
 		vegeta.Connections(int(maxw)),
 		vegeta.Redirects(vegeta.NoFollow),
-		vegeta.MaxBody(64<<10),
-	)
+		vegeta.MaxBody(64 << 10),
+		vegeta.Timeout(l.Timeout),
+	}
+	if tr, ok := l.Client.(targets.Transporter); ok {
+		// Last: vegeta's other options assume its own *http.Transport.
+		opts = append(opts, vegeta.Client(&http.Client{Transport: tr.Transport(), Timeout: l.Timeout}))
+	}
+	atk := vegeta.NewAttacker(opts...)
 	start := l.Rec.Start()
-	results := atk.Attack(targeter, l.Pacer, l.Duration, "faultline")
-	stop := context.AfterFunc(ctx, func() { atk.Stop() })
+	results := atk.Attack(targeter, pace, l.Duration, "faultline")
+	var stoppedAt atomic.Int64
+	stop := context.AfterFunc(ctx, func() {
+		stoppedAt.Store(l.Rec.Now())
+		atk.Stop()
+	})
 	defer stop()
 	var encErr error
 	for res := range results {
 		id, ok := opID(res.URL)
-		var op history.Event
+		var p pendingOp
 		if ok {
-			op, ok = pend.take(id)
+			p, ok = pend.take(id)
 		}
+		op := &p.Event
 		if !ok {
 			stats.Unmatched++
 			continue
 		}
+		inFlight.Add(-1)
 		stats.Completed++
-		out := l.Client.Classify(&op, res)
-		done := op
-		done.Type, done.Error = out.Type, out.Error
+		out := l.Client.Classify(op, res)
+		done := *op
+		done.Type, done.Error, done.Intended = out.Type, out.Error, 0
 		done.Time = int64(res.Timestamp.Add(res.Latency).Sub(start))
 		if op.F == history.FRead {
 			done.Value = out.Value
 		}
 		l.Rec.Append(done)
-		l.Workload.Done(&op)
-		procs.release(nodeIndex[op.Node], op.Process, out.Type == history.Info)
+		l.Workload.Done(&done)
+		procs.release(p.node, op.Process, out.Type == history.Info)
+		if op.Intended > 0 && op.Time-op.Intended > int64(history.LateAfter) {
+			stats.Late++
+		}
 		if l.Results != nil && encErr == nil {
-			res.Body = nil // bodies are in the history; keep the file small
+			// Bodies are in the history and headers are not reported: keep
+			// the file small and the encoding cheap.
+			res.Body, res.Headers = nil, nil
 			encErr = l.Results.Encode(res)
 		}
 	}
 	stats.Invoked = invoked.Load()
+	// The count runs up to one ahead: a worker may take its next tick while
+	// the result loop is still counting its last result. vegeta never runs
+	// more than maxw requests at once.
+	stats.PeakInFlight = min(peak.Load(), int64(maxw))
+	end := l.Duration
+	if s := stoppedAt.Load(); s > 0 && time.Duration(s-pace.offset) < end {
+		end = time.Duration(s - pace.offset)
+	}
+	if pace.sched != nil {
+		stats.Scheduled = int64(pace.sched.DueBy(end))
+	}
+	stats.Dropped = pace.dropped.Load() + pace.unsent(end, history.LateAfter)
+	if n := pace.overrun.Load(); n > 0 {
+		return stats, fmt.Errorf("load: %d intended send times were lost (a bug)", n)
+	}
 	if encErr != nil {
 		return stats, fmt.Errorf("write vegeta results: %w", encErr)
 	}
 	return stats, nil
+}
+
+func peakMax(peak *atomic.Int64, n int64) {
+	for {
+		p := peak.Load()
+		if n <= p || peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
 }
 
 // opID extracts the op id from a request URL ending in "op=<id>".

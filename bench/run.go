@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -91,7 +92,7 @@ func Prepare(sc Scenario) (*prepared, error) {
 	if err := checkRuntime(sc.Cluster.Runtime); err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	pacer, _ := ParseRate(sc.Load.Rate)
+	pacer, _ := ParseRate(sc.Load.Rate, time.Duration(sc.Load.Duration))
 	return &prepared{sc: sc, target: t, client: cl, faults: faults, pacer: pacer}, nil
 }
 
@@ -177,6 +178,9 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 		return fmt.Errorf("create results file: %w", err)
 	}
 	defer func() { err = errors.Join(err, resf.Close()) }()
+	// vegeta's encoder writes each result with its own Write: buffer them.
+	resw := bufio.NewWriterSize(resf, 256<<10)
+	defer func() { err = errors.Join(err, resw.Flush()) }()
 
 	env := newChaosEnv(sc, p.target, cluster)
 	// Heal on every way out, including a panic in the load or Ctrl-C.
@@ -187,18 +191,22 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	stopNemesis := startNemesis(ctx, sc, p.faults, env, rec, stopLoad)
 
 	cfg.log("load: %s ops/s for %v against %d nodes, nemesis: %s", sc.Load.Rate, sc.Load.Duration, sc.Cluster.Nodes, nemesisLabel(sc.Chaos.Nemesis))
+	wcfg, _ := sc.Load.WorkloadConfig(sc.Seed) // validated by Prepare
+	workload, err := NewWorkload(wcfg)
+	if err != nil {
+		return err
+	}
 	load := &Load{
-		Client: p.client, Nodes: cluster.Nodes(),
-		Workload: NewRegister(RegisterConfig{Keys: sc.Load.Keys, OpsPerKey: sc.Load.OpsPerKey,
-			KeyConcurrency: sc.Load.KeyConcurrency, ReadFraction: sc.Load.ReadFraction, Seed: sc.Seed}),
+		Client: p.client, Nodes: LoadNodes(cluster.Nodes()), Workload: workload,
 		Rec: rec, Pacer: p.pacer, Duration: time.Duration(sc.Load.Duration),
-		MaxInFlight: sc.Load.MaxInFlight, Timeout: time.Duration(sc.Load.Timeout),
-		Results: vegeta.NewEncoder(resf),
+		MaxInFlight: sc.Load.MaxInFlight, DropAfter: time.Duration(sc.Load.DropAfter),
+		Timeout: time.Duration(sc.Load.Timeout),
+		Results: vegeta.NewEncoder(resw),
 	}
 	stats, lerr := load.Run(loadCtx)
 	nemErr := stopNemesis()
 	r.Info.LoadStats = stats
-	cfg.log("load done: %d operations invoked, %d completed", stats.Invoked, stats.Completed)
+	cfg.log("load done: %d operations invoked, %d completed, %d late, %d dropped", stats.Invoked, stats.Completed, stats.Late, stats.Dropped)
 	return errors.Join(lerr, nemErr)
 }
 

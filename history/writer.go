@@ -1,7 +1,6 @@
 package history
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -11,18 +10,30 @@ import (
 
 // Writer streams events to a JSON Lines file from a background goroutine, so
 // that recording never waits on the disk and a crashed run still leaves what
-// it recorded: the buffer is flushed at least every FlushEvery, and the file
-// is fsynced on Close.
+// it recorded: what was appended reaches the file at least every FlushEvery,
+// and the file is fsynced on Close.
+//
+// Recording sits on the load's hot path, so Append encodes the event on the
+// caller's goroutine into a pooled scratch buffer and only copies the line
+// into the shared buffer under the lock; the background goroutine swaps that
+// buffer for a spare and writes it with one system call. In the steady state
+// nothing is allocated per event: the two buffers are reused.
 type Writer struct {
-	start  time.Time
-	f      *os.File
-	events chan Event
-	done   chan struct{}
+	start time.Time
+	f     *os.File
+	cfg   writerConfig
 
 	mu     sync.Mutex
+	room   *sync.Cond // signalled when the buffer was taken
+	buf    []byte
 	closed bool
-	err    error
 	count  int64
+	err    error
+
+	kick    chan struct{} // the buffer is worth writing now
+	closing chan struct{}
+	done    chan struct{}
+	scratch sync.Pool
 }
 
 // WriterOption configures a Writer.
@@ -30,27 +41,43 @@ type WriterOption func(*writerConfig)
 
 type writerConfig struct {
 	flushEvery time.Duration
-	queue      int
+	// batch is the buffer size at which a write is started early.
+	batch int
+	// limit is the buffer size at which Append waits for the disk.
+	limit int
 }
 
 // FlushEvery sets how often buffered events reach the file (default 200ms).
 func FlushEvery(d time.Duration) WriterOption { return func(c *writerConfig) { c.flushEvery = d } }
 
-// QueueLen sets how many events may wait for the background writer.
-func QueueLen(n int) WriterOption { return func(c *writerConfig) { c.queue = n } }
+// QueueLen sets roughly how many events may wait for the disk before Append
+// blocks (default 1<<18, about 50 MB of lines).
+func QueueLen(n int) WriterOption {
+	return func(c *writerConfig) { c.limit = max(n, 1) * 200 }
+}
 
 // Create creates (or truncates) path and starts the background writer.
 func Create(path string, opts ...WriterOption) (*Writer, error) {
-	cfg := writerConfig{flushEvery: 200 * time.Millisecond, queue: 8192}
+	cfg := writerConfig{flushEvery: 200 * time.Millisecond, batch: 256 << 10, limit: 200 << 18}
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.flushEvery <= 0 {
+		cfg.flushEvery = 200 * time.Millisecond
+	}
+	cfg.batch = min(cfg.batch, cfg.limit)
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("create history: %w", err)
 	}
-	w := &Writer{start: time.Now(), f: f, events: make(chan Event, cfg.queue), done: make(chan struct{})}
-	go w.loop(cfg.flushEvery)
+	w := &Writer{
+		start: time.Now(), f: f, cfg: cfg,
+		buf:  make([]byte, 0, 2*cfg.batch),
+		kick: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{}),
+	}
+	w.room = sync.NewCond(&w.mu)
+	w.scratch.New = func() any { b := make([]byte, 0, 512); return &b }
+	go w.loop()
 	return w, nil
 }
 
@@ -60,19 +87,39 @@ func (w *Writer) Start() time.Time { return w.start }
 // Now is the current event time: nanoseconds since Start, monotonic.
 func (w *Writer) Now() int64 { return int64(time.Since(w.start)) }
 
-// Append queues e for writing. It is safe for concurrent use; after Close it
-// drops the event.
+// Append records e. It is safe for concurrent use and does not wait for the
+// disk unless the disk has fallen far behind; after Close it drops the event.
 func (w *Writer) Append(e Event) {
+	sp := w.scratch.Get().(*[]byte)
+	line := append(AppendJSON((*sp)[:0], &e), '\n')
 	w.mu.Lock()
+	for len(w.buf) >= w.cfg.limit && !w.closed {
+		w.room.Wait()
+	}
 	if w.closed {
 		w.mu.Unlock()
+		w.putScratch(sp, line)
 		return
 	}
+	w.buf = append(w.buf, line...)
 	w.count++
-	// Sending under the lock keeps Close from closing the channel under us; the
-	// queue is large enough that this rarely blocks.
-	w.events <- e
+	full := len(w.buf) >= w.cfg.batch
 	w.mu.Unlock()
+	w.putScratch(sp, line)
+	if full {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (w *Writer) putScratch(sp *[]byte, line []byte) {
+	if cap(line) > 64<<10 {
+		return // an outsized event: do not keep its buffer around
+	}
+	*sp = line
+	w.scratch.Put(sp)
 }
 
 // Count is the number of events appended so far.
@@ -82,54 +129,46 @@ func (w *Writer) Count() int64 {
 	return w.count
 }
 
-func (w *Writer) loop(flushEvery time.Duration) {
+func (w *Writer) loop() {
 	defer close(w.done)
-	bw := bufio.NewWriterSize(w.f, 256<<10)
-	tick := time.NewTicker(flushEvery)
+	tick := time.NewTicker(w.cfg.flushEvery)
 	defer tick.Stop()
-	var line []byte
-	var werr error
-	write := func(e *Event) {
-		line = AppendJSON(line[:0], e)
-		line = append(line, '\n')
-		if _, err := bw.Write(line); err != nil && werr == nil {
-			werr = err
-		}
-	}
+	spare := make([]byte, 0, 2*w.cfg.batch)
 	for {
+		closing := false
 		select {
-		case e, ok := <-w.events:
-			if !ok {
-				if err := bw.Flush(); err != nil && werr == nil {
-					werr = err
-				}
-				w.setErr(werr)
-				return
-			}
-			write(&e)
-			// Drain what is already queued before looking at the ticker.
-			for n := len(w.events); n > 0; n-- {
-				e, ok := <-w.events
-				if !ok {
-					break
-				}
-				write(&e)
-			}
+		case <-w.kick:
 		case <-tick.C:
-			if err := bw.Flush(); err != nil && werr == nil {
-				werr = err
+		case <-w.closing:
+			closing = true
+		}
+		w.mu.Lock()
+		out := w.buf
+		w.buf = spare[:0]
+		w.room.Broadcast()
+		w.mu.Unlock()
+		if len(out) > 0 {
+			if _, err := w.f.Write(out); err != nil {
+				w.setErr(err)
 			}
+		}
+		spare = out
+		if closing {
+			return
 		}
 	}
 }
 
 func (w *Writer) setErr(err error) {
 	w.mu.Lock()
-	w.err = err
+	if w.err == nil {
+		w.err = fmt.Errorf("write history: %w", err)
+	}
 	w.mu.Unlock()
 }
 
-// Close writes what is queued, fsyncs and closes the file. It is idempotent.
+// Close writes what was appended, fsyncs and closes the file. It is
+// idempotent.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	if w.closed {
@@ -138,8 +177,9 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
-	close(w.events)
+	w.room.Broadcast()
 	w.mu.Unlock()
+	close(w.closing)
 	<-w.done
 	w.mu.Lock()
 	err := w.err
