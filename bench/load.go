@@ -83,13 +83,16 @@ type LoadStats struct {
 }
 
 // pending holds the invoked operations awaiting their result, sharded to keep
-// the targeter and the result loop off one lock.
+// the targeter and the result loop off one lock. Operations live in a pool:
+// the targeter takes one, the result loop turns it into the completion and
+// gives it back, so that the hot path allocates no event.
 type pending struct {
 	shards [64]struct {
 		sync.Mutex
-		m map[uint64]pendingOp
+		m map[uint64]*pendingOp
 		_ [40]byte // keep shards on separate cache lines
 	}
+	pool sync.Pool
 }
 
 type pendingOp struct {
@@ -100,25 +103,33 @@ type pendingOp struct {
 func newPending() *pending {
 	p := &pending{}
 	for i := range p.shards {
-		p.shards[i].m = make(map[uint64]pendingOp)
+		p.shards[i].m = make(map[uint64]*pendingOp)
 	}
+	p.pool.New = func() any { return new(pendingOp) }
 	return p
 }
 
-func (p *pending) put(e *history.Event, node int) {
-	s := &p.shards[e.ID%uint64(len(p.shards))]
+func (p *pending) get() *pendingOp { return p.pool.Get().(*pendingOp) }
+
+func (p *pending) free(op *pendingOp) {
+	*op = pendingOp{}
+	p.pool.Put(op)
+}
+
+func (p *pending) put(op *pendingOp) {
+	s := &p.shards[op.ID%uint64(len(p.shards))]
 	s.Lock()
-	s.m[e.ID] = pendingOp{*e, node}
+	s.m[op.ID] = op
 	s.Unlock()
 }
 
-func (p *pending) take(id uint64) (pendingOp, bool) {
+func (p *pending) take(id uint64) (*pendingOp, bool) {
 	s := &p.shards[id%uint64(len(p.shards))]
 	s.Lock()
-	e, ok := s.m[id]
+	op, ok := s.m[id]
 	delete(s.m, id)
 	s.Unlock()
-	return e, ok
+	return op, ok
 }
 
 // Run attacks until Duration elapses or ctx ends, then waits for the requests
@@ -145,29 +156,33 @@ func (l *Load) Run(ctx context.Context) (LoadStats, error) {
 	var invoked, inFlight, peak atomic.Int64
 	targeter := func(t *vegeta.Target) error {
 		intended := pace.next()
-		op := history.Event{Type: history.Invoke, ID: nextID.Add(1)}
+		p := pend.get()
+		op := &p.Event
+		op.Type, op.ID = history.Invoke, nextID.Add(1)
 		ni, proc := procs.acquire(op.ID)
 		node := l.Nodes[ni]
-		op.Process = proc
-		op.Node = node.Name()
-		l.Workload.Next(&op)
-		if err := l.Client.Request(&op, node.Endpoint(targets.ClientPort), t); err != nil {
+		p.node, op.Process, op.Node = ni, proc, node.Name()
+		l.Workload.Next(op)
+		if err := l.Client.Request(op, node.Endpoint(targets.ClientPort), t); err != nil {
 			// Returning an error stops the attack: a request we cannot even
 			// build is a bug, not a fault to measure.
-			l.Workload.Done(&op)
+			l.Workload.Done(op)
 			procs.release(ni, op.Process, false)
+			defer pend.free(p)
 			return fmt.Errorf("build the request of %s %s: %w", op.F, op.Key, err)
 		}
 		op.Time = l.Rec.Now()
 		if intended > 0 {
 			op.Intended = min(intended, op.Time)
 		}
-		pend.put(&op, ni)
-		l.Rec.Append(op)
+		// Recorded before it is published: once in pend, the result loop
+		// may complete and reuse it.
+		l.Rec.Append(*op)
 		invoked.Add(1)
 		if n := inFlight.Add(1); n > peak.Load() {
 			peakMax(&peak, n)
 		}
+		pend.put(p)
 		return nil
 	}
 	opts := []func(*vegeta.Attacker){
@@ -195,30 +210,31 @@ func (l *Load) Run(ctx context.Context) (LoadStats, error) {
 	var encErr error
 	for res := range results {
 		id, ok := opID(res.URL)
-		var p pendingOp
+		var p *pendingOp
 		if ok {
 			p, ok = pend.take(id)
 		}
-		op := &p.Event
 		if !ok {
 			stats.Unmatched++
 			continue
 		}
 		inFlight.Add(-1)
 		stats.Completed++
-		out := l.Client.Classify(op, res)
-		done := *op
-		done.Type, done.Error, done.Intended = out.Type, out.Error, 0
-		done.Time = int64(res.Timestamp.Add(res.Latency).Sub(start))
-		if op.F == history.FRead {
-			done.Value = out.Value
-		}
-		l.Rec.Append(done)
-		l.Workload.Done(&done)
-		procs.release(p.node, op.Process, out.Type == history.Info)
+		op := &p.Event
 		if op.Intended > 0 && op.Time-op.Intended > int64(history.LateAfter) {
 			stats.Late++
 		}
+		out := l.Client.Classify(op, res)
+		// The invoke becomes its completion in place.
+		op.Type, op.Error, op.Intended = out.Type, out.Error, 0
+		op.Time = int64(res.Timestamp.Add(res.Latency).Sub(start))
+		if op.F == history.FRead {
+			op.Value = out.Value
+		}
+		l.Rec.Append(*op)
+		l.Workload.Done(op)
+		procs.release(p.node, op.Process, out.Type == history.Info)
+		pend.free(p)
 		if l.Results != nil && encErr == nil {
 			// Bodies are in the history and headers are not reported: keep
 			// the file small and the encoding cheap.

@@ -111,7 +111,7 @@ func runLoad(t *testing.T, ctx context.Context, client targets.Client, bases []s
 	return loadRun{stats: stats, events: events, dir: dir, results: filepath.Join(dir, ResultsFile)}
 }
 
-func etcdClient(t *testing.T) targets.Client {
+func etcdClient(t testing.TB) targets.Client {
 	c, err := etcd.New().Client(targets.ClientConfig{})
 	if err != nil {
 		t.Fatal(err)

@@ -13,66 +13,70 @@ import (
 // it recorded: what was appended reaches the file at least every FlushEvery,
 // and the file is fsynced on Close.
 //
-// Recording sits on the load's hot path, so Append encodes the event on the
-// caller's goroutine into a pooled scratch buffer and only copies the line
-// into the shared buffer under the lock; the background goroutine swaps that
-// buffer for a spare and writes it with one system call. In the steady state
-// nothing is allocated per event: the two buffers are reused.
+// Recording sits on the load's hot path. Append encodes the event on the
+// caller's goroutine into a pooled scratch buffer and, under the lock, only
+// copies the line into the current chunk of a pool of fixed-size chunks; the
+// background goroutine writes full chunks (and, every FlushEvery, the partial
+// one) and gives them back. In the steady state nothing is allocated per
+// event, and memory is bounded: when every chunk waits for the disk, Append
+// waits too.
 type Writer struct {
 	start time.Time
 	f     *os.File
 	cfg   writerConfig
 
-	mu     sync.Mutex
-	room   *sync.Cond // signalled when the buffer was taken
-	buf    []byte
-	closed bool
-	count  int64
-	err    error
+	mu      sync.Mutex
+	room    *sync.Cond // a chunk came back from the disk
+	cur     []byte     // the chunk being filled; nil until needed
+	full    [][]byte   // chunks waiting for the disk
+	free    [][]byte   // written chunks, ready for reuse
+	nchunks int        // chunks in existence (of chunkSize)
+	closed  bool
+	count   int64
+	err     error
 
-	kick    chan struct{} // the buffer is worth writing now
+	kick    chan struct{} // enough full chunks to be worth a write
 	closing chan struct{}
 	done    chan struct{}
 	scratch sync.Pool
 }
+
+// chunkSize is the unit of buffering and of writing.
+const chunkSize = 64 << 10
 
 // WriterOption configures a Writer.
 type WriterOption func(*writerConfig)
 
 type writerConfig struct {
 	flushEvery time.Duration
-	// batch is the buffer size at which a write is started early.
-	batch int
-	// limit is the buffer size at which Append waits for the disk.
-	limit int
+	// maxChunks bounds the memory waiting for the disk.
+	maxChunks int
 }
 
 // FlushEvery sets how often buffered events reach the file (default 200ms).
 func FlushEvery(d time.Duration) WriterOption { return func(c *writerConfig) { c.flushEvery = d } }
 
 // QueueLen sets roughly how many events may wait for the disk before Append
-// blocks (default 1<<18, about 50 MB of lines).
+// blocks (default 1<<18: 1024 chunks of 64 KiB).
 func QueueLen(n int) WriterOption {
-	return func(c *writerConfig) { c.limit = max(n, 1) * 200 }
+	return func(c *writerConfig) { c.maxChunks = max(2, n*256/chunkSize) }
 }
 
 // Create creates (or truncates) path and starts the background writer.
 func Create(path string, opts ...WriterOption) (*Writer, error) {
-	cfg := writerConfig{flushEvery: 200 * time.Millisecond, batch: 256 << 10, limit: 200 << 18}
+	cfg := writerConfig{flushEvery: 200 * time.Millisecond, maxChunks: 1024}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.flushEvery <= 0 {
 		cfg.flushEvery = 200 * time.Millisecond
 	}
-	cfg.batch = min(cfg.batch, cfg.limit)
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("create history: %w", err)
 	}
 	w := &Writer{
 		start: time.Now(), f: f, cfg: cfg,
-		buf:  make([]byte, 0, 2*cfg.batch),
 		kick: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{}),
 	}
 	w.room = sync.NewCond(&w.mu)
@@ -93,24 +97,48 @@ func (w *Writer) Append(e Event) {
 	sp := w.scratch.Get().(*[]byte)
 	line := append(AppendJSON((*sp)[:0], &e), '\n')
 	w.mu.Lock()
-	for len(w.buf) >= w.cfg.limit && !w.closed {
-		w.room.Wait()
+	if !w.closed && len(w.cur)+len(line) > cap(w.cur) {
+		w.nextChunk(len(line))
 	}
 	if w.closed {
 		w.mu.Unlock()
 		w.putScratch(sp, line)
 		return
 	}
-	w.buf = append(w.buf, line...)
+	w.cur = append(w.cur, line...)
 	w.count++
-	full := len(w.buf) >= w.cfg.batch
 	w.mu.Unlock()
 	w.putScratch(sp, line)
-	if full {
+}
+
+// nextChunk queues the current chunk for the disk and takes an empty one
+// that fits n bytes, waiting for the disk if every chunk is in use. Called
+// with w.mu held.
+func (w *Writer) nextChunk(n int) {
+	if len(w.cur) > 0 {
+		w.full = append(w.full, w.cur)
 		select {
 		case w.kick <- struct{}{}:
 		default:
 		}
+	}
+	w.cur = nil
+	if n > chunkSize {
+		w.cur = make([]byte, 0, n) // an outsized event gets a chunk of its own
+		return
+	}
+	for !w.closed {
+		if k := len(w.free); k > 0 {
+			w.cur = w.free[k-1]
+			w.free = w.free[:k-1]
+			return
+		}
+		if w.nchunks < w.cfg.maxChunks {
+			w.nchunks++
+			w.cur = make([]byte, 0, chunkSize)
+			return
+		}
+		w.room.Wait()
 	}
 }
 
@@ -133,38 +161,47 @@ func (w *Writer) loop() {
 	defer close(w.done)
 	tick := time.NewTicker(w.cfg.flushEvery)
 	defer tick.Stop()
-	spare := make([]byte, 0, 2*w.cfg.batch)
+	var out [][]byte
 	for {
-		closing := false
+		flush, closing := false, false
 		select {
 		case <-w.kick:
 		case <-tick.C:
+			flush = true
 		case <-w.closing:
-			closing = true
+			flush, closing = true, true
 		}
 		w.mu.Lock()
-		out := w.buf
-		w.buf = spare[:0]
-		w.room.Broadcast()
+		out = append(out[:0], w.full...)
+		clear(w.full)
+		w.full = w.full[:0]
+		if flush && len(w.cur) > 0 {
+			out = append(out, w.cur)
+			w.cur = nil
+		}
 		w.mu.Unlock()
-		if len(out) > 0 {
-			if _, err := w.f.Write(out); err != nil {
-				w.setErr(err)
+		var err error
+		for _, c := range out {
+			if err == nil {
+				_, err = w.f.Write(c)
 			}
 		}
-		spare = out
+		w.mu.Lock()
+		if err != nil && w.err == nil {
+			w.err = fmt.Errorf("write history: %w", err)
+		}
+		for _, c := range out {
+			if cap(c) == chunkSize { // outsized chunks are not kept
+				w.free = append(w.free, c[:0])
+			}
+		}
+		w.room.Broadcast()
+		w.mu.Unlock()
+		clear(out)
 		if closing {
 			return
 		}
 	}
-}
-
-func (w *Writer) setErr(err error) {
-	w.mu.Lock()
-	if w.err == nil {
-		w.err = fmt.Errorf("write history: %w", err)
-	}
-	w.mu.Unlock()
 }
 
 // Close writes what was appended, fsyncs and closes the file. It is
@@ -177,6 +214,10 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
+	if len(w.cur) > 0 {
+		w.full = append(w.full, w.cur)
+		w.cur = nil
+	}
 	w.room.Broadcast()
 	w.mu.Unlock()
 	close(w.closing)
