@@ -97,9 +97,7 @@ func (w *Writer) Append(e Event) {
 	sp := w.scratch.Get().(*[]byte)
 	line := append(AppendJSON((*sp)[:0], &e), '\n')
 	w.mu.Lock()
-	if !w.closed && len(w.cur)+len(line) > cap(w.cur) {
-		w.nextChunk(len(line))
-	}
+	w.makeRoom(len(line))
 	if w.closed {
 		w.mu.Unlock()
 		w.putScratch(sp, line)
@@ -111,34 +109,32 @@ func (w *Writer) Append(e Event) {
 	w.putScratch(sp, line)
 }
 
-// nextChunk queues the current chunk for the disk and takes an empty one
-// that fits n bytes, waiting for the disk if every chunk is in use. Called
-// with w.mu held.
-func (w *Writer) nextChunk(n int) {
-	if len(w.cur) > 0 {
-		w.full = append(w.full, w.cur)
-		select {
-		case w.kick <- struct{}{}:
-		default:
+// makeRoom makes the current chunk fit n more bytes: it queues a chunk that
+// cannot for the disk and takes an empty one, waiting for the disk if every
+// chunk is in use. Another appender may install a chunk while this one
+// waits, hence the loop. Called with w.mu held.
+func (w *Writer) makeRoom(n int) {
+	for !w.closed && len(w.cur)+n > cap(w.cur) {
+		if len(w.cur) > 0 {
+			w.full = append(w.full, w.cur)
+			select {
+			case w.kick <- struct{}{}:
+			default:
+			}
 		}
-	}
-	w.cur = nil
-	if n > chunkSize {
-		w.cur = make([]byte, 0, n) // an outsized event gets a chunk of its own
-		return
-	}
-	for !w.closed {
-		if k := len(w.free); k > 0 {
+		w.cur = nil
+		switch k := len(w.free); {
+		case n > chunkSize:
+			w.cur = make([]byte, 0, n) // an outsized event gets a chunk of its own
+		case k > 0:
 			w.cur = w.free[k-1]
 			w.free = w.free[:k-1]
-			return
-		}
-		if w.nchunks < w.cfg.maxChunks {
+		case w.nchunks < w.cfg.maxChunks:
 			w.nchunks++
 			w.cur = make([]byte, 0, chunkSize)
-			return
+		default:
+			w.room.Wait()
 		}
-		w.room.Wait()
 	}
 }
 
