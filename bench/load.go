@@ -132,64 +132,129 @@ func (p *pending) take(id uint64) (*pendingOp, bool) {
 	return op, ok
 }
 
+// attack is the state of one Run: what the targeter (vegeta's workers) and
+// the result loop share.
+type attack struct {
+	l       *Load
+	maxw    uint64
+	procs   processPool
+	pace    *pacing
+	pend    *pending
+	start   time.Time
+	nextID  atomic.Uint64
+	invoked atomic.Int64
+	// inFlight and peak count requests between the targeter and the result
+	// loop.
+	inFlight, peak atomic.Int64
+	// Only the result loop touches these.
+	stats  LoadStats
+	encErr error
+}
+
+func (l *Load) newAttack() *attack {
+	a := &attack{l: l, maxw: uint64(l.MaxInFlight), pend: newPending(), start: l.Rec.Start()}
+	a.stats.Mode = "open"
+	if a.maxw == 0 {
+		a.maxw = 1024
+	}
+	a.procs = newOpenProcesses(len(l.Nodes))
+	if c, ok := l.Pacer.(ClosedLoop); ok {
+		a.stats.Mode = "closed"
+		a.maxw = uint64(c.Processes)
+		a.procs = newClosedProcesses(c.Processes, len(l.Nodes))
+	}
+	a.pace = newPacing(l.Pacer, l.DropAfter, l.Rec.Now, int(a.maxw))
+	return a
+}
+
+// target is vegeta's Targeter: an operation is born, recorded as invoked and
+// turned into the request.
+func (a *attack) target(t *vegeta.Target) error {
+	l := a.l
+	intended := a.pace.next()
+	p := a.pend.get()
+	op := &p.Event
+	op.Type, op.ID = history.Invoke, a.nextID.Add(1)
+	ni, proc := a.procs.acquire(op.ID)
+	node := l.Nodes[ni]
+	p.node, op.Process, op.Node = ni, proc, node.Name()
+	l.Workload.Next(op)
+	if err := l.Client.Request(op, node.Endpoint(targets.ClientPort), t); err != nil {
+		// Returning an error stops the attack: a request we cannot even
+		// build is a bug, not a fault to measure.
+		l.Workload.Done(op)
+		a.procs.release(ni, op.Process, false)
+		defer a.pend.free(p)
+		return fmt.Errorf("build the request of %s %s: %w", op.F, op.Key, err)
+	}
+	op.Time = l.Rec.Now()
+	if intended > 0 {
+		op.Intended = min(intended, op.Time)
+	}
+	// Recorded before it is published: once in pend, the result loop may
+	// complete and reuse it.
+	l.Rec.Append(*op)
+	a.invoked.Add(1)
+	if n := a.inFlight.Add(1); n > a.peak.Load() {
+		peakMax(&a.peak, n)
+	}
+	a.pend.put(p)
+	return nil
+}
+
+// complete records the completion of the operation res answers.
+func (a *attack) complete(res *vegeta.Result) {
+	l := a.l
+	id, ok := opID(res.URL)
+	var p *pendingOp
+	if ok {
+		p, ok = a.pend.take(id)
+	}
+	if !ok {
+		a.stats.Unmatched++
+		return
+	}
+	a.inFlight.Add(-1)
+	a.stats.Completed++
+	op := &p.Event
+	if op.Intended > 0 && op.Time-op.Intended > int64(history.LateAfter) {
+		a.stats.Late++
+	}
+	out := l.Client.Classify(op, res)
+	// The invoke becomes its completion in place.
+	op.Type, op.Error, op.Intended = out.Type, out.Error, 0
+	op.Time = int64(res.Timestamp.Add(res.Latency).Sub(a.start))
+	if op.F == history.FRead {
+		op.Value = out.Value
+	}
+	l.Rec.Append(*op)
+	l.Workload.Done(op)
+	a.procs.release(p.node, op.Process, out.Type == history.Info)
+	a.pend.free(p)
+	if l.Results != nil && a.encErr == nil {
+		// Bodies are in the history and headers are not reported: keep the
+		// file small and the encoding cheap.
+		res.Body, res.Headers = nil, nil
+		a.encErr = l.Results.Encode(res)
+	}
+}
+
 // Run attacks until Duration elapses or ctx ends, then waits for the requests
 // in flight to finish (bounded by Timeout).
 func (l *Load) Run(ctx context.Context) (LoadStats, error) {
-	stats := LoadStats{Mode: "open"}
 	if len(l.Nodes) == 0 {
-		return stats, fmt.Errorf("load: no nodes")
+		return LoadStats{}, fmt.Errorf("load: no nodes")
 	}
-	maxw := uint64(l.MaxInFlight)
-	if maxw == 0 {
-		maxw = 1024
-	}
-	var procs processPool = newOpenProcesses(len(l.Nodes))
-	workers := min(maxw, 16)
-	if c, ok := l.Pacer.(ClosedLoop); ok {
-		stats.Mode = "closed"
-		maxw, workers = uint64(c.Processes), uint64(c.Processes)
-		procs = newClosedProcesses(c.Processes, len(l.Nodes))
-	}
-	pace := newPacing(l.Pacer, l.DropAfter, l.Rec.Now, int(maxw))
-	pend := newPending()
-	var nextID atomic.Uint64
-	var invoked, inFlight, peak atomic.Int64
-	targeter := func(t *vegeta.Target) error {
-		intended := pace.next()
-		p := pend.get()
-		op := &p.Event
-		op.Type, op.ID = history.Invoke, nextID.Add(1)
-		ni, proc := procs.acquire(op.ID)
-		node := l.Nodes[ni]
-		p.node, op.Process, op.Node = ni, proc, node.Name()
-		l.Workload.Next(op)
-		if err := l.Client.Request(op, node.Endpoint(targets.ClientPort), t); err != nil {
-			// Returning an error stops the attack: a request we cannot even
-			// build is a bug, not a fault to measure.
-			l.Workload.Done(op)
-			procs.release(ni, op.Process, false)
-			defer pend.free(p)
-			return fmt.Errorf("build the request of %s %s: %w", op.F, op.Key, err)
-		}
-		op.Time = l.Rec.Now()
-		if intended > 0 {
-			op.Intended = min(intended, op.Time)
-		}
-		// Recorded before it is published: once in pend, the result loop
-		// may complete and reuse it.
-		l.Rec.Append(*op)
-		invoked.Add(1)
-		if n := inFlight.Add(1); n > peak.Load() {
-			peakMax(&peak, n)
-		}
-		pend.put(p)
-		return nil
+	a := l.newAttack()
+	workers := min(a.maxw, 16) // vegeta adds workers as requests wait, up to maxw
+	if a.stats.Mode == "closed" {
+		workers = a.maxw
 	}
 	opts := []func(*vegeta.Attacker){
 		vegeta.Workers(workers),
-		vegeta.MaxWorkers(maxw),
+		vegeta.MaxWorkers(a.maxw),
 		vegeta.KeepAlive(true),
-		vegeta.Connections(int(maxw)),
+		vegeta.Connections(int(a.maxw)),
 		vegeta.Redirects(vegeta.NoFollow),
 		vegeta.MaxBody(64 << 10),
 		vegeta.Timeout(l.Timeout),
@@ -199,67 +264,35 @@ func (l *Load) Run(ctx context.Context) (LoadStats, error) {
 		opts = append(opts, vegeta.Client(&http.Client{Transport: tr.Transport(), Timeout: l.Timeout}))
 	}
 	atk := vegeta.NewAttacker(opts...)
-	start := l.Rec.Start()
-	results := atk.Attack(targeter, pace, l.Duration, "faultline")
+	results := atk.Attack(a.target, a.pace, l.Duration, "faultline")
 	var stoppedAt atomic.Int64
 	stop := context.AfterFunc(ctx, func() {
 		stoppedAt.Store(l.Rec.Now())
 		atk.Stop()
 	})
 	defer stop()
-	var encErr error
 	for res := range results {
-		id, ok := opID(res.URL)
-		var p *pendingOp
-		if ok {
-			p, ok = pend.take(id)
-		}
-		if !ok {
-			stats.Unmatched++
-			continue
-		}
-		inFlight.Add(-1)
-		stats.Completed++
-		op := &p.Event
-		if op.Intended > 0 && op.Time-op.Intended > int64(history.LateAfter) {
-			stats.Late++
-		}
-		out := l.Client.Classify(op, res)
-		// The invoke becomes its completion in place.
-		op.Type, op.Error, op.Intended = out.Type, out.Error, 0
-		op.Time = int64(res.Timestamp.Add(res.Latency).Sub(start))
-		if op.F == history.FRead {
-			op.Value = out.Value
-		}
-		l.Rec.Append(*op)
-		l.Workload.Done(op)
-		procs.release(p.node, op.Process, out.Type == history.Info)
-		pend.free(p)
-		if l.Results != nil && encErr == nil {
-			// Bodies are in the history and headers are not reported: keep
-			// the file small and the encoding cheap.
-			res.Body, res.Headers = nil, nil
-			encErr = l.Results.Encode(res)
-		}
+		a.complete(res)
 	}
-	stats.Invoked = invoked.Load()
+	stats := a.stats
+	stats.Invoked = a.invoked.Load()
 	// The count runs up to one ahead: a worker may take its next tick while
 	// the result loop is still counting its last result. vegeta never runs
 	// more than maxw requests at once.
-	stats.PeakInFlight = min(peak.Load(), int64(maxw))
+	stats.PeakInFlight = min(a.peak.Load(), int64(a.maxw))
 	end := l.Duration
-	if s := stoppedAt.Load(); s > 0 && time.Duration(s-pace.offset) < end {
-		end = time.Duration(s - pace.offset)
+	if s := stoppedAt.Load(); s > 0 && time.Duration(s-a.pace.offset) < end {
+		end = time.Duration(s - a.pace.offset)
 	}
-	if pace.sched != nil {
-		stats.Scheduled = int64(pace.sched.DueBy(end))
+	if a.pace.sched != nil {
+		stats.Scheduled = int64(a.pace.sched.DueBy(end))
 	}
-	stats.Dropped = pace.dropped.Load() + pace.unsent(end, history.LateAfter)
-	if n := pace.overrun.Load(); n > 0 {
+	stats.Dropped = a.pace.dropped.Load() + a.pace.unsent(end, history.LateAfter)
+	if n := a.pace.overrun.Load(); n > 0 {
 		return stats, fmt.Errorf("load: %d intended send times were lost (a bug)", n)
 	}
-	if encErr != nil {
-		return stats, fmt.Errorf("write vegeta results: %w", encErr)
+	if a.encErr != nil {
+		return stats, fmt.Errorf("write vegeta results: %w", a.encErr)
 	}
 	return stats, nil
 }

@@ -323,3 +323,47 @@ func BenchmarkLoadEngine(b *testing.B) {
 	b.ReportMetric(median(ratios), "recorded/raw")
 	b.ReportMetric(perOp, "writer-B/op")
 }
+
+// BenchmarkRecordingPath is Faultline's own work per operation, without the
+// network: the targeter (process, workload, etcd request, invoke recorded)
+// and the result loop (classification, completion recorded, results.bin),
+// with a synthetic vegeta result. It is what recording adds to vegeta.
+func BenchmarkRecordingPath(b *testing.B) {
+	dir := b.TempDir()
+	rec, err := history.Create(filepath.Join(dir, HistoryFile))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rec.Close()
+	resf, err := os.Create(filepath.Join(dir, ResultsFile))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resf.Close()
+	resw := bufio.NewWriterSize(resf, 256<<10)
+	lc := DefaultLoad()
+	wcfg, _ := lc.WorkloadConfig(1)
+	w, _ := NewWorkload(wcfg)
+	l := &Load{
+		Client: etcdClient(b), Nodes: []Node{testNode{"n1", "http://127.0.0.1:2379"}, testNode{"n2", "http://127.0.0.1:2379"}},
+		Workload: w, Rec: rec, Pacer: ClosedLoop{Processes: benchWorkers}, MaxInFlight: benchWorkers,
+		Results: vegeta.NewEncoder(resw),
+	}
+	a := l.newAttack()
+	body := []byte(etcdLikeBody)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		var t vegeta.Target
+		if err := a.target(&t); err != nil {
+			b.Fatal(err)
+		}
+		res := &vegeta.Result{Attack: "faultline", Code: 200, Timestamp: time.Now(), Latency: time.Millisecond,
+			Method: t.Method, URL: t.URL, Body: body, BytesIn: uint64(len(body)), BytesOut: uint64(len(t.Body))}
+		a.complete(res)
+	}
+	b.StopTimer()
+	if a.stats.Completed != int64(b.N) {
+		b.Fatalf("%d completed of %d", a.stats.Completed, b.N)
+	}
+}
