@@ -129,11 +129,11 @@ func measure(pid int, run func() (n int, elapsed time.Duration)) phase {
 // Faultline's processes, wrk's connections.
 const benchWorkers = 64
 
-// rawVegeta is contender (a): vegeta alone at its maximum rate with the same
-// workers, one static etcd-like request, results discarded.
+// rawVegeta is contender (a): vegeta alone at its maximum rate with the
+// workers Load configures, one static etcd-like request, results discarded.
 func rawVegeta(base string, d time.Duration) (int, time.Duration) {
 	atk := vegeta.NewAttacker(
-		vegeta.Workers(benchWorkers), vegeta.MaxWorkers(benchWorkers),
+		vegeta.Workers(16), vegeta.MaxWorkers(benchWorkers),
 		vegeta.KeepAlive(true), vegeta.Connections(benchWorkers),
 		vegeta.Redirects(vegeta.NoFollow), vegeta.MaxBody(64<<10), vegeta.Timeout(10*time.Second),
 	)
@@ -151,10 +151,10 @@ func rawVegeta(base string, d time.Duration) (int, time.Duration) {
 	return n, time.Since(start)
 }
 
-// recorded is contender (b): Faultline's load with the same workers (a
-// closed loop of as many processes), the default register workload, the etcd
-// client, every operation recorded in history.jsonl and results.bin exactly
-// as a run does.
+// recorded is contender (b): Faultline's load with the same workers, also at
+// vegeta's maximum rate (its unbounded ConstantPacer), the default register
+// workload, the etcd client, every operation recorded in history.jsonl and
+// results.bin exactly as a run does.
 func recorded(b *testing.B, base string, d time.Duration) (int, time.Duration) {
 	dir := b.TempDir()
 	rec, err := history.Create(filepath.Join(dir, HistoryFile))
@@ -175,7 +175,7 @@ func recorded(b *testing.B, base string, d time.Duration) (int, time.Duration) {
 	client := etcdClient(b)
 	l := &Load{
 		Client: client, Nodes: []Node{testNode{"n1", base}, testNode{"n2", base}, testNode{"n3", base}},
-		Workload: w, Rec: rec, Pacer: ClosedLoop{Processes: benchWorkers}, Duration: d,
+		Workload: w, Rec: rec, Pacer: vegeta.ConstantPacer{}, Duration: d,
 		MaxInFlight: benchWorkers, Timeout: 10 * time.Second, Results: vegeta.NewEncoder(resw),
 	}
 	start := time.Now()
@@ -257,10 +257,14 @@ func writerBytesPerEvent(b *testing.B) (perEvent float64, perOp float64) {
 func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
-	if len(s) == 0 {
+	switch n := len(s); {
+	case n == 0:
 		return 0
+	case n%2 == 0:
+		return (s[n/2-1] + s[n/2]) / 2
+	default:
+		return s[n/2]
 	}
-	return s[len(s)/2]
 }
 
 func spread(xs []float64) string {
@@ -270,16 +274,17 @@ func spread(xs []float64) string {
 // BenchmarkLoadEngine compares, in one run against a trivial HTTP server on
 // 127.0.0.1 (a separate process), requests per second at the maximum rate
 // of (a) raw vegeta discarding results, (b) Faultline with full recording,
-// (c) wrk -t2 -c64 if installed. The contenders take turns, round after
-// round, so that a busy machine slows all of them alike. Run it with
-// `make bench-load`; FAULTLINE_BENCH_SECONDS and FAULTLINE_BENCH_ROUNDS
-// change the length (default 5 s, 5 rounds).
+// (c) wrk -t2 -c64 if installed. The contenders take short turns, many
+// rounds, in alternating order, and the ratio is the median of the rounds'
+// ratios, so that other work on the machine slows all of them alike. Run it
+// with `make bench-load`; FAULTLINE_BENCH_SECONDS and FAULTLINE_BENCH_ROUNDS
+// change the length (default 3 s, 10 rounds).
 func BenchmarkLoadEngine(b *testing.B) {
-	d := 5 * time.Second
+	d := 3 * time.Second
 	if s, err := strconv.Atoi(os.Getenv("FAULTLINE_BENCH_SECONDS")); err == nil && s > 0 {
 		d = time.Duration(s) * time.Second
 	}
-	rounds := 5
+	rounds := 10
 	if n, err := strconv.Atoi(os.Getenv("FAULTLINE_BENCH_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}
@@ -287,41 +292,56 @@ func BenchmarkLoadEngine(b *testing.B) {
 	// Warm up connections and code paths.
 	rawVegeta(base, time.Second)
 	recorded(b, base, time.Second)
-	var raw, rec, wr, ratios, cpuRatios []float64
+	var raw, rec, wr, ratios, cpuRatios, wrkRatios []float64
 	for r := range rounds {
-		a := measure(pid, func() (int, time.Duration) { return rawVegeta(base, d) })
-		c := measure(pid, func() (int, time.Duration) { return recorded(b, base, d) })
+		var a, c phase
+		runA := func() { a = measure(pid, func() (int, time.Duration) { return rawVegeta(base, d) }) }
+		runB := func() { c = measure(pid, func() (int, time.Duration) { return recorded(b, base, d) }) }
+		if r%2 == 0 {
+			runA()
+			runB()
+		} else {
+			runB()
+			runA()
+		}
 		raw, rec = append(raw, a.perS), append(rec, c.perS)
 		ratios = append(ratios, c.perS/a.perS)
-		// On 2 dedicated cores both saturated, throughput is inverse to
-		// the CPU a request costs client and server together: this ratio
-		// holds when other work on the machine skews the wall clock.
+		// On 2 cores both saturated, throughput is inverse to the CPU a
+		// request costs client and server together: a second estimate,
+		// less sensitive to other work on the machine.
 		cpuRatios = append(cpuRatios, (a.clientUS+a.serverUS)/(c.clientUS+c.serverUS))
-		line := fmt.Sprintf("round %d: raw vegeta %.0f req/s (CPU/req: client %.1f µs, server %.1f µs), recorded %.0f req/s (client %.1f µs, server %.1f µs), ratio %.2f",
+		line := fmt.Sprintf("round %d: raw vegeta %.0f req/s (CPU per request: client %.1f µs, server %.1f µs), recorded %.0f req/s (client %.1f µs, server %.1f µs): %.2f",
 			r+1, a.perS, a.clientUS, a.serverUS, c.perS, c.clientUS, c.serverUS, c.perS/a.perS)
 		if w, ok := wrk(base, d); ok {
 			wr = append(wr, w)
-			line += fmt.Sprintf(", wrk %.0f req/s", w)
+			wrkRatios = append(wrkRatios, c.perS/w)
+			line += fmt.Sprintf("; wrk %.0f req/s", w)
 		}
 		fmt.Println(line)
 	}
 	fmt.Printf("raw vegeta:  %s req/s\n", spread(raw))
 	fmt.Printf("recorded:    %s req/s\n", spread(rec))
-	fmt.Printf("recorded/raw per round: %s\n", strings.Trim(fmt.Sprintf("%.2f", ratios), "[]"))
-	fmt.Printf("recorded/raw by CPU per request, per round: %s (median %.2f)\n", strings.Trim(fmt.Sprintf("%.2f", cpuRatios), "[]"), median(cpuRatios))
 	if len(wr) > 0 {
 		fmt.Printf("wrk -t2 -c%d: %s req/s\n", benchWorkers, spread(wr))
 	}
+	fmt.Printf("recorded/raw per round: %s\n", ratioList(ratios))
+	fmt.Printf("recorded/raw from CPU per request, per round: %s (median %.2f)\n", ratioList(cpuRatios), median(cpuRatios))
 	perEvent, perOp := writerBytesPerEvent(b)
 	fmt.Printf("history writer steady state: %.1f bytes allocated per event, %.1f per operation\n", perEvent, perOp)
 	fmt.Printf("recorded/raw = %.2f\n", median(ratios))
 	if len(wr) > 0 {
-		fmt.Printf("recorded/wrk = %.2f\n", median(rec)/median(wr))
+		fmt.Printf("recorded/wrk = %.2f\n", median(wrkRatios))
 	} else {
 		fmt.Println("recorded/wrk: wrk is not installed")
 	}
 	b.ReportMetric(median(ratios), "recorded/raw")
 	b.ReportMetric(perOp, "writer-B/op")
+}
+
+func ratioList(xs []float64) string {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return fmt.Sprintf("%s (sorted)", strings.Trim(fmt.Sprintf("%.2f", s), "[]"))
 }
 
 // BenchmarkRecordingPath is Faultline's own work per operation, without the
