@@ -190,7 +190,7 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	defer stopLoad()
 	stopNemesis := startNemesis(ctx, sc, p.faults, env, rec, stopLoad)
 
-	cfg.log("load: %s ops/s for %v against %d nodes, nemesis: %s", sc.Load.Rate, sc.Load.Duration, sc.Cluster.Nodes, nemesisLabel(sc.Chaos.Nemesis))
+	cfg.log("load: %s at rate %s for %v against %d nodes, nemesis: %s", sc.Load.Workload, sc.Load.Rate, sc.Load.Duration, sc.Cluster.Nodes, nemesisLabel(sc.Chaos.Nemesis))
 	wcfg, _ := sc.Load.WorkloadConfig(sc.Seed) // validated by Prepare
 	workload, err := NewWorkload(wcfg)
 	if err != nil {
