@@ -139,20 +139,30 @@ func measure(pid int, run func() (n int, elapsed time.Duration)) phase {
 const benchWorkers = 64
 
 // rawVegeta is contender (a): vegeta alone at its maximum rate with the
-// workers Load configures, one static etcd-like request, results discarded.
+// workers Load configures, results discarded. Its static targets are the
+// etcd requests of the default mix (5 reads, 3 writes, 2 compare-and-sets),
+// so that the server does the same work for both contenders.
 func rawVegeta(base string, d time.Duration) (int, time.Duration) {
 	atk := vegeta.NewAttacker(
 		vegeta.Workers(16), vegeta.MaxWorkers(benchWorkers),
 		vegeta.KeepAlive(true), vegeta.Connections(benchWorkers),
 		vegeta.Redirects(vegeta.NoFollow), vegeta.MaxBody(64<<10), vegeta.Timeout(10*time.Second),
 	)
-	tgt := vegeta.Target{
-		Method: http.MethodPost, URL: base + "/v3/kv/put?op=1",
-		Body: []byte(`{"key":"azAuMA==","value":"MTIzNDU2"}`),
+	var tgts []vegeta.Target
+	for i, op := range []history.Event{
+		{F: history.FRead}, {F: history.FWrite}, {F: history.FRead}, {F: history.FCAS, From: "12"}, {F: history.FRead},
+		{F: history.FWrite}, {F: history.FRead}, {F: history.FCAS}, {F: history.FRead}, {F: history.FWrite},
+	} {
+		op.ID, op.Key, op.Value = uint64(1000+i), "k3.17", strconv.Itoa(1000+i)
+		var t vegeta.Target
+		if err := etcdClient(&testing.T{}).Request(&op, base, &t); err != nil {
+			panic(err)
+		}
+		tgts = append(tgts, t)
 	}
 	start := time.Now()
 	n := 0
-	for res := range atk.Attack(vegeta.NewStaticTargeter(tgt), vegeta.ConstantPacer{}, d, "raw") {
+	for res := range atk.Attack(vegeta.NewStaticTargeter(tgts...), vegeta.ConstantPacer{}, d, "raw") {
 		if res.Code == http.StatusOK {
 			n++
 		}
