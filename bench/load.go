@@ -17,16 +17,16 @@ import (
 	"github.com/faultline/faultline/targets/runtime"
 )
 
-// Node is what the load needs of a node: its name and its client endpoint,
+// LoadNode is what the load needs of a node: its name and its client endpoint,
 // asked for every operation because it may change when the node restarts.
-type Node interface {
+type LoadNode interface {
 	Name() string
 	Endpoint(port string) string
 }
 
 // LoadNodes adapts a cluster's nodes.
-func LoadNodes(ns []runtime.Node) []Node {
-	out := make([]Node, len(ns))
+func LoadNodes(ns []runtime.Node) []LoadNode {
+	out := make([]LoadNode, len(ns))
 	for i, n := range ns {
 		out[i] = n
 	}
@@ -42,7 +42,7 @@ func LoadNodes(ns []runtime.Node) []Node {
 // processes, each sending its next operation when the previous one ended.
 type Load struct {
 	Client   targets.Client
-	Nodes    []Node
+	Nodes    []LoadNode
 	Workload Workload
 	Rec      *history.Writer
 	Pacer    vegeta.Pacer

@@ -89,7 +89,7 @@ func runLoad(t *testing.T, ctx context.Context, client targets.Client, bases []s
 	if err != nil {
 		t.Fatal(err)
 	}
-	var nodes []Node
+	var nodes []LoadNode
 	for i, b := range bases {
 		nodes = append(nodes, testNode{name: "n" + strconv.Itoa(i+1), base: b})
 	}
@@ -294,7 +294,7 @@ func TestDropAfter(t *testing.T) {
 	dir := t.TempDir()
 	rec, _ := history.Create(filepath.Join(dir, HistoryFile))
 	w, _ := NewWorkload(WorkloadConfig{Slots: 8, OpsPerKey: 100, KeyConcurrency: 2})
-	l := &Load{Client: etcdClient(t), Nodes: []Node{testNode{"n1", ts.URL}}, Workload: w, Rec: rec, Pacer: pacer,
+	l := &Load{Client: etcdClient(t), Nodes: []LoadNode{testNode{"n1", ts.URL}}, Workload: w, Rec: rec, Pacer: pacer,
 		Duration: 3 * time.Second, MaxInFlight: 4, DropAfter: 100 * time.Millisecond, Timeout: 5 * time.Second}
 	stats, err := l.Run(context.Background())
 	rec.Close()

@@ -23,6 +23,8 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/etcd"
 )
 
 // serverEnv makes the test binary a trivial HTTP server (see TestMain): the
@@ -148,6 +150,7 @@ func rawVegeta(base string, d time.Duration) (int, time.Duration) {
 		vegeta.KeepAlive(true), vegeta.Connections(benchWorkers),
 		vegeta.Redirects(vegeta.NoFollow), vegeta.MaxBody(64<<10), vegeta.Timeout(10*time.Second),
 	)
+	client, _ := etcd.New().Client(targets.ClientConfig{})
 	var tgts []vegeta.Target
 	for i, op := range []history.Event{
 		{F: history.FRead}, {F: history.FWrite}, {F: history.FRead}, {F: history.FCAS, From: "12"}, {F: history.FRead},
@@ -155,7 +158,7 @@ func rawVegeta(base string, d time.Duration) (int, time.Duration) {
 	} {
 		op.ID, op.Key, op.Value = uint64(1000+i), "k3.17", strconv.Itoa(1000+i)
 		var t vegeta.Target
-		if err := etcdClient(&testing.T{}).Request(&op, base, &t); err != nil {
+		if err := client.Request(&op, base, &t); err != nil {
 			panic(err)
 		}
 		tgts = append(tgts, t)
@@ -193,7 +196,7 @@ func recorded(b *testing.B, base string, d time.Duration) (int, time.Duration) {
 	}
 	client := etcdClient(b)
 	l := &Load{
-		Client: client, Nodes: []Node{testNode{"n1", base}, testNode{"n2", base}, testNode{"n3", base}},
+		Client: client, Nodes: []LoadNode{testNode{"n1", base}, testNode{"n2", base}, testNode{"n3", base}},
 		Workload: w, Rec: rec, Pacer: vegeta.ConstantPacer{}, Duration: d,
 		MaxInFlight: benchWorkers, Timeout: 10 * time.Second, Results: vegeta.NewEncoder(resw),
 	}
@@ -384,7 +387,7 @@ func BenchmarkRecordingPath(b *testing.B) {
 	wcfg, _ := lc.WorkloadConfig(1)
 	w, _ := NewWorkload(wcfg)
 	l := &Load{
-		Client: etcdClient(b), Nodes: []Node{testNode{"n1", "http://127.0.0.1:2379"}, testNode{"n2", "http://127.0.0.1:2379"}},
+		Client: etcdClient(b), Nodes: []LoadNode{testNode{"n1", "http://127.0.0.1:2379"}, testNode{"n2", "http://127.0.0.1:2379"}},
 		Workload: w, Rec: rec, Pacer: ClosedLoop{Processes: benchWorkers}, MaxInFlight: benchWorkers,
 		Results: vegeta.NewEncoder(resw),
 	}

@@ -58,11 +58,10 @@ func (n *native) Request(op *history.Event, base string, t *vegeta.Target) error
 // response that never came (the client's timeout) is info for a write and
 // fail for a read, which carries no information.
 func (n *native) Classify(op *history.Event, res *vegeta.Result) Outcome {
-	if id := res.URL[strings.LastIndex(res.URL, "op=")+3:]; res.Code == 0 {
-		// The round trip failed: the operation may still be parked.
-		if u, err := strconv.ParseUint(id, 10, 64); err == nil {
-			n.ops.Delete(u)
-		}
+	if res.Code == 0 {
+		// vegeta failed before the round trip: the operation may still be
+		// parked.
+		n.ops.Delete(op.ID)
 	}
 	t, err := history.ParseType(res.Headers.Get(outcomeHeader))
 	if err != nil || t == history.Invoke {
