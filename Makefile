@@ -6,7 +6,7 @@ BIN := bin/faultline
 # removes what it creates itself.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all build bench test lint clean-docker
+.PHONY: all build bench bench-load test lint clean-docker
 
 all: build
 
@@ -17,6 +17,13 @@ build:
 # checked for linearizability; the run directory is printed at the end.
 bench: build
 	./$(BIN) run
+
+# The load engine against a trivial HTTP server on 127.0.0.1: requests/s at
+# full speed of raw vegeta, of Faultline recording every operation, and of
+# wrk if installed; prints recorded/raw and recorded/wrk.
+# FAULTLINE_BENCH_SECONDS and FAULTLINE_BENCH_ROUNDS change its length.
+bench-load:
+	$(GO) test -run '^$$' -bench '^BenchmarkLoadEngine$$' -benchtime 1x ./bench
 
 lint:
 	$(GO) vet ./...

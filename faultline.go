@@ -119,6 +119,7 @@ func check(ctx context.Context, dir string, info bench.RunInfo, runErr error, cf
 		// A torn last line means the run crashed: what was recorded can
 		// show a violation, but it cannot pass.
 		Interrupted: info.Interrupted || errors.Is(runErr, context.Canceled) || torn,
+		Dropped:     info.LoadStats.Dropped,
 	}
 	if runErr != nil {
 		meta.Error = runErr.Error()

@@ -2,17 +2,16 @@ package bench
 
 import (
 	"fmt"
-	"math"
-	"strconv"
-	"strings"
 	"time"
-
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // LoadConfig is the load: its rate and length, the client, and the workload's shape.
 type LoadConfig struct {
-	// Rate is operations per second (open loop).
+	// Workload is "register" (a few keys hammered and rotated) or "kv" (a
+	// large key space with a key distribution).
+	Workload string `json:"workload"`
+	// Rate: operations per second (open loop), ramp:FROM..TO, sine:MEAN,AMP,PERIOD
+	// or closed:PROCESSES (see ParseRate).
 	Rate     string   `json:"rate"`
 	Duration Duration `json:"duration"`
 	// Timeout is the client's per-request timeout. etcd gives up on a request
@@ -20,19 +19,35 @@ type LoadConfig struct {
 	// unknown outcomes.
 	Timeout     Duration `json:"timeout"`
 	MaxInFlight int      `json:"max_in_flight"`
+	// DropAfter, when positive, drops a request that could not be sent
+	// within this long of its intended time; by default late requests are
+	// sent as soon as a worker frees up (as wrk2 does) and counted late.
+	DropAfter Duration `json:"drop_after,omitempty"`
 	// ReadMode is passed to the target's client (etcd: linearizable, serializable).
-	ReadMode       string  `json:"read_mode,omitempty"`
-	Keys           int     `json:"keys"`
-	OpsPerKey      int     `json:"ops_per_key"`
-	KeyConcurrency int     `json:"key_concurrency"`
-	ReadFraction   float64 `json:"read_fraction"`
+	ReadMode string `json:"read_mode,omitempty"`
+	// Mix weighs the operations: "read:50,write:30,cas:20".
+	Mix string `json:"mix"`
+	// Keys is how many keys the register workload keeps open at once.
+	Keys int `json:"keys"`
+	// KeySpace is how many keys the kv workload spreads over; KeyDist picks
+	// among them: uniform or zipfian[:S].
+	KeySpace       int    `json:"key_space"`
+	KeyDist        string `json:"key_dist"`
+	OpsPerKey      int    `json:"ops_per_key"`
+	KeyConcurrency int    `json:"key_concurrency"`
+	// ValueSize pads written values to this many bytes (they stay unique).
+	ValueSize int `json:"value_size,omitempty"`
 }
 
-// DefaultLoad is 200 operations per second for 30 s.
+// DefaultLoad is 200 operations per second for 30 s of the register
+// workload. Its key rotation and per-key concurrency keep the
+// linearizability check decided (DESIGN.md, "bounded cost").
 func DefaultLoad() LoadConfig {
 	return LoadConfig{
-		Rate: "200", Duration: Duration(30 * time.Second), Timeout: Duration(10 * time.Second),
-		MaxInFlight: 1024, Keys: 8, OpsPerKey: 100, KeyConcurrency: 2, ReadFraction: 0.5,
+		Workload: WorkloadRegister,
+		Rate:     "200", Duration: Duration(30 * time.Second), Timeout: Duration(10 * time.Second),
+		MaxInFlight: 1024, Mix: DefaultMix().String(),
+		Keys: 8, KeySpace: 1000, KeyDist: DistUniform, OpsPerKey: 100, KeyConcurrency: 2,
 	}
 }
 
@@ -41,39 +56,56 @@ func (l *LoadConfig) Validate() error {
 	if l.Duration <= 0 {
 		return fmt.Errorf("--duration %v: must be positive", l.Duration)
 	}
-	if _, err := ParseRate(l.Rate); err != nil {
+	if _, err := ParseRate(l.Rate, time.Duration(l.Duration)); err != nil {
 		return err
 	}
 	if l.Timeout <= 0 {
 		return fmt.Errorf("--timeout %v: must be positive", l.Timeout)
 	}
-	if l.MaxInFlight < 1 {
-		return fmt.Errorf("--max-in-flight %d: must be at least 1", l.MaxInFlight)
+	if l.MaxInFlight < 1 || l.MaxInFlight > 100000 {
+		return fmt.Errorf("--max-in-flight %d: must be between 1 and 100000", l.MaxInFlight)
 	}
-	if l.Keys < 1 || l.OpsPerKey < 1 || l.KeyConcurrency < 1 {
-		return fmt.Errorf("keys, ops-per-key and key-concurrency must be at least 1")
+	if l.DropAfter < 0 {
+		return fmt.Errorf("--drop-after %v: must not be negative", l.DropAfter)
 	}
-	if l.ReadFraction < 0 || l.ReadFraction > 1 || math.IsNaN(l.ReadFraction) {
-		return fmt.Errorf("read fraction %v: must be between 0 and 1", l.ReadFraction)
+	if l.Workload != WorkloadRegister && l.Workload != WorkloadKV {
+		return fmt.Errorf("--workload %q: want %s or %s", l.Workload, WorkloadRegister, WorkloadKV)
+	}
+	if l.Keys < 1 || l.KeySpace < 1 {
+		return fmt.Errorf("--keys %d, --key-space %d: must be at least 1", l.Keys, l.KeySpace)
+	}
+	if l.OpsPerKey < 1 {
+		return fmt.Errorf("--ops-per-key %d: must be at least 1", l.OpsPerKey)
+	}
+	if l.KeyConcurrency < 1 {
+		return fmt.Errorf("--key-concurrency %d: must be at least 1", l.KeyConcurrency)
+	}
+	if l.ValueSize < 0 || l.ValueSize > 1<<20 {
+		return fmt.Errorf("--value-size %d: must be between 0 and 1 MiB", l.ValueSize)
+	}
+	if _, err := l.WorkloadConfig(0); err != nil {
+		return err
 	}
 	return nil
 }
 
-// ParseRate parses --rate: a positive number of operations per second.
-func ParseRate(s string) (vegeta.Pacer, error) {
-	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+// WorkloadConfig resolves the workload's shape; seed fixes its choices.
+func (l *LoadConfig) WorkloadConfig(seed uint64) (WorkloadConfig, error) {
+	mix, err := ParseMix(l.Mix)
 	if err != nil {
-		return nil, fmt.Errorf("--rate %q: want operations per second, e.g. 200", s)
+		return WorkloadConfig{}, err
 	}
-	if f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) {
-		return nil, fmt.Errorf("--rate %s: must be a positive number of operations per second", s)
+	dist, s, err := ParseKeyDist(l.KeyDist)
+	if err != nil {
+		return WorkloadConfig{}, err
 	}
-	// vegeta's constant pacer counts whole hits per Per; express fractional
-	// rates over a longer period.
-	per := time.Second
-	for f != math.Trunc(f) && per < time.Hour {
-		f *= 10
-		per *= 10
+	slots := l.Keys
+	if l.Workload == WorkloadKV {
+		slots = l.KeySpace
 	}
-	return vegeta.ConstantPacer{Freq: int(f), Per: per}, nil
+	return WorkloadConfig{
+		Kind: l.Workload, Slots: slots, Dist: dist, ZipfS: s,
+		OpsPerKey: l.OpsPerKey, KeyConcurrency: l.KeyConcurrency,
+		Mix: mix, ValueSize: l.ValueSize, Seed: seed,
+	}, nil
 }

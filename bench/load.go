@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,18 +17,43 @@ import (
 	"github.com/faultline/faultline/targets/runtime"
 )
 
-// Load drives one open-loop vegeta attack against every node and records each
+// LoadNode is what the load needs of a node: its name and its client endpoint,
+// asked for every operation because it may change when the node restarts.
+type LoadNode interface {
+	Name() string
+	Endpoint(port string) string
+}
+
+// LoadNodes adapts a cluster's nodes.
+func LoadNodes(ns []runtime.Node) []LoadNode {
+	out := make([]LoadNode, len(ns))
+	for i, n := range ns {
+		out[i] = n
+	}
+	return out
+}
+
+// Load drives one vegeta attack against every node and records each
 // operation's invoke and completion in the history.
+//
+// Open loop (a Schedule pacer): requests leave on the pacer's schedule
+// whatever the target does, up to MaxInFlight at once; every invoke carries
+// its intended send time. Closed loop (ClosedLoop): a fixed number of
+// processes, each sending its next operation when the previous one ended.
 type Load struct {
 	Client   targets.Client
-	Nodes    []runtime.Node
+	Nodes    []LoadNode
 	Workload Workload
 	Rec      *history.Writer
 	Pacer    vegeta.Pacer
 	Duration time.Duration
 	// MaxInFlight bounds vegeta's workers, so a stalled cluster cannot make
-	// the generator pile up goroutines.
+	// the generator pile up goroutines: the pacer falls behind instead, and
+	// the requests it could not send on time are counted late or dropped.
 	MaxInFlight int
+	// DropAfter, when positive, skips requests that could not be sent within
+	// DropAfter of their intended time instead of sending them in a burst.
+	DropAfter time.Duration
 	// Timeout is the client's per-request timeout.
 	Timeout time.Duration
 	// Results, when set, receives every vegeta result in vegeta's own
@@ -37,130 +63,247 @@ type Load struct {
 
 // LoadStats counts what the attack did.
 type LoadStats struct {
+	// Mode is "open" (paced) or "closed" (fixed processes).
+	Mode string `json:"mode"`
+	// Scheduled is how many requests the pacer meant to send in the run.
+	Scheduled int64 `json:"scheduled,omitempty"`
 	Invoked   int64 `json:"invoked"`
 	Completed int64 `json:"completed"`
+	// Late requests were sent more than history.LateAfter after their
+	// intended time: the generator could not keep up.
+	Late int64 `json:"late"`
+	// Dropped requests were scheduled but never sent: skipped by DropAfter,
+	// or still waiting for a worker when the run ended.
+	Dropped int64 `json:"dropped"`
+	// PeakInFlight is the most requests in flight at once; equal to
+	// max_in_flight means the workers were all busy at some point.
+	PeakInFlight int64 `json:"peak_in_flight"`
 	// Unmatched counts results whose op id could not be found; it must be 0.
 	Unmatched int64 `json:"unmatched"`
 }
 
 // pending holds the invoked operations awaiting their result, sharded to keep
-// the targeter and the result loop off one lock.
+// the targeter and the result loop off one lock. Operations live in a pool:
+// the targeter takes one, the result loop turns it into the completion and
+// gives it back, so that the hot path allocates no event.
 type pending struct {
 	shards [64]struct {
 		sync.Mutex
-		m map[uint64]history.Event
+		m map[uint64]*pendingOp
+		_ [40]byte // keep shards on separate cache lines
 	}
+	pool sync.Pool
+}
+
+type pendingOp struct {
+	history.Event
+	node int
 }
 
 func newPending() *pending {
 	p := &pending{}
 	for i := range p.shards {
-		p.shards[i].m = make(map[uint64]history.Event)
+		p.shards[i].m = make(map[uint64]*pendingOp)
 	}
+	p.pool.New = func() any { return new(pendingOp) }
 	return p
 }
 
-func (p *pending) put(e history.Event) {
-	s := &p.shards[e.ID%uint64(len(p.shards))]
+func (p *pending) get() *pendingOp { return p.pool.Get().(*pendingOp) }
+
+func (p *pending) free(op *pendingOp) {
+	*op = pendingOp{}
+	p.pool.Put(op)
+}
+
+func (p *pending) put(op *pendingOp) {
+	s := &p.shards[op.ID%uint64(len(p.shards))]
 	s.Lock()
-	s.m[e.ID] = e
+	s.m[op.ID] = op
 	s.Unlock()
 }
 
-func (p *pending) take(id uint64) (history.Event, bool) {
+func (p *pending) take(id uint64) (*pendingOp, bool) {
 	s := &p.shards[id%uint64(len(p.shards))]
 	s.Lock()
-	e, ok := s.m[id]
+	op, ok := s.m[id]
 	delete(s.m, id)
 	s.Unlock()
-	return e, ok
+	return op, ok
+}
+
+// attack is the state of one Run: what the targeter (vegeta's workers) and
+// the result loop share.
+type attack struct {
+	l       *Load
+	maxw    uint64
+	procs   processPool
+	pace    *pacing
+	pend    *pending
+	start   time.Time
+	nextID  atomic.Uint64
+	invoked atomic.Int64
+	// inFlight and peak count requests between the targeter and the result
+	// loop.
+	inFlight, peak atomic.Int64
+	// Only the result loop touches these.
+	stats  LoadStats
+	encErr error
+}
+
+func (l *Load) newAttack() *attack {
+	a := &attack{l: l, maxw: uint64(l.MaxInFlight), pend: newPending(), start: l.Rec.Start()}
+	a.stats.Mode = "open"
+	if a.maxw == 0 {
+		a.maxw = 1024
+	}
+	a.procs = newOpenProcesses(len(l.Nodes))
+	if c, ok := l.Pacer.(ClosedLoop); ok {
+		a.stats.Mode = "closed"
+		a.maxw = uint64(c.Processes)
+		a.procs = newClosedProcesses(c.Processes, len(l.Nodes))
+	}
+	a.pace = newPacing(l.Pacer, l.DropAfter, l.Rec.Now, int(a.maxw))
+	return a
+}
+
+// target is vegeta's Targeter: an operation is born, recorded as invoked and
+// turned into the request.
+func (a *attack) target(t *vegeta.Target) error {
+	l := a.l
+	intended := a.pace.next()
+	p := a.pend.get()
+	op := &p.Event
+	op.Type, op.ID = history.Invoke, a.nextID.Add(1)
+	ni, proc := a.procs.acquire(op.ID)
+	node := l.Nodes[ni]
+	p.node, op.Process, op.Node = ni, proc, node.Name()
+	l.Workload.Next(op)
+	if err := l.Client.Request(op, node.Endpoint(targets.ClientPort), t); err != nil {
+		// Returning an error stops the attack: a request we cannot even
+		// build is a bug, not a fault to measure.
+		l.Workload.Done(op)
+		a.procs.release(ni, op.Process, false)
+		defer a.pend.free(p)
+		return fmt.Errorf("build the request of %s %s: %w", op.F, op.Key, err)
+	}
+	op.Time = l.Rec.Now()
+	if intended > 0 {
+		op.Intended = min(intended, op.Time)
+	}
+	// Recorded before it is published: once in pend, the result loop may
+	// complete and reuse it.
+	l.Rec.Append(*op)
+	a.invoked.Add(1)
+	if n := a.inFlight.Add(1); n > a.peak.Load() {
+		peakMax(&a.peak, n)
+	}
+	a.pend.put(p)
+	return nil
+}
+
+// complete records the completion of the operation res answers.
+func (a *attack) complete(res *vegeta.Result) {
+	l := a.l
+	id, ok := opID(res.URL)
+	var p *pendingOp
+	if ok {
+		p, ok = a.pend.take(id)
+	}
+	if !ok {
+		a.stats.Unmatched++
+		return
+	}
+	a.inFlight.Add(-1)
+	a.stats.Completed++
+	op := &p.Event
+	if op.Intended > 0 && op.Time-op.Intended > int64(history.LateAfter) {
+		a.stats.Late++
+	}
+	out := l.Client.Classify(op, res)
+	// The invoke becomes its completion in place.
+	op.Type, op.Error, op.Intended = out.Type, out.Error, 0
+	op.Time = int64(res.Timestamp.Add(res.Latency).Sub(a.start))
+	if op.F == history.FRead {
+		op.Value = out.Value
+	}
+	l.Rec.Append(*op)
+	l.Workload.Done(op)
+	a.procs.release(p.node, op.Process, out.Type == history.Info)
+	a.pend.free(p)
+	if l.Results != nil && a.encErr == nil {
+		// Bodies are in the history and headers are not reported: keep the
+		// file small and the encoding cheap.
+		res.Body, res.Headers = nil, nil
+		a.encErr = l.Results.Encode(res)
+	}
 }
 
 // Run attacks until Duration elapses or ctx ends, then waits for the requests
 // in flight to finish (bounded by Timeout).
 func (l *Load) Run(ctx context.Context) (LoadStats, error) {
-	var stats LoadStats
 	if len(l.Nodes) == 0 {
-		return stats, fmt.Errorf("load: no nodes")
+		return LoadStats{}, fmt.Errorf("load: no nodes")
 	}
-	procs := newProcesses(len(l.Nodes))
-	nodeIndex := map[string]int{}
-	for i, n := range l.Nodes {
-		nodeIndex[n.Name()] = i
+	a := l.newAttack()
+	workers := min(a.maxw, 16) // vegeta adds workers as requests wait, up to maxw
+	if a.stats.Mode == "closed" {
+		workers = a.maxw
 	}
-	pend := newPending()
-	var nextID atomic.Uint64
-	var invoked atomic.Int64
-	targeter := func(t *vegeta.Target) error {
-		op := history.Event{Type: history.Invoke, ID: nextID.Add(1)}
-		ni := int(op.ID % uint64(len(l.Nodes)))
-		node := l.Nodes[ni]
-		op.Process = procs.acquire(ni)
-		op.Node = node.Name()
-		l.Workload.Next(&op)
-		if err := l.Client.Request(&op, node.Endpoint(targets.ClientPort), t); err != nil {
-			// Returning an error stops the attack: a request we cannot even
-			// build is a bug, not a fault to measure.
-			l.Workload.Done(&op)
-			procs.release(ni, op.Process, false)
-			return err
-		}
-		op.Time = l.Rec.Now()
-		pend.put(op)
-		l.Rec.Append(op)
-		invoked.Add(1)
-		return nil
-	}
-	maxw := uint64(l.MaxInFlight)
-	if maxw == 0 {
-		maxw = 512
-	}
-	workers := min(maxw, 16)
-	atk := vegeta.NewAttacker(
+	opts := []func(*vegeta.Attacker){
 		vegeta.Workers(workers),
-		vegeta.MaxWorkers(maxw),
-		vegeta.Timeout(l.Timeout),
+		vegeta.MaxWorkers(a.maxw),
 		vegeta.KeepAlive(true),
-		vegeta.Connections(int(maxw)),
+		vegeta.Connections(int(a.maxw)),
 		vegeta.Redirects(vegeta.NoFollow),
-		vegeta.MaxBody(64<<10),
-	)
-	start := l.Rec.Start()
-	results := atk.Attack(targeter, l.Pacer, l.Duration, "faultline")
-	stop := context.AfterFunc(ctx, func() { atk.Stop() })
-	defer stop()
-	var encErr error
-	for res := range results {
-		id, ok := opID(res.URL)
-		var op history.Event
-		if ok {
-			op, ok = pend.take(id)
-		}
-		if !ok {
-			stats.Unmatched++
-			continue
-		}
-		stats.Completed++
-		out := l.Client.Classify(&op, res)
-		done := op
-		done.Type, done.Error = out.Type, out.Error
-		done.Time = int64(res.Timestamp.Add(res.Latency).Sub(start))
-		if op.F == history.FRead {
-			done.Value = out.Value
-		}
-		l.Rec.Append(done)
-		l.Workload.Done(&op)
-		procs.release(nodeIndex[op.Node], op.Process, out.Type == history.Info)
-		if l.Results != nil && encErr == nil {
-			res.Body = nil // bodies are in the history; keep the file small
-			encErr = l.Results.Encode(res)
-		}
+		vegeta.MaxBody(64 << 10),
+		vegeta.Timeout(l.Timeout),
 	}
-	stats.Invoked = invoked.Load()
-	if encErr != nil {
-		return stats, fmt.Errorf("write vegeta results: %w", encErr)
+	if tr, ok := l.Client.(targets.Transporter); ok {
+		// Last: vegeta's other options assume its own *http.Transport.
+		opts = append(opts, vegeta.Client(&http.Client{Transport: tr.Transport(), Timeout: l.Timeout}))
+	}
+	atk := vegeta.NewAttacker(opts...)
+	results := atk.Attack(a.target, a.pace, l.Duration, "faultline")
+	var stoppedAt atomic.Int64
+	stop := context.AfterFunc(ctx, func() {
+		stoppedAt.Store(l.Rec.Now())
+		atk.Stop()
+	})
+	defer stop()
+	for res := range results {
+		a.complete(res)
+	}
+	stats := a.stats
+	stats.Invoked = a.invoked.Load()
+	// The count runs up to one ahead: a worker may take its next tick while
+	// the result loop is still counting its last result. vegeta never runs
+	// more than maxw requests at once.
+	stats.PeakInFlight = min(a.peak.Load(), int64(a.maxw))
+	end := l.Duration
+	if s := stoppedAt.Load(); s > 0 && time.Duration(s-a.pace.offset) < end {
+		end = time.Duration(s - a.pace.offset)
+	}
+	if a.pace.sched != nil {
+		stats.Scheduled = int64(a.pace.sched.DueBy(end))
+	}
+	stats.Dropped = a.pace.dropped.Load() + a.pace.unsent(end, history.LateAfter)
+	if n := a.pace.overrun.Load(); n > 0 {
+		return stats, fmt.Errorf("load: %d intended send times were lost (a bug)", n)
+	}
+	if a.encErr != nil {
+		return stats, fmt.Errorf("write vegeta results: %w", a.encErr)
 	}
 	return stats, nil
+}
+
+func peakMax(peak *atomic.Int64, n int64) {
+	for {
+		p := peak.Load()
+		if n <= p || peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
 }
 
 // opID extracts the op id from a request URL ending in "op=<id>".

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -95,7 +96,7 @@ func Prepare(sc Scenario) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	pacer, _ := ParseRate(sc.Load.Rate)
+	pacer, _ := ParseRate(sc.Load.Rate, time.Duration(sc.Load.Duration))
 	return &prepared{sc: sc, target: t, client: cl, nemesis: np, pacer: pacer}, nil
 }
 
@@ -204,24 +205,33 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 		return fmt.Errorf("create results file: %w", err)
 	}
 	defer func() { err = errors.Join(err, resf.Close()) }()
+	// vegeta's encoder writes each result with its own Write: buffer them.
+	resw := bufio.NewWriterSize(resf, 256<<10)
+	defer func() { err = errors.Join(err, resw.Flush()) }()
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	stopNemesis := startNemesis(ctx, p.nemesis, env, rec, stopLoad)
-	written := trackWrites(NewRegister(RegisterConfig{Keys: sc.Load.Keys, OpsPerKey: sc.Load.OpsPerKey,
-		KeyConcurrency: sc.Load.KeyConcurrency, ReadFraction: sc.Load.ReadFraction, Seed: sc.Seed}))
 
-	cfg.log("load: %s ops/s for %v against %d nodes, nemesis: %s", sc.Load.Rate, sc.Load.Duration, sc.Cluster.Nodes, nemesisLabel(sc.Chaos.Nemesis))
+	cfg.log("load: %s at rate %s for %v against %d nodes, nemesis: %s", sc.Load.Workload, sc.Load.Rate, sc.Load.Duration, sc.Cluster.Nodes, nemesisLabel(sc.Chaos.Nemesis))
+	wcfg, _ := sc.Load.WorkloadConfig(sc.Seed) // validated by Prepare
+	workload, err := NewWorkload(wcfg)
+	if err != nil {
+		return err
+	}
+	// The final reads read back every key the load wrote.
+	written := trackWrites(workload)
 	load := &Load{
-		Client: p.client, Nodes: cluster.Nodes(), Workload: written,
+		Client: p.client, Nodes: LoadNodes(cluster.Nodes()), Workload: written,
 		Rec: rec, Pacer: p.pacer, Duration: time.Duration(sc.Load.Duration),
-		MaxInFlight: sc.Load.MaxInFlight, Timeout: time.Duration(sc.Load.Timeout),
-		Results: vegeta.NewEncoder(resf),
+		MaxInFlight: sc.Load.MaxInFlight, DropAfter: time.Duration(sc.Load.DropAfter),
+		Timeout: time.Duration(sc.Load.Timeout),
+		Results: vegeta.NewEncoder(resw),
 	}
 	stats, lerr := load.Run(loadCtx)
 	nemErr := stopNemesis()
 	r.Info.LoadStats = stats
-	cfg.log("load done: %d operations invoked, %d completed", stats.Invoked, stats.Completed)
+	cfg.log("load done: %d operations invoked, %d completed, %d late, %d dropped", stats.Invoked, stats.Completed, stats.Late, stats.Dropped)
 	if err := errors.Join(lerr, nemErr); err != nil || ctx.Err() != nil {
 		return err
 	}

@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/faultline/faultline/history"
@@ -10,153 +13,310 @@ import (
 
 // Workload decides what each operation does. It is called concurrently.
 type Workload interface {
-	// Next fills op's F, Key, Value and From; op.ID is already set.
+	// Next fills op's F, Key, Value and From; op.ID is already set and is
+	// unique in the run.
 	Next(op *history.Event)
-	// Done is told when op completed (or was abandoned).
-	Done(op *history.Event)
+	// Done is told how each operation ended: done carries the operation and
+	// its completion type (ok, fail, info; Invoke when it was abandoned
+	// before being sent), and a read's value.
+	Done(done *history.Event)
 }
 
-// Register is reads and blind writes of unique values over a rotating set of
-// keys, shaped so that the linearizability checker always decides (see
-// DESIGN.md, "bounded cost"): each key receives at most OpsPerKey operations
-// and is then retired for a fresh key, and at most KeyConcurrency operations
-// are in flight on one key at any moment.
-type Register struct {
-	mu   sync.Mutex
-	rnd  *rand.Rand
-	cfg  RegisterConfig
-	live []*keyState
-	next int
-}
+// Workload kinds.
+const (
+	// WorkloadRegister hammers a few keys at once, rotated (Jepsen's
+	// independent registers).
+	WorkloadRegister = "register"
+	// WorkloadKV spreads the same operations over a large key space with a
+	// chosen key distribution.
+	WorkloadKV = "kv"
+)
 
-// RegisterConfig shapes a Register workload.
-type RegisterConfig struct {
-	// Keys is how many keys are open for operations at once.
-	Keys int
+// Key distributions.
+const (
+	DistUniform = "uniform"
+	DistZipfian = "zipfian"
+)
+
+// DefaultZipfS is the skew of --key-dist zipfian (Go's Zipf needs s > 1).
+const DefaultZipfS = 1.1
+
+// WorkloadConfig shapes a workload.
+type WorkloadConfig struct {
+	// Kind is WorkloadRegister or WorkloadKV.
+	Kind string
+	// Slots is how many keys are open at once (register) or the size of the
+	// key space (kv).
+	Slots int
+	// Dist picks a slot: DistUniform or DistZipfian; ZipfS is the skew.
+	Dist  string
+	ZipfS float64
 	// OpsPerKey bounds the operations a key ever receives.
 	OpsPerKey int
 	// KeyConcurrency bounds the operations in flight on one key.
 	KeyConcurrency int
-	// ReadFraction of operations are reads; the rest are writes.
-	ReadFraction float64
-	Seed         uint64
+	Mix            Mix
+	// ValueSize pads written values to this many bytes; values are always
+	// unique (they start with the op id), however small ValueSize is.
+	ValueSize int
+	Seed      uint64
+}
+
+// Keyed is the register and kv workloads: reads, blind writes and
+// compare-and-sets of unique values over slots of keys, shaped so that the
+// linearizability checker always decides (DESIGN.md, "bounded cost"):
+//
+//   - each key receives at most OpsPerKey operations and is then retired: its
+//     slot gets a fresh key (named k<slot>.<generation>);
+//   - at most KeyConcurrency operations are in flight on one key. When the
+//     chosen key is at its cap, register looks at the other open keys, kv
+//     keeps the distribution over slots exact; either way, if no key has
+//     room, the chosen slot gets a fresh key and the old one only drains.
+//   - every written value is the op id (padded to ValueSize): unique in the
+//     run, so a read names the write it saw.
+//
+// A compare-and-set expects the last value this generator knows the key held
+// (the empty value, "absent", for a fresh key), so that many succeed.
+type Keyed struct {
+	mu    sync.Mutex
+	cfg   WorkloadConfig
+	rnd   *rand.Rand
+	zipf  *rand.Zipf
+	slots []*keyState
+	// live holds every key with operations in flight or still open.
+	live  map[string]*keyState
+	probe int
+	pad   string
+	// cumulative weights of the mix
+	pRead, pWrite float64
 }
 
 type keyState struct {
 	name     string
+	slot     int
+	gen      int
 	issued   int
 	inflight int
+	retired  bool
+	// last is the latest value known to be in the key ("" = absent).
+	last string
 }
 
-// NewRegister returns a register workload.
-func NewRegister(cfg RegisterConfig) *Register {
-	if cfg.Keys <= 0 {
-		cfg.Keys = 8
+// NewWorkload returns the workload cfg describes.
+func NewWorkload(cfg WorkloadConfig) (*Keyed, error) {
+	if cfg.Kind == "" {
+		cfg.Kind = WorkloadRegister
 	}
-	if cfg.OpsPerKey <= 0 {
-		cfg.OpsPerKey = 100
+	if cfg.Slots <= 0 || cfg.OpsPerKey <= 0 || cfg.KeyConcurrency <= 0 {
+		return nil, fmt.Errorf("workload: keys, ops-per-key and key-concurrency must be at least 1")
 	}
-	if cfg.KeyConcurrency <= 0 {
-		cfg.KeyConcurrency = 2
+	if cfg.Mix == (Mix{}) {
+		cfg.Mix = DefaultMix()
 	}
-	w := &Register{rnd: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), cfg: cfg}
-	for range cfg.Keys {
-		w.live = append(w.live, w.fresh())
+	if err := cfg.Mix.validate(); err != nil {
+		return nil, err
 	}
-	return w
+	w := &Keyed{
+		cfg:   cfg,
+		rnd:   rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
+		slots: make([]*keyState, cfg.Slots),
+		live:  map[string]*keyState{},
+	}
+	switch cfg.Kind {
+	case WorkloadRegister:
+		w.probe = cfg.Slots
+	case WorkloadKV:
+		w.probe = 1
+	default:
+		return nil, fmt.Errorf("workload %q: want %s or %s", cfg.Kind, WorkloadRegister, WorkloadKV)
+	}
+	switch cfg.Dist {
+	case "", DistUniform:
+	case DistZipfian:
+		s := cfg.ZipfS
+		if s == 0 {
+			s = DefaultZipfS
+		}
+		if !(s > 1) || math.IsInf(s, 0) {
+			return nil, fmt.Errorf("zipfian skew %v: must be above 1", s)
+		}
+		if cfg.Slots > 1 {
+			w.zipf = rand.NewZipf(w.rnd, s, 1, uint64(cfg.Slots-1))
+		}
+	default:
+		return nil, fmt.Errorf("key distribution %q: want %s or %s", cfg.Dist, DistUniform, DistZipfian)
+	}
+	total := cfg.Mix.Read + cfg.Mix.Write + cfg.Mix.CAS
+	w.pRead, w.pWrite = cfg.Mix.Read/total, (cfg.Mix.Read+cfg.Mix.Write)/total
+	if cfg.ValueSize > 0 {
+		const letters = "abcdefghijklmnopqrstuvwxyz"
+		b := make([]byte, cfg.ValueSize)
+		for i := range b {
+			b[i] = letters[w.rnd.IntN(len(letters))]
+		}
+		w.pad = string(b)
+	}
+	return w, nil
 }
 
-func (w *Register) fresh() *keyState {
-	k := &keyState{name: "k" + strconv.Itoa(w.next)}
-	w.next++
+func (w *Keyed) pick() int {
+	if w.zipf != nil {
+		return int(w.zipf.Uint64())
+	}
+	return w.rnd.IntN(len(w.slots))
+}
+
+// open gives slot s a fresh key, retiring the one it held.
+func (w *Keyed) open(s int) *keyState {
+	gen := 0
+	if old := w.slots[s]; old != nil {
+		gen = old.gen + 1
+		old.retired = true
+		if old.inflight == 0 {
+			delete(w.live, old.name)
+		}
+	}
+	k := &keyState{name: "k" + strconv.Itoa(s) + "." + strconv.Itoa(gen), slot: s, gen: gen}
+	w.slots[s] = k
+	w.live[k.name] = k
 	return k
 }
 
-// Next picks a key with room (opening a fresh one if every open key is at its
-// concurrency cap) and an operation on it.
-func (w *Register) Next(op *history.Event) {
+// Next picks a key with room and an operation on it.
+func (w *Keyed) Next(op *history.Event) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	start := w.rnd.IntN(len(w.live))
+	first := w.pick()
 	var k *keyState
-	for i := range w.live {
-		c := w.live[(start+i)%len(w.live)]
-		if c.inflight < w.cfg.KeyConcurrency && c.issued < w.cfg.OpsPerKey {
+	for i := range w.probe {
+		s := (first + i) % len(w.slots)
+		c := w.slots[s]
+		if c == nil {
+			c = w.open(s)
+		}
+		if c.inflight < w.cfg.KeyConcurrency {
 			k = c
 			break
 		}
 	}
 	if k == nil {
-		k = w.fresh()
-		w.live = append(w.live, k)
+		k = w.open(first)
 	}
 	k.issued++
 	k.inflight++
+	if k.issued >= w.cfg.OpsPerKey {
+		w.open(k.slot) // k has had its operations: it only drains now
+	}
 	op.Key = k.name
-	if w.rnd.Float64() < w.cfg.ReadFraction {
+	switch p := w.rnd.Float64(); {
+	case p < w.pRead:
 		op.F = history.FRead
-	} else {
+	case p < w.pWrite:
 		op.F = history.FWrite
-		// The op id is unique in the run, so the value names its write.
-		op.Value = strconv.FormatUint(op.ID, 10)
+		op.Value = w.value(op.ID)
+	default:
+		op.F = history.FCAS
+		op.From = k.last
+		op.Value = w.value(op.ID)
 	}
 }
 
-// Done releases op's slot on its key and retires the key once it has had all
-// its operations.
-func (w *Register) Done(op *history.Event) {
+// value is the op id, padded to ValueSize: the id makes it unique.
+func (w *Keyed) value(id uint64) string {
+	var buf [20]byte
+	v := strconv.AppendUint(buf[:0], id, 10)
+	if n := w.cfg.ValueSize - len(v) - 1; n > 0 {
+		return string(v) + "-" + w.pad[:n]
+	}
+	return string(v)
+}
+
+// Done releases the operation's slot on its key and learns the key's value.
+func (w *Keyed) Done(done *history.Event) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for i, k := range w.live {
-		if k.name != op.Key {
-			continue
+	k, ok := w.live[done.Key]
+	if !ok {
+		return
+	}
+	k.inflight--
+	if done.Type == history.OK {
+		k.last = done.Value // a read's value, or the value written
+	}
+	if k.retired && k.inflight <= 0 {
+		delete(w.live, k.name)
+	}
+}
+
+// Mix is the relative weight of each operation.
+type Mix struct {
+	Read  float64 `json:"read"`
+	Write float64 `json:"write"`
+	CAS   float64 `json:"cas"`
+}
+
+// DefaultMix is half reads, the rest writes and compare-and-sets.
+func DefaultMix() Mix { return Mix{Read: 50, Write: 30, CAS: 20} }
+
+// ParseMix parses --mix: "read:50,write:30,cas:20" (relative weights; an
+// operation left out has weight 0).
+func ParseMix(s string) (Mix, error) {
+	var m Mix
+	seen := map[string]bool{}
+	for part := range strings.SplitSeq(s, ",") {
+		name, num, ok := strings.Cut(strings.TrimSpace(part), ":")
+		f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+		if !ok || err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+			return m, fmt.Errorf("--mix %q: want weights like read:50,write:30,cas:20", s)
 		}
-		k.inflight--
-		if k.issued >= w.cfg.OpsPerKey && k.inflight == 0 {
-			if len(w.live) > w.cfg.Keys {
-				w.live = append(w.live[:i], w.live[i+1:]...)
-			} else {
-				w.live[i] = w.fresh()
+		if seen[name] {
+			return m, fmt.Errorf("--mix %q: %s given twice", s, name)
+		}
+		seen[name] = true
+		switch name {
+		case history.FRead:
+			m.Read = f
+		case history.FWrite:
+			m.Write = f
+		case history.FCAS:
+			m.CAS = f
+		default:
+			return m, fmt.Errorf("--mix %q: unknown operation %q (want read, write, cas)", s, name)
+		}
+	}
+	return m, m.validate()
+}
+
+func (m Mix) validate() error {
+	if m.Read+m.Write+m.CAS <= 0 {
+		return fmt.Errorf("--mix: at least one operation needs a positive weight")
+	}
+	return nil
+}
+
+func (m Mix) String() string {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	return "read:" + f(m.Read) + ",write:" + f(m.Write) + ",cas:" + f(m.CAS)
+}
+
+// ParseKeyDist parses --key-dist: uniform, zipfian or zipfian:S (S > 1).
+func ParseKeyDist(s string) (dist string, zipfS float64, err error) {
+	name, arg, hasArg := strings.Cut(strings.TrimSpace(s), ":")
+	switch name {
+	case DistUniform:
+		if hasArg {
+			return "", 0, fmt.Errorf("--key-dist %q: uniform takes no parameter", s)
+		}
+		return DistUniform, 0, nil
+	case DistZipfian:
+		zipfS = DefaultZipfS
+		if hasArg {
+			zipfS, err = strconv.ParseFloat(arg, 64)
+			if err != nil || !(zipfS > 1) || math.IsInf(zipfS, 0) {
+				return "", 0, fmt.Errorf("--key-dist %q: the zipfian skew must be a number above 1, e.g. zipfian:1.1", s)
 			}
 		}
-		return
+		return DistZipfian, zipfS, nil
 	}
-}
-
-// processes hands out process ids. A process runs one operation at a time
-// against one node; after an info (unknown outcome) it is retired for a fresh
-// id, as in Jepsen, because its operation may still take effect at any later
-// time. Free processes are kept per node so that the open-loop generator
-// spreads operations evenly over the nodes whatever their speed: a slow or
-// isolated node keeps receiving its share.
-type processes struct {
-	mu   sync.Mutex
-	free [][]history.Process
-	next history.Process
-}
-
-func newProcesses(nodes int) *processes {
-	return &processes{free: make([][]history.Process, nodes)}
-}
-
-func (p *processes) acquire(node int) history.Process {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if n := len(p.free[node]); n > 0 {
-		id := p.free[node][n-1]
-		p.free[node] = p.free[node][:n-1]
-		return id
-	}
-	id := p.next
-	p.next++
-	return id
-}
-
-func (p *processes) release(node int, id history.Process, retire bool) {
-	if retire {
-		return
-	}
-	p.mu.Lock()
-	p.free[node] = append(p.free[node], id)
-	p.mu.Unlock()
+	return "", 0, fmt.Errorf("--key-dist %q: want uniform or zipfian[:S]", s)
 }

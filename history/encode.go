@@ -43,6 +43,10 @@ func AppendJSON(b []byte, e *Event) []byte {
 	if e.Final {
 		b = append(b, `,"final":true`...)
 	}
+	if e.Intended != 0 {
+		b = append(b, `,"intended":`...)
+		b = strconv.AppendInt(b, e.Intended, 10)
+	}
 	return append(b, '}')
 }
 

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // Type is the kind of an event.
@@ -123,7 +124,17 @@ type Event struct {
 	// Final marks the reads made after the last fault was healed and the
 	// cluster had a quiet period: what the cluster ended up holding.
 	Final bool `json:"final,omitempty"`
+	// Intended is, on the invoke of an open-loop operation, when the pacer's
+	// schedule meant the request to leave (same clock as Time, never after
+	// it). Latency measured from it is free of coordinated omission: a
+	// generator held up by a slow target does not hide the wait. 0 means no
+	// schedule (closed loop).
+	Intended int64 `json:"intended,omitempty"`
 }
+
+// LateAfter is how far behind its intended time a request may be sent before
+// it counts as late: the generator could not keep up.
+const LateAfter = 10 * time.Millisecond
 
 // Fault is what a nemesis did: its kind, the nodes it touched and, for network
 // faults, the exact links cut.

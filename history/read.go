@@ -69,6 +69,9 @@ type Op struct {
 	Error  string
 	// Final marks reads made after healing and a quiet period.
 	Final bool
+	// Intended is when the schedule meant the request to leave (0: no
+	// schedule); Call is when it did.
+	Intended int64
 }
 
 // Operations pairs invokes with their completions by ID, in invoke order.
@@ -84,7 +87,7 @@ func Operations(events []Event) []Op {
 		if e.Type == Invoke {
 			idx[e.ID] = len(ops)
 			ops = append(ops, Op{ID: e.ID, Process: e.Process, F: e.F, Key: e.Key, Value: e.Value,
-				From: e.From, Node: e.Node, Type: Info, Call: e.Time, Return: -1, Final: e.Final})
+				From: e.From, Node: e.Node, Type: Info, Call: e.Time, Return: -1, Final: e.Final, Intended: e.Intended})
 			continue
 		}
 		j, ok := idx[e.ID]

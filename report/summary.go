@@ -32,6 +32,8 @@ type Meta struct {
 	Interrupted   bool     `json:"interrupted,omitempty"`
 	// Error is an infrastructure error that cut the run short.
 	Error string `json:"error,omitempty"`
+	// Dropped is the load generator's count of requests it never sent.
+	Dropped int64 `json:"-"`
 }
 
 // Summary is summary.json.
@@ -51,6 +53,10 @@ type Summary struct {
 	// Availability is the fraction of operations that succeeded in each
 	// fault window and outside all of them.
 	Availability checkers.AvailabilityDetails `json:"availability"`
+	// LatencyCorrectedMS is latency_ms measured from each request's intended
+	// send time, free of coordinated omission (see LoadSummary).
+	LatencyCorrectedMS Latency     `json:"latency_corrected_ms"`
+	Load               LoadSummary `json:"load"`
 	// HistoryTruncated says the history's last line was torn (a crash).
 	HistoryTruncated bool `json:"history_truncated,omitempty"`
 }
@@ -132,6 +138,7 @@ func Summarize(meta Meta, events []history.Event, ops []history.Op, faults []his
 	s.DurationS = round(s.DurationS)
 	s.LatencyMS, s.LatencyAllMS = Percentiles(okLat), Percentiles(allLat)
 	s.Availability = checkers.Measure(ops, faults)
+	s.LatencyCorrectedMS, s.Load = summarizeLoad(ops, meta.Dropped)
 	for _, w := range faults {
 		fs := FaultSummary{Kind: w.Kind, StartS: round(float64(w.Start) / 1e9), EndS: round(float64(w.End) / 1e9)}
 		if w.Fault != nil {

@@ -102,6 +102,20 @@ type Client interface {
 	Classify(op *history.Event, res *vegeta.Result) Outcome
 }
 
+// OpClient is the client of a target whose protocol is not HTTP. Its
+// Target.Client returns Native(opClient): the load still paces it with
+// vegeta's pacers, times it with vegeta's Attacker and records the same
+// events and results, because Native carries each operation through an
+// http.RoundTripper that calls Do instead of the network.
+type OpClient interface {
+	// Do performs op against the node whose client endpoint is base and
+	// classifies the outcome as Client.Classify does: ok (with the value
+	// read), fail (certainly not applied) or info (maybe applied). It must
+	// return once ctx ends (the client's timeout), with info for a write
+	// that may have been sent.
+	Do(ctx context.Context, op *history.Event, base string) Outcome
+}
+
 // Outcome is the completion of an operation.
 type Outcome struct {
 	Type  history.Type

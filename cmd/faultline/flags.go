@@ -22,14 +22,19 @@ func clusterFlags(fs *flag.FlagSet, c *bench.ClusterConfig) func() {
 
 func loadFlags(fs *flag.FlagSet, l *bench.LoadConfig) func() {
 	fs.Var((*durationFlag)(&l.Duration), "duration", "how long the load runs")
-	fs.StringVar(&l.Rate, "rate", l.Rate, "operations per second")
+	fs.StringVar(&l.Rate, "rate", l.Rate, "operations per second (open loop), ramp:FROM..TO, sine:MEAN,AMPLITUDE,PERIOD, or closed:PROCESSES")
+	fs.StringVar(&l.Workload, "workload", l.Workload, "register (a few keys, rotated) or kv (a large key space)")
+	fs.StringVar(&l.Mix, "mix", l.Mix, "relative weights of the operations")
 	fs.StringVar(&l.ReadMode, "read-mode", l.ReadMode, "target read mode (etcd: linearizable or serializable)")
 	fs.Var((*durationFlag)(&l.Timeout), "timeout", "client timeout per request")
-	fs.IntVar(&l.MaxInFlight, "max-in-flight", l.MaxInFlight, "most requests in flight at once")
-	fs.IntVar(&l.Keys, "keys", l.Keys, "keys open for operations at once")
+	fs.IntVar(&l.MaxInFlight, "max-in-flight", l.MaxInFlight, "most requests in flight at once (open loop)")
+	fs.Var((*durationFlag)(&l.DropAfter), "drop-after", "drop a request not sent within this long of its intended time (0: send it late)")
+	fs.IntVar(&l.Keys, "keys", l.Keys, "register: keys open for operations at once")
+	fs.IntVar(&l.KeySpace, "key-space", l.KeySpace, "kv: number of keys")
+	fs.StringVar(&l.KeyDist, "key-dist", l.KeyDist, "key distribution: uniform or zipfian[:S]")
 	fs.IntVar(&l.OpsPerKey, "ops-per-key", l.OpsPerKey, "operations a key receives before it is retired")
 	fs.IntVar(&l.KeyConcurrency, "key-concurrency", l.KeyConcurrency, "most operations in flight on one key")
-	fs.Float64Var(&l.ReadFraction, "read-fraction", l.ReadFraction, "fraction of operations that are reads")
+	fs.IntVar(&l.ValueSize, "value-size", l.ValueSize, "bytes per written value (values stay unique)")
 	return func() {}
 }
 

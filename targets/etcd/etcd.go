@@ -180,41 +180,66 @@ type client struct {
 	serializable bool
 }
 
-var jsonHeader = http.Header{"Content-Type": []string{"application/json"}}
-
-func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
-
 // Request encodes op for the gateway; the op id rides in the query string,
-// which the gateway ignores.
+// which the gateway ignores. Bodies are appended by hand: this runs for every
+// operation of the load.
+//
+// A compare-and-set from the empty value means "from absent" (workloads never
+// write the empty value): etcd fails every VALUE comparison on a missing key,
+// so it is asked whether the key was never created instead.
 func (c *client) Request(op *history.Event, base string, t *vegeta.Target) error {
 	var path string
-	var body []byte
+	body := make([]byte, 0, 96+2*base64.StdEncoding.EncodedLen(len(op.Key))+base64.StdEncoding.EncodedLen(len(op.Value)+len(op.From)))
 	switch op.F {
 	case history.FRead:
 		path = "/v3/kv/range"
-		body = fmt.Appendf(nil, `{"key":%q,"serializable":%t}`, b64(op.Key), c.serializable)
+		body = appendB64(append(body, `{"key":"`...), op.Key)
+		if c.serializable {
+			body = append(body, `","serializable":true}`...)
+		} else {
+			body = append(body, `"}`...)
+		}
 	case history.FWrite:
 		path = "/v3/kv/put"
-		body = fmt.Appendf(nil, `{"key":%q,"value":%q}`, b64(op.Key), b64(op.Value))
+		body = appendB64(append(body, `{"key":"`...), op.Key)
+		body = appendB64(append(body, `","value":"`...), op.Value)
+		body = append(body, `"}`...)
 	case history.FCAS:
 		path = "/v3/kv/txn"
-		k := b64(op.Key)
-		body = fmt.Appendf(nil, `{"compare":[{"key":%q,"target":"VALUE","result":"EQUAL","value":%q}],`+
-			`"success":[{"request_put":{"key":%q,"value":%q}}]}`, k, b64(op.From), k, b64(op.Value))
+		body = appendB64(append(body, `{"compare":[{"key":"`...), op.Key)
+		if op.From == "" {
+			body = append(body, `","target":"CREATE","result":"EQUAL","create_revision":"0"}]`...)
+		} else {
+			body = appendB64(append(body, `","target":"VALUE","result":"EQUAL","value":"`...), op.From)
+			body = append(body, `"}]`...)
+		}
+		body = appendB64(append(body, `,"success":[{"request_put":{"key":"`...), op.Key)
+		body = appendB64(append(body, `","value":"`...), op.Value)
+		body = append(body, `"}}]}`...)
 	default:
 		return fmt.Errorf("etcd: unsupported operation %q", op.F)
 	}
+	url := make([]byte, 0, len(base)+len(path)+24)
+	url = append(append(append(url, base...), path...), "?op="...)
+	url = strconv.AppendUint(url, op.ID, 10)
 	t.Method = http.MethodPost
-	t.URL = base + path + "?op=" + strconv.FormatUint(op.ID, 10)
+	t.URL = string(url)
+	// No Content-Type: the gateway reads JSON whatever the header says, and
+	// a header would cost vegeta a copy per request.
 	t.Body = body
-	t.Header = jsonHeader
+	t.Header = nil
 	return nil
+}
+
+func appendB64(b []byte, s string) []byte {
+	return base64.StdEncoding.AppendEncode(b, []byte(s))
 }
 
 // Classify follows DESIGN.md: a read that did not return 200 carries no
 // information (fail, dropped by the checker); a write or cas that may have
 // reached the cluster (timeout, connection reset, 5xx) is info; a request
-// refused before it was sent, or a 4xx rejection, is fail.
+// refused before it was sent, or a 4xx rejection, is fail. A cas whose
+// comparison failed applied nothing: fail.
 func (c *client) Classify(op *history.Event, res *vegeta.Result) targets.Outcome {
 	if res.Code == http.StatusOK {
 		switch op.F {
@@ -225,13 +250,11 @@ func (c *client) Classify(op *history.Event, res *vegeta.Result) targets.Outcome
 			}
 			return targets.Outcome{Type: history.OK, Value: v}
 		case history.FCAS:
-			var r struct {
-				Succeeded bool `json:"succeeded"`
+			ok, err := txnSucceeded(res.Body)
+			if err != nil {
+				return targets.Outcome{Type: history.Info, Error: err.Error()}
 			}
-			if err := json.Unmarshal(res.Body, &r); err != nil {
-				return targets.Outcome{Type: history.Info, Error: "undecodable txn response: " + err.Error()}
-			}
-			if !r.Succeeded {
+			if !ok {
 				return targets.Outcome{Type: history.Fail, Error: "compare failed"}
 			}
 		}
@@ -271,7 +294,14 @@ func truncate(b []byte, n int) []byte {
 	return b
 }
 
+// decodeRange returns the value of the first key of a range response, "" if
+// there is none. The gateway's answers have one shape, so the value is found
+// by a scan that allocates only the decoded value; anything unexpected (an
+// escape, a missing brace) goes through encoding/json instead.
 func decodeRange(body []byte) (string, error) {
+	if v, ok := scanRange(body); ok {
+		return v, nil
+	}
 	var r struct {
 		Kvs []struct {
 			Value string `json:"value"`
@@ -288,4 +318,84 @@ func decodeRange(body []byte) (string, error) {
 		return "", fmt.Errorf("undecodable value: %w", err)
 	}
 	return string(v), nil
+}
+
+// scanRange is decodeRange's fast path. Base64 keys and values never contain
+// quotes, braces or backslashes, so the first kv object ends at the first
+// '}' after "kvs"; protojson may put spaces around ':' and ','.
+func scanRange(body []byte) (string, bool) {
+	body = bytes.TrimSpace(body)
+	if len(body) < 2 || body[0] != '{' || body[len(body)-1] != '}' || bytes.IndexByte(body, '\\') >= 0 {
+		return "", false
+	}
+	i := bytes.Index(body, []byte(`"kvs"`))
+	if i < 0 {
+		return "", bytes.Contains(body, []byte(`"header"`)) // no such key
+	}
+	obj := body[i:]
+	end := bytes.IndexByte(obj, '}')
+	if end < 0 {
+		return "", false
+	}
+	obj = obj[:end]
+	j := bytes.Index(obj, []byte(`"value"`))
+	if j < 0 {
+		return "", true // protojson leaves out an empty value
+	}
+	s, ok := jsonStringAfterColon(obj[j+len(`"value"`):])
+	if !ok {
+		return "", false
+	}
+	v := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	n, err := base64.StdEncoding.Decode(v, s)
+	if err != nil {
+		return "", false
+	}
+	return string(v[:n]), true
+}
+
+// jsonStringAfterColon reads `  :  "text"` and returns text (no escapes).
+func jsonStringAfterColon(b []byte) ([]byte, bool) {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if len(b) == 0 || b[0] != ':' {
+		return nil, false
+	}
+	b = bytes.TrimLeft(b[1:], " \t\r\n")
+	if len(b) == 0 || b[0] != '"' {
+		return nil, false
+	}
+	end := bytes.IndexByte(b[1:], '"')
+	if end < 0 {
+		return nil, false
+	}
+	return b[1 : 1+end], true
+}
+
+// txnSucceeded reads "succeeded" from a txn response; protojson leaves it out
+// when false.
+func txnSucceeded(body []byte) (bool, error) {
+	t := bytes.TrimSpace(body)
+	if len(t) >= 2 && t[0] == '{' && t[len(t)-1] == '}' && bytes.IndexByte(t, '\\') < 0 {
+		i := bytes.Index(t, []byte(`"succeeded"`))
+		if i < 0 {
+			return false, nil
+		}
+		rest := bytes.TrimLeft(t[i+len(`"succeeded"`):], " \t\r\n")
+		if len(rest) > 0 && rest[0] == ':' {
+			rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+			switch {
+			case bytes.HasPrefix(rest, []byte("true")):
+				return true, nil
+			case bytes.HasPrefix(rest, []byte("false")):
+				return false, nil
+			}
+		}
+	}
+	var r struct {
+		Succeeded bool `json:"succeeded"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return false, fmt.Errorf("undecodable txn response: %w", err)
+	}
+	return r.Succeeded, nil
 }
