@@ -61,7 +61,12 @@ func writeReport(dir string, sum report.Summary, in *checkers.Input) error {
 	}
 	errs = append(errs, report.WriteHTML(dir, report.RunPage{
 		Title: title, S: sum, Plots: refs, Availability: report.AvailabilityRows(sum.Availability),
-		Latencies: []report.NamedLatency{{Name: "ok operations", L: sum.LatencyMS}, {Name: "all completed operations", L: sum.LatencyAllMS}},
+		Latencies: []report.NamedLatency{
+			{Name: "ok operations", L: sum.LatencyMS},
+			{Name: "ok operations, from the intended send time", L: sum.LatencyCorrectedMS},
+			{Name: "all completed operations", L: sum.LatencyAllMS},
+			{Name: "all completed operations, from the intended send time", L: sum.Load.LatencyAllCorrectedMS},
+		},
 		Files:     report.RunFiles(dir, sum), ScenarioJSON: string(scenario),
 	}))
 	return errors.Join(errs...)
