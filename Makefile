@@ -27,6 +27,7 @@ lint:
 test: lint
 	$(GO) test -race -p 1 -timeout 30m ./...
 
-# Remove containers and networks left by runs that were killed.
+# Remove what runs that were killed left: containers, networks, namespaces,
+# processes (of every run: live ones too).
 clean-docker: build
-	./$(BIN) clean
+	./$(BIN) clean --all

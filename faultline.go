@@ -42,11 +42,18 @@ type Outcome struct {
 type Option func(*config)
 
 type config struct {
-	log func(format string, args ...any)
+	log   func(format string, args ...any)
+	check func(*bench.CheckConfig)
 }
 
 // WithLog receives progress lines.
 func WithLog(f func(format string, args ...any)) Option { return func(c *config) { c.log = f } }
+
+// WithCheckConfig lets Check change the stored run's check settings
+// (time budget, memory, thresholds) before checking it again.
+func WithCheckConfig(f func(*bench.CheckConfig)) Option {
+	return func(c *config) { c.check = f }
+}
 
 func newConfig(opts []Option) config {
 	c := config{log: func(string, ...any) {}}
@@ -84,6 +91,9 @@ func Check(ctx context.Context, dir string, opts ...Option) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.check != nil {
+		cfg.check(&info.Check)
+	}
 	return check(ctx, dir, info, nil, cfg)
 }
 
@@ -93,14 +103,22 @@ func check(ctx context.Context, dir string, info bench.RunInfo, runErr error, cf
 		return nil, err
 	}
 	in := checkers.NewInput(events, dir)
+	checks, err := checksFor(info)
+	if err != nil {
+		return nil, err
+	}
 	var results []checkers.Result
-	for _, c := range checksFor(info) {
-		results = append(results, c.Check(ctx, in))
+	for _, c := range checks {
+		r := c.Check(ctx, in)
+		cfg.log("%s: %s: %s", r.Checker, r.Verdict, r.Summary)
+		results = append(results, r)
 	}
 	meta := report.Meta{
 		RunID: info.RunID, Name: info.Name, Target: info.Cluster.Target, TargetVersion: info.TargetVersion,
 		Nodes: info.Cluster.Nodes, Nemesis: info.Chaos.Nemesis, ReadMode: info.Load.ReadMode, Rate: info.Load.Rate,
-		Interrupted: info.Interrupted || errors.Is(runErr, context.Canceled),
+		// A torn last line means the run crashed: what was recorded can
+		// show a violation, but it cannot pass.
+		Interrupted: info.Interrupted || errors.Is(runErr, context.Canceled) || torn,
 	}
 	if runErr != nil {
 		meta.Error = runErr.Error()
@@ -120,7 +138,9 @@ func ExitCode(o *Outcome, err error) int {
 		return ExitUsage
 	}
 	if o == nil {
-		if err != nil {
+		// Interrupted before anything was recorded (e.g. Ctrl-C during the
+		// launch): no verdict, but no infrastructure failure either.
+		if err != nil && !errors.Is(err, context.Canceled) {
 			return ExitInfra
 		}
 		return ExitUnknown

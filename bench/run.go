@@ -28,6 +28,7 @@ const (
 	HistoryFile  = "history.jsonl"
 	ResultsFile  = "results.bin" // vegeta's gob encoding: `vegeta report results.bin`
 	LogsDir      = "logs"
+	DataDir      = "data" // node data directories, kept when a run fails
 )
 
 // RunInfo is scenario.json: the resolved scenario and what it ran on.
@@ -39,6 +40,8 @@ type RunInfo struct {
 	GoVersion     string    `json:"go_version"`
 	Interrupted   bool      `json:"interrupted,omitempty"`
 	LoadStats     LoadStats `json:"load_stats"`
+	// FinalReads counts the reads made after healing (bench/final.go).
+	FinalReads *FinalStats `json:"final_reads,omitempty"`
 }
 
 // Run is a finished (or interrupted) run.
@@ -66,8 +69,9 @@ type prepared struct {
 	sc     Scenario
 	target targets.Target
 	client targets.Client
-	faults []chaos.Fault
-	pacer  vegeta.Pacer
+	// nemesis is the faults and their schedule (bench/nemesis.go).
+	nemesis *nemesisPlan
+	pacer   vegeta.Pacer
 }
 
 // Prepare validates sc completely without launching anything; every error is
@@ -84,15 +88,15 @@ func Prepare(sc Scenario) (*prepared, error) {
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	faults, err := chaos.Parse(sc.Chaos.Nemesis)
-	if err != nil {
+	if err := checkRuntime(sc.Cluster); err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	if err := checkRuntime(sc.Cluster.Runtime); err != nil {
-		return nil, &ConfigError{Err: err}
+	np, err := planNemesis(sc)
+	if err != nil {
+		return nil, err
 	}
 	pacer, _ := ParseRate(sc.Load.Rate)
-	return &prepared{sc: sc, target: t, client: cl, faults: faults, pacer: pacer}, nil
+	return &prepared{sc: sc, target: t, client: cl, nemesis: np, pacer: pacer}, nil
 }
 
 // Execute runs sc: build, launch, load with faults, heal, tear down. The run
@@ -141,10 +145,11 @@ func Execute(ctx context.Context, sc Scenario, opts ...Option) (*Run, error) {
 
 func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err error) {
 	sc := p.sc
-	rt, err := newRuntime(ctx, sc.Cluster.Runtime)
+	rt, err := newRuntime(ctx, sc.Cluster, cfg.log)
 	if err != nil {
 		return err
 	}
+	r.Info.Cluster.Runtime, r.Info.Cluster.Netns = rt.Name(), resolvedNetns(rt)
 	cfg.log("preparing %s %s", sc.Cluster.Target, r.Info.Cluster.Version)
 	art, err := p.target.Prepare(ctx, r.Info.Cluster.Version, targets.PrepareOptions{Log: cfg.log})
 	if err != nil {
@@ -154,18 +159,40 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	if err := r.writeInfo(); err != nil {
 		return err
 	}
+	sidecarImage, err := p.nemesis.prepareSidecar(ctx, rt, r.Info.RunID, cfg.log)
+	if err != nil {
+		return err
+	}
 	cfg.log("launching %d %s %s nodes on %s (run %s)", sc.Cluster.Nodes, sc.Cluster.Target, art.Version, rt.Name(), r.Info.RunID)
 	cluster, err := rt.Launch(ctx, runtime.ClusterSpec{
 		RunID: r.Info.RunID, Target: p.target, Artifact: art, Nodes: sc.Cluster.Nodes,
-		LogDir: filepath.Join(r.Dir, LogsDir), HealthTimeout: time.Duration(sc.Cluster.HealthTimeout), Log: cfg.log,
+		LogDir: filepath.Join(r.Dir, LogsDir), DataDir: filepath.Join(r.Dir, DataDir),
+		HealthTimeout: time.Duration(sc.Cluster.HealthTimeout), Log: cfg.log,
 	})
 	if err != nil {
 		return fmt.Errorf("launch cluster: %w", err)
 	}
 	defer func() {
+		cctx := context.WithoutCancel(ctx)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			cfg.log("the run failed: saving node data into %s", filepath.Join(r.Dir, DataDir))
+			err = errors.Join(err, cluster.SaveData(cctx, filepath.Join(r.Dir, DataDir)))
+		}
 		cfg.log("tearing down the cluster")
-		err = errors.Join(err, cluster.Close(context.WithoutCancel(ctx)))
+		err = errors.Join(err, cluster.Close(cctx))
 	}()
+
+	// The firewall is ready before the history's clock starts, so that
+	// the schedule's offsets are offsets from the start of the load.
+	env, err := newChaosEnv(ctx, p.nemesis, p.target, cluster, rt, r.Info.RunID, sidecarImage, cfg.log)
+	if env != nil && env.Firewall != nil {
+		defer func() { err = errors.Join(err, env.Firewall.Close(context.WithoutCancel(ctx))) }()
+	}
+	if err != nil {
+		return err
+	}
+	// Heal on every way out, including a panic in the load or Ctrl-C.
+	defer func() { err = errors.Join(err, chaos.HealAll(context.WithoutCancel(ctx), env)) }()
 
 	rec, err := history.Create(filepath.Join(r.Dir, HistoryFile))
 	if err != nil {
@@ -178,19 +205,15 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	}
 	defer func() { err = errors.Join(err, resf.Close()) }()
 
-	env := newChaosEnv(sc, p.target, cluster)
-	// Heal on every way out, including a panic in the load or Ctrl-C.
-	defer func() { err = errors.Join(err, chaos.HealNetwork(context.WithoutCancel(ctx), env)) }()
-
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
-	stopNemesis := startNemesis(ctx, sc, p.faults, env, rec, stopLoad)
+	stopNemesis := startNemesis(ctx, p.nemesis, env, rec, stopLoad)
+	written := trackWrites(NewRegister(RegisterConfig{Keys: sc.Load.Keys, OpsPerKey: sc.Load.OpsPerKey,
+		KeyConcurrency: sc.Load.KeyConcurrency, ReadFraction: sc.Load.ReadFraction, Seed: sc.Seed}))
 
 	cfg.log("load: %s ops/s for %v against %d nodes, nemesis: %s", sc.Load.Rate, sc.Load.Duration, sc.Cluster.Nodes, nemesisLabel(sc.Chaos.Nemesis))
 	load := &Load{
-		Client: p.client, Nodes: cluster.Nodes(),
-		Workload: NewRegister(RegisterConfig{Keys: sc.Load.Keys, OpsPerKey: sc.Load.OpsPerKey,
-			KeyConcurrency: sc.Load.KeyConcurrency, ReadFraction: sc.Load.ReadFraction, Seed: sc.Seed}),
+		Client: p.client, Nodes: cluster.Nodes(), Workload: written,
 		Rec: rec, Pacer: p.pacer, Duration: time.Duration(sc.Load.Duration),
 		MaxInFlight: sc.Load.MaxInFlight, Timeout: time.Duration(sc.Load.Timeout),
 		Results: vegeta.NewEncoder(resf),
@@ -199,7 +222,10 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	nemErr := stopNemesis()
 	r.Info.LoadStats = stats
 	cfg.log("load done: %d operations invoked, %d completed", stats.Invoked, stats.Completed)
-	return errors.Join(lerr, nemErr)
+	if err := errors.Join(lerr, nemErr); err != nil || ctx.Err() != nil {
+		return err
+	}
+	return r.finish(ctx, p, cfg, cluster, env, rec, written)
 }
 
 func (r *Run) writeInfo() error {

@@ -1,6 +1,9 @@
 // Package chaos holds the faults (nemeses) Faultline injects into a running
 // cluster, and the schedules that decide when. Every fault can be healed, and
 // every start and stop is recorded as an event of the nemesis process.
+//
+// Faults act only through runtime.Node (kill, start, pause, resume, and the
+// node's network namespace) and a Firewall, so they work on every runtime.
 package chaos
 
 import (
@@ -9,7 +12,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"sort"
 	"sync"
+	"time"
 
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
@@ -20,20 +25,45 @@ import (
 type Fault interface {
 	// Kind names the fault in --nemesis and in the history.
 	Kind() string
-	// Start injects the fault and says exactly what it did.
-	Start(ctx context.Context, env *Env) (*history.Fault, error)
-	// Stop heals what Start did.
-	Stop(ctx context.Context, env *Env) error
+	// Needs says what the fault needs to be possible at all.
+	Needs() Needs
+	// Start injects the fault and returns exactly what it did and how to
+	// heal it. Every random choice comes from rnd, so that a seed fixes
+	// them. On error, whatever was done is undone.
+	Start(ctx context.Context, env *Env, rnd *rand.Rand) (*Active, error)
+}
+
+// Needs is what a fault needs.
+type Needs struct {
+	// Nodes is the smallest cluster the fault makes sense on.
+	Nodes int
+	// Network faults need a Firewall.
+	Network bool
+	// Netem faults need the kernel's tc netem.
+	Netem bool
+}
+
+// Active is an injected fault.
+type Active struct {
+	// Fault describes exactly what was done: nodes, links, how long it took
+	// to take effect.
+	Fault *history.Fault
+	// Heal undoes it, and says how.
+	Heal func(ctx context.Context) (detail string, err error)
 }
 
 // Env is what faults act on.
 type Env struct {
-	Nodes    []runtime.Node
-	Target   targets.Target
-	HTTP     *http.Client
+	Nodes  []runtime.Node
+	Target targets.Target
+	HTTP   *http.Client
+	// Firewall installs network faults; nil when none can be (then network
+	// faults refuse to start).
 	Firewall Firewall
-	// Rand drives every random choice, so that a seed fixes the schedule.
-	Rand *rand.Rand
+
+	mu     sync.Mutex
+	paused map[int]bool
+	killed map[int]bool
 }
 
 // Leader returns the index of the node that leads, if the target can tell.
@@ -46,30 +76,106 @@ func (e *Env) Leader(ctx context.Context) (int, error) {
 	for i, n := range e.Nodes {
 		bases[i] = n.Endpoint(targets.ClientPort)
 	}
-	return lf.Leader(ctx, e.HTTP, bases)
+	hc := e.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 2 * time.Second}
+	}
+	return lf.Leader(ctx, hc, bases)
 }
 
-// HealNetwork removes Faultline's rules from every node, whatever installed
-// them. It is the last resort at the end of a run and on error.
-func HealNetwork(ctx context.Context, env *Env) error {
-	var mu sync.Mutex
+// mark records that node i is (or is no longer) paused or killed, so that
+// HealAll knows what to undo whatever happens to the fault that did it.
+func (e *Env) mark(set *map[int]bool, i int, on bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if *set == nil {
+		*set = map[int]bool{}
+	}
+	if on {
+		(*set)[i] = true
+	} else {
+		delete(*set, i)
+	}
+}
+
+func (e *Env) marked(set map[int]bool) []int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]int, 0, len(set))
+	for i := range set {
+		out = append(out, i)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// Choice says which node a single-node fault picks.
+type Choice string
+
+const (
+	ChooseLeader   Choice = "leader"
+	ChooseFollower Choice = "follower"
+	ChooseRandom   Choice = "random"
+)
+
+// pick chooses a node. The leader is live state: when no leader can be
+// found, any node will do (the choice must not block the fault), and the
+// reason says so.
+func pick(ctx context.Context, env *Env, rnd *rand.Rand, c Choice) (int, string) {
+	n := len(env.Nodes)
+	if c == ChooseRandom || c == "" {
+		return rnd.IntN(n), "random"
+	}
+	l, err := env.Leader(ctx)
+	if err != nil {
+		return rnd.IntN(n), "random: no leader known: " + err.Error()
+	}
+	if c == ChooseFollower {
+		return (l + 1 + rnd.IntN(n-1)) % n, "follower"
+	}
+	return l, "leader"
+}
+
+func names(env *Env, idx []int) []string {
+	out := make([]string, len(idx))
+	for i, j := range idx {
+		out[i] = env.Nodes[j].Name()
+	}
+	return out
+}
+
+// HealAll undoes every fault, whatever installed it: it resumes paused
+// nodes, restarts killed ones, and removes Faultline's network rules from
+// every node. It is the last resort at the end of a run, on error and on
+// Ctrl-C; it records nothing.
+func HealAll(ctx context.Context, env *Env) error {
 	var errs []error
+	var mu sync.Mutex
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
 	var wg sync.WaitGroup
-	for _, n := range env.Nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ns, err := n.NetNS(ctx)
-			if err == nil {
-				err = env.Firewall.Clear(ns)
+	for _, i := range env.marked(env.paused) {
+		wg.Go(func() {
+			if err := env.Nodes[i].Resume(ctx); err != nil {
+				fail(fmt.Errorf("heal: %w", err))
+				return
 			}
-			if err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("heal %s: %w", n.Name(), err))
-				mu.Unlock()
-			}
-		}()
+			env.mark(&env.paused, i, false)
+		})
 	}
 	wg.Wait()
+	if killed := env.marked(env.killed); len(killed) > 0 {
+		if _, err := startNodes(ctx, env, killed); err != nil {
+			fail(fmt.Errorf("heal: %w", err))
+		}
+	}
+	if env.Firewall != nil {
+		if err := clearAll(ctx, env); err != nil {
+			fail(err)
+		}
+	}
 	return errors.Join(errs...)
 }

@@ -16,6 +16,11 @@ const (
 	Valid   Verdict = "valid"
 	Invalid Verdict = "invalid"
 	Unknown Verdict = "unknown"
+	// Skipped says the check does not apply to this history at all (e.g. the
+	// workload made no final reads, so lost writes cannot be looked for). It
+	// is not a pass: Overall ignores it, and a run whose every check was
+	// skipped is unknown. The summary says why it was skipped.
+	Skipped Verdict = "skipped"
 )
 
 // Checker is one check over a history.
@@ -43,33 +48,42 @@ type Result struct {
 	Checker string  `json:"checker"`
 	Verdict Verdict `json:"verdict"`
 	Summary string  `json:"summary"`
-	// Keys that could not be linearized, and keys left undecided.
+	// Keys that could not be linearized, and keys left undecided (at most
+	// maxListed of each; Stats has the totals).
 	InvalidKeys []string `json:"invalid_keys,omitempty"`
 	UnknownKeys []string `json:"unknown_keys,omitempty"`
-	// Explanation says in plain text why the verdict is invalid.
+	// Explanation says in plain text why the verdict is invalid or unknown.
 	Explanation string `json:"explanation,omitempty"`
 	// Artifacts are files written into Input.Dir, relative to it.
 	Artifacts []string       `json:"artifacts,omitempty"`
 	Stats     map[string]int `json:"stats,omitempty"`
-	ElapsedMS int64          `json:"elapsed_ms"`
+	// Details is the checker's own structured finding (per key, per node,
+	// per fault window...), for reports and for machines.
+	Details   any   `json:"details,omitempty"`
+	ElapsedMS int64 `json:"elapsed_ms"`
 }
 
+// maxListed caps the key names listed in a Result: a history of a million
+// keys must not produce a summary.json of a million names.
+const maxListed = 1000
+
 // Overall combines verdicts: any invalid makes the whole invalid; otherwise
-// any unknown makes it unknown; only all-valid is valid.
+// any unknown makes it unknown; skipped checks are left out, and only a set
+// of checks with at least one valid and none unknown is valid.
 func Overall(rs []Result) Verdict {
-	v := Valid
+	v, decided := Valid, false
 	for _, r := range rs {
 		switch r.Verdict {
 		case Invalid:
 			return Invalid
-		case Unknown:
-			v = Unknown
 		case Valid:
-		default:
+			decided = true
+		case Skipped:
+		default: // unknown, or anything not understood
 			v = Unknown
 		}
 	}
-	if len(rs) == 0 {
+	if !decided {
 		return Unknown
 	}
 	return v

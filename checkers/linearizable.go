@@ -1,193 +1,380 @@
 package checkers
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/anishathalye/porcupine"
-
-	"github.com/faultline/faultline/history"
 )
 
 // Linearizable checks that the register operations of every key can be
-// linearized, with porcupine, one key at a time, under a total time budget.
+// linearized, with porcupine, under a total time budget and a memory limit.
+//
+// Each key's pruned history is cut into spans where the key was quiet (see
+// span), and checked span after span, carrying the values the key may hold
+// across each cut. Keys are checked by a pool of workers, each key for a
+// time slice at a time (doubling each turn) and then put back in the queue,
+// so a key whose search blows up cannot starve the others; the memory
+// watchdog stops the search that holds the most when the heap goes over the
+// limit. A key left undecided makes the verdict unknown, with its reason.
 type Linearizable struct {
-	// Budget bounds the whole check; keys still undecided make it unknown.
+	// Budget bounds the whole check (default 2 minutes).
 	Budget time.Duration
-	// MaxVisualizations caps how many invalid keys get an HTML page.
+	// MemoryLimit is the heap, in bytes, over which the watchdog stops the
+	// heaviest search (default 2 GiB; the heap includes the history itself).
+	MemoryLimit uint64
+	// Workers checking keys in parallel (default GOMAXPROCS).
+	Workers int
+	// SpanOps is the number of operations a span aims at (default 64).
+	SpanOps int
+	// MaxExplained caps the invalid keys explained (default 5), and
+	// MaxVisualizations those given an HTML page (default 3).
+	MaxExplained      int
 	MaxVisualizations int
+	// MaxVisualizedOps caps the operations drawn on one page (default 300),
+	// and MaxPageBytes its size (default 4 MiB).
+	MaxVisualizedOps int
+	MaxPageBytes     int
+	// ExplainBudget bounds the time spent shrinking and drawing the
+	// explanations, after the verdict is known (default 20 s).
+	ExplainBudget time.Duration
 }
 
 func (l *Linearizable) Name() string { return "linearizable" }
 
-// PruneStats counts what pruning removed, by reason.
-type PruneStats struct {
-	Kept              int
-	FailedReads       int // failed or unknown reads carry no information
-	FailedWrites      int // certainly did not happen
-	UnseenUnknown     int // unknown writes whose unique value nobody saw
-	SeenUnknownCapped int // unknown writes that must have ended by a read that saw them
-}
-
-// Prune turns operations into per-key porcupine histories, dropping what is
-// sound to drop (see DESIGN.md, "bounded cost"). Written values are unique, so
-// a read names the write it saw.
-func Prune(ops []history.Op) (map[string][]porcupine.Operation, PruneStats) {
-	var st PruneStats
-	byKey := map[string][]*history.Op{}
-	for i := range ops {
-		op := &ops[i]
-		if op.Key == "" {
-			continue
-		}
-		byKey[op.Key] = append(byKey[op.Key], op)
-	}
-	out := make(map[string][]porcupine.Operation, len(byKey))
-	for key, kops := range byKey {
-		// The earliest return of an ok operation that observed each value.
-		seen := map[string]int64{}
-		observe := func(v string, ret int64) {
-			if v == "" {
-				return
-			}
-			if t, ok := seen[v]; !ok || ret < t {
-				seen[v] = ret
-			}
-		}
-		for _, op := range kops {
-			if op.Type != history.OK {
-				continue
-			}
-			switch op.F {
-			case history.FRead:
-				observe(op.Value, op.Return)
-			case history.FCAS:
-				observe(op.From, op.Return)
-			}
-		}
-		procs := map[history.Process]int{}
-		var hist []porcupine.Operation
-		for _, op := range kops {
-			in := RegisterInput{F: op.F, Value: op.Value, From: op.From}
-			meta := OpMeta{ID: op.ID, Process: op.Process, Node: op.Node, Type: op.Type}
-			ret := op.Return
-			switch {
-			case op.F == history.FRead:
-				if op.Type != history.OK {
-					st.FailedReads++
-					continue
-				}
-			case op.Type == history.Fail:
-				st.FailedWrites++
-				continue
-			case op.Type == history.Info:
-				t, ok := seen[op.Value]
-				if !ok {
-					st.UnseenUnknown++
-					continue
-				}
-				st.SeenUnknownCapped++
-				// A read that returned before this write was even invoked
-				// is an anomaly; a zero-length interval lets porcupine say so.
-				ret = max(t, op.Call)
-				meta.Pruned = true
-			}
-			c, ok := procs[op.Process]
-			if !ok {
-				c = len(procs)
-				procs[op.Process] = c
-			}
-			var outv interface{} = RegisterOutput{}
-			if op.F == history.FRead {
-				outv = RegisterOutput{Value: op.Value}
-			}
-			hist = append(hist, porcupine.Operation{ClientId: c, Input: in, Call: op.Call, Output: outv, Return: ret, Metadata: meta})
-			st.Kept++
-		}
-		if len(hist) > 0 {
-			out[key] = hist
+func (l Linearizable) withDefaults() Linearizable {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
 		}
 	}
-	return out, st
+	if l.Budget <= 0 {
+		l.Budget = 2 * time.Minute
+	}
+	if l.MemoryLimit == 0 {
+		l.MemoryLimit = 2 << 30
+	}
+	def(&l.Workers, runtime.GOMAXPROCS(0))
+	def(&l.SpanOps, 64)
+	def(&l.MaxExplained, 5)
+	def(&l.MaxVisualizations, 3)
+	def(&l.MaxVisualizedOps, 300)
+	def(&l.MaxPageBytes, 4<<20)
+	if l.ExplainBudget <= 0 {
+		l.ExplainBudget = 20 * time.Second
+	}
+	return l
 }
 
-// Check runs porcupine on every key in parallel.
+// keyJob is one key's check, resumable: spans before next are decided, and
+// states are the values the key may hold when spans[next] begins.
+type keyJob struct {
+	searcher
+	key    string
+	ops    []porcupine.Operation
+	spans  []span
+	next   int
+	states []string
+	turns  int
+	greedy int // spans linearized without porcupine
+
+	verdict Verdict // empty while undecided
+	why     string  // why it is unknown
+	// The span that cannot be linearized, and what the key could hold before it.
+	bad       span
+	badStates []string
+}
+
+// LinearizableDetails is the linearizability checker's structured finding.
+type LinearizableDetails struct {
+	Keys []KeyReport `json:"keys,omitempty"`
+}
+
+// KeyReport explains one key that is invalid or undecided.
+type KeyReport struct {
+	Key     string  `json:"key"`
+	Verdict Verdict `json:"verdict"`
+	// Reason says why an undecided key is undecided.
+	Reason string `json:"reason,omitempty"`
+	// Ops is the key's number of operations after pruning; Decided how many
+	// of them (in call order) were shown linearizable before the stop.
+	Ops     int `json:"ops"`
+	Decided int `json:"decided"`
+	// Span is how many operations, from Decided on, were checked together
+	// and cannot follow the decided ones.
+	Span int `json:"span,omitempty"`
+	// AtS is when the part that cannot be linearized (or the undecided part) begins.
+	AtS float64 `json:"at_s"`
+	// PossibleValues the key could hold at AtS, by everything before it.
+	PossibleValues []string `json:"possible_values,omitempty"`
+	// Witness is a set of operations with no linearization, 1-minimal: none
+	// of them can be left out (along with the reads of its value) and keep
+	// it so. Standalone says it holds from the start of the history;
+	// otherwise it holds given PossibleValues.
+	Witness       []WitnessOp `json:"witness,omitempty"`
+	Minimal       bool        `json:"minimal,omitempty"`
+	Standalone    bool        `json:"standalone,omitempty"`
+	Visualization string      `json:"visualization,omitempty"`
+}
+
+// WitnessOp is one operation of an explanation.
+type WitnessOp struct {
+	ID      uint64  `json:"id"`
+	Process string  `json:"process"`
+	Node    string  `json:"node,omitempty"`
+	Op      string  `json:"op"`
+	Outcome string  `json:"outcome"`
+	CallS   float64 `json:"call_s"`
+	// ReturnS is the recorded completion (-1: never completed).
+	ReturnS float64 `json:"return_s"`
+	// EndS is where the checker ended an unknown write that a read saw.
+	EndS float64 `json:"end_s,omitempty"`
+}
+
+// Check runs the search on every key.
 func (l *Linearizable) Check(ctx context.Context, in *Input) Result {
 	start := time.Now()
-	budget := l.Budget
-	if budget <= 0 {
-		budget = 2 * time.Minute
-	}
-	deadline := start.Add(budget)
+	cfg := l.withDefaults()
 	keyed, st := Prune(in.Ops)
-	keys := make([]string, 0, len(keyed))
-	for k := range keyed {
-		keys = append(keys, k)
+	jobs := make([]*keyJob, 0, len(keyed))
+	spans := 0
+	for k, ops := range keyed {
+		j := &keyJob{key: k, ops: ops, spans: cuts(ops, cfg.SpanOps), states: []string{""}}
+		spans += len(j.spans)
+		jobs = append(jobs, j)
 	}
-	sort.Strings(keys)
+	clear(keyed)
+	slices.SortFunc(jobs, func(a, b *keyJob) int { return naturalCompare(a.key, b.key) })
 
-	verdicts := make(map[string]porcupine.CheckResult, len(keys))
-	var mu sync.Mutex
-	work := make(chan string)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := range work {
-				res := porcupine.Unknown
-				if left := time.Until(deadline); left > 0 && ctx.Err() == nil {
-					res = porcupine.CheckOperationsTimeout(RegisterModel, keyed[k], left)
-				}
-				mu.Lock()
-				verdicts[k] = res
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, k := range keys {
-		work <- k
-	}
-	close(work)
-	wg.Wait()
+	wd := newWatchdog(cfg.MemoryLimit)
+	wd.start()
+	budgetCtx, cancel := context.WithTimeout(ctx, cfg.Budget)
+	defer cancel()
+	turns := cfg.schedule(budgetCtx, jobs, wd)
 
 	r := Result{Checker: l.Name(), Stats: map[string]int{
-		"keys": len(keys), "ops_checked": st.Kept, "failed_reads_dropped": st.FailedReads,
-		"failed_writes_dropped": st.FailedWrites, "unseen_unknown_writes_dropped": st.UnseenUnknown,
-		"seen_unknown_writes_capped": st.SeenUnknownCapped,
+		"keys": len(jobs), "ops_checked": st.Kept, "spans": spans,
+		"failed_reads_dropped": st.FailedReads, "failed_writes_dropped": st.FailedWrites,
+		"unseen_unknown_writes_dropped": st.UnseenUnknown, "seen_unknown_writes_capped": st.SeenUnknownCapped,
+		"turns": turns,
 	}}
-	for _, k := range keys {
-		switch verdicts[k] {
-		case porcupine.Illegal:
-			r.InvalidKeys = append(r.InvalidKeys, k)
-		case porcupine.Unknown:
-			r.UnknownKeys = append(r.UnknownKeys, k)
+	if st.Other > 0 {
+		r.Stats["other_ops_skipped"] = st.Other
+	}
+	var calls int64
+	greedy := 0
+	var invalid, unknown []*keyJob
+	for _, j := range jobs {
+		calls += j.calls.Load()
+		greedy += j.greedy
+		switch j.verdict {
+		case Invalid:
+			invalid = append(invalid, j)
+		case Unknown:
+			unknown = append(unknown, j)
 		}
 	}
+	r.Stats["porcupine_calls"], r.Stats["spans_without_search"] = int(calls), greedy
+	r.Stats["invalid_keys"], r.Stats["unknown_keys"] = len(invalid), len(unknown)
+	for _, j := range invalid[:min(len(invalid), maxListed)] {
+		r.InvalidKeys = append(r.InvalidKeys, j.key)
+	}
+	for _, j := range unknown[:min(len(unknown), maxListed)] {
+		r.UnknownKeys = append(r.UnknownKeys, j.key)
+	}
+	var details LinearizableDetails
 	switch {
-	case len(r.InvalidKeys) > 0:
+	case len(invalid) > 0:
 		r.Verdict = Invalid
-		r.Summary = fmt.Sprintf("%d of %d keys cannot be linearized: %s", len(r.InvalidKeys), len(keys), list(r.InvalidKeys, 10))
-		r.Explanation, r.Artifacts = l.explain(in, keyed, r.InvalidKeys)
-	case len(r.UnknownKeys) > 0:
+		r.Summary = fmt.Sprintf("%d of %d keys cannot be linearized: %s", len(invalid), len(jobs), list(r.InvalidKeys, 10))
+		if len(unknown) > 0 {
+			r.Summary += fmt.Sprintf("; %d undecided", len(unknown))
+		}
+		t0 := time.Now()
+		details.Keys, r.Explanation, r.Artifacts = cfg.explain(ctx, in, invalid, wd)
+		r.Stats["explain_ms"] = int(time.Since(t0).Milliseconds())
+	case len(unknown) > 0:
 		r.Verdict = Unknown
-		r.Summary = fmt.Sprintf("%d of %d keys undecided within %v: %s", len(r.UnknownKeys), len(keys), budget, list(r.UnknownKeys, 10))
-	case len(keys) == 0:
+		r.Summary = fmt.Sprintf("%d of %d keys undecided (budget %v, memory limit %d MiB): %s",
+			len(unknown), len(jobs), cfg.Budget, cfg.MemoryLimit>>20, list(r.UnknownKeys, 10))
+	case len(jobs) == 0:
 		r.Verdict = Unknown
 		r.Summary = "no completed operation to check"
 	default:
 		r.Verdict = Valid
-		r.Summary = fmt.Sprintf("all %d keys linearizable (%d operations checked)", len(keys), st.Kept)
+		r.Summary = fmt.Sprintf("all %d keys linearizable (%d operations checked)", len(jobs), st.Kept)
 	}
+	if len(unknown) > 0 {
+		var lines []string
+		for i, j := range unknown {
+			if i == 20 {
+				lines = append(lines, fmt.Sprintf("... and %d more undecided keys", len(unknown)-i))
+				break
+			}
+			lines = append(lines, fmt.Sprintf("key %s: undecided: %s", j.key, j.why))
+			details.Keys = append(details.Keys, KeyReport{Key: j.key, Verdict: Unknown, Reason: j.why,
+				Ops: len(j.ops), Decided: j.decided(), AtS: seconds(j.ops[j.spans[min(j.next, len(j.spans)-1)].lo].Call),
+				PossibleValues: j.states})
+		}
+		r.Explanation = strings.TrimLeft(r.Explanation+"\n"+strings.Join(lines, "\n"), "\n")
+	}
+	if len(details.Keys) > 0 {
+		r.Details = details
+	}
+	r.Stats["peak_heap_mb"] = int(wd.close() >> 20)
+	r.Stats["memory_stops"] = int(wd.killed.Load())
 	r.ElapsedMS = time.Since(start).Milliseconds()
 	return r
+}
+
+func (j *keyJob) decided() int {
+	if j.next >= len(j.spans) {
+		return len(j.ops)
+	}
+	return j.spans[j.next].lo
+}
+
+// schedule runs the jobs on cfg.Workers workers: FIFO, one time slice per
+// turn, a job that used its slice goes to the back of the queue with twice
+// the slice next time. It returns the number of turns taken.
+func (cfg Linearizable) schedule(ctx context.Context, jobs []*keyJob, wd *watchdog) int {
+	if len(jobs) == 0 {
+		return 0
+	}
+	// Every key's first slice fits in a quarter of the budget.
+	base := max(20*time.Millisecond, cfg.Budget*time.Duration(cfg.Workers)/time.Duration(4*len(jobs)))
+	queue := make(chan *keyJob, len(jobs))
+	for _, j := range jobs {
+		queue <- j
+	}
+	var mu sync.Mutex
+	pending, turns := len(jobs), 0
+	var wg sync.WaitGroup
+	for range min(cfg.Workers, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range queue {
+				slice := base << min(j.turns, 16)
+				j.turns++
+				j.run(ctx, slice, wd)
+				mu.Lock()
+				turns++
+				if j.verdict == "" {
+					queue <- j // used its slice: back of the queue
+					mu.Unlock()
+					continue
+				}
+				if pending--; pending == 0 {
+					close(queue)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return turns
+}
+
+// run checks j's spans for at most slice, leaving j.verdict empty if the
+// slice ran out first.
+func (j *keyJob) run(ctx context.Context, slice time.Duration, wd *watchdog) {
+	ctxStop := func() {
+		reason := stopCancel
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			reason = stopBudget
+		}
+		j.stop.CompareAndSwap(running, reason)
+	}
+	j.stop.Store(running)
+	if ctx.Err() != nil {
+		ctxStop()
+	}
+	stopCtx := context.AfterFunc(ctx, ctxStop)
+	defer stopCtx()
+	t := time.AfterFunc(slice, func() { j.stop.CompareAndSwap(running, stopSlice) })
+	defer t.Stop()
+	wd.watch(&j.searcher)
+	defer wd.unwatch(&j.searcher)
+
+	for j.next < len(j.spans) && j.stop.Load() == running {
+		sp := j.spans[j.next]
+		res, next := j.checkSpan(sp, j.next == len(j.spans)-1)
+		switch res {
+		case porcupine.Ok:
+			j.states = next
+			j.next++
+		case porcupine.Illegal:
+			j.verdict, j.bad, j.badStates = Invalid, sp, j.states
+			return
+		}
+	}
+	if j.next == len(j.spans) {
+		j.verdict = Valid
+		return
+	}
+	switch j.stop.Load() {
+	case stopSlice:
+		return // back in the queue
+	case stopMemory:
+		j.why = fmt.Sprintf("the memory watchdog stopped its search (%d operations in the span at %.3fs)",
+			j.spans[j.next].hi-j.spans[j.next].lo, seconds(j.ops[j.spans[j.next].lo].Call))
+	case stopCancel:
+		j.why = "the check was cancelled"
+	default:
+		j.why = "the time budget ran out"
+	}
+	j.why += fmt.Sprintf("; %d of %d operations decided", j.decided(), len(j.ops))
+	j.verdict = Unknown
+}
+
+// checkSpan checks one span from j.states and returns the values the key
+// may hold after it (not computed for the last span).
+func (j *keyJob) checkSpan(sp span, last bool) (porcupine.CheckResult, []string) {
+	ops := j.ops[sp.lo:sp.hi]
+	cands, hasWrite := endStates(ops, j.states)
+	// Most spans need no search: a linearization built without guessing
+	// proves them linearizable; the others go to porcupine.
+	if len(j.states) == 1 && (last || len(cands) == 1) {
+		if end, ok := linearizeGreedy(ops, j.states[0]); ok && (last || end == cands[0]) {
+			j.greedy++
+			return porcupine.Ok, cands
+		}
+	}
+	if last {
+		return j.call(ops, j.states), nil
+	}
+	if len(cands) == 1 {
+		res := j.call(ops, j.states)
+		return res, cands
+	}
+	// Several values may end the span: keep those some linearization ends in.
+	var next []string
+	for _, c := range cands {
+		var res porcupine.CheckResult
+		if hasWrite {
+			res = j.call(withProbe(ops, c), j.states)
+		} else {
+			res = j.call(ops, []string{c})
+		}
+		switch res {
+		case porcupine.Ok:
+			next = append(next, c)
+		case porcupine.Unknown:
+			return res, nil
+		}
+	}
+	if len(next) == 0 {
+		return porcupine.Illegal, nil
+	}
+	return porcupine.Ok, next
 }
 
 func list(ks []string, n int) string {
@@ -197,49 +384,35 @@ func list(ks []string, n int) string {
 	return strings.Join(ks[:n], ", ") + fmt.Sprintf(", ... (%d more)", len(ks)-n)
 }
 
-// explain writes porcupine's visualization of the first invalid keys, with
-// the fault windows annotated.
-func (l *Linearizable) explain(in *Input, keyed map[string][]porcupine.Operation, invalid []string) (string, []string) {
-	maxViz := l.MaxVisualizations
-	if maxViz <= 0 {
-		maxViz = 5
-	}
-	var lines, files []string
-	for i, k := range invalid {
-		ops := keyed[k]
-		lines = append(lines, fmt.Sprintf("key %s: %d operations, no linearization exists", k, len(ops)))
-		if i >= maxViz || in.Dir == "" {
-			continue
-		}
-		_, info := porcupine.CheckOperationsVerbose(RegisterModel, ops, 30*time.Second)
-		var anns []porcupine.Annotation
-		for _, w := range in.Faults {
-			detail := ""
-			if w.Fault != nil {
-				detail = w.Fault.Detail
+func seconds(ns int64) float64 { return float64(ns/1e6) / 1e3 }
+
+// naturalCompare orders k2 before k10.
+func naturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digits(a), digits(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if c := cmp.Compare(len(na), len(nb)); c != 0 {
+				return c
 			}
-			anns = append(anns, porcupine.Annotation{Tag: "nemesis", Start: w.Start, End: w.End,
-				Description: w.Kind, Details: detail, BackgroundColor: "#f4c7c3"})
-		}
-		info.AddAnnotations(anns)
-		name := "linearizability-" + safeName(k) + ".html"
-		if err := porcupine.VisualizePath(RegisterModel, info, filepath.Join(in.Dir, name)); err != nil {
-			lines = append(lines, "  (visualization failed: "+err.Error()+")")
+			if c := strings.Compare(na, nb); c != 0 {
+				return c
+			}
+			a, b = a[da:], b[db:]
 			continue
 		}
-		if st, err := os.Stat(filepath.Join(in.Dir, name)); err == nil {
-			lines[len(lines)-1] += fmt.Sprintf("; see %s (%d KB)", name, st.Size()/1024)
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
 		}
-		files = append(files, name)
+		a, b = a[1:], b[1:]
 	}
-	return strings.Join(lines, "\n"), files
+	return cmp.Compare(len(a), len(b))
 }
 
-func safeName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
-			return r
-		}
-		return '_'
-	}, s)
+func digits(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }

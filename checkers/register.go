@@ -2,6 +2,8 @@ package checkers
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/anishathalye/porcupine"
 
@@ -20,7 +22,10 @@ type RegisterOutput struct {
 	Value string
 }
 
-// OpMeta rides along with each porcupine operation for the visualization.
+// OpMeta rides along with each porcupine operation for the visualization and
+// the explanations. Porcupine operations carry pointers to RegisterInput,
+// RegisterOutput and OpMeta, which Prune allocates in one block per key: a
+// million operations are then a few hundred allocations, not three million.
 type OpMeta struct {
 	ID      uint64
 	Process history.Process
@@ -28,53 +33,143 @@ type OpMeta struct {
 	Type    history.Type
 	// Pruned says the return time was moved (an unknown write seen by a read).
 	Pruned bool
+	// Return is the recorded completion time (-1 if the operation never
+	// completed), which differs from the porcupine interval when Pruned.
+	Return int64
+}
+
+// registerStep is the register's sequential specification: the state is the
+// current value, "" the initial (absent) value.
+func registerStep(s string, in *RegisterInput, out *RegisterOutput) (bool, string) {
+	switch in.F {
+	case history.FRead:
+		return out.Value == s, s
+	case history.FWrite:
+		return true, in.Value
+	case history.FCAS:
+		if s != in.From {
+			return false, s
+		}
+		return true, in.Value
+	}
+	return false, s
 }
 
 // RegisterModel is a register whose state is its current value; "" is the
 // initial, absent value. Histories must be partitioned by key beforehand.
-var RegisterModel = porcupine.Model{
-	Init: func() interface{} { return "" },
-	Step: func(state, input, output interface{}) (bool, interface{}) {
-		s := state.(string)
-		in := input.(RegisterInput)
-		switch in.F {
-		case history.FRead:
-			return output.(RegisterOutput).Value == s, s
-		case history.FWrite:
-			return true, in.Value
-		case history.FCAS:
-			if s != in.From {
-				return false, s
+var RegisterModel = registerModel([]string{""}, nil)
+
+// registerModel is the register model started in one of states. With one
+// state the state is the value itself. With several (a key checked from a
+// cut where more than one value was possible) the state is the sorted set of
+// values the register may hold, porcupine's power-set construction
+// specialised to a register: a read narrows the set to what it saw, a write
+// replaces it. stop, when not nil, is polled on every step: once it says
+// true every step fails, porcupine unwinds quickly, and the caller must
+// discard the answer (see searcher.call).
+func registerModel(states []string, stop func() bool) porcupine.Model {
+	m := porcupine.Model{
+		Equal:                     func(a, b interface{}) bool { return a.(string) == b.(string) },
+		Hash:                      func(s interface{}) uint64 { return hashString(s.(string)) },
+		DescribeOperation:         describeOp,
+		DescribeState:             func(s interface{}) string { return show(s.(string)) },
+		DescribeOperationMetadata: describeMeta,
+	}
+	if len(states) == 1 {
+		init := states[0]
+		m.Init = func() interface{} { return init }
+		m.Step = func(state, input, output interface{}) (bool, interface{}) {
+			if stop != nil && stop() {
+				return false, state
 			}
-			return true, in.Value
+			return registerStep(state.(string), input.(*RegisterInput), output.(*RegisterOutput))
+		}
+		return m
+	}
+	set := slices.Clone(states)
+	slices.Sort(set)
+	set = slices.Compact(set)
+	m.Init = func() interface{} { return stateSet(set) }
+	m.Step = func(state, input, output interface{}) (bool, interface{}) {
+		if stop != nil && stop() {
+			return false, state
+		}
+		return setStep(state.(stateSet), input.(*RegisterInput), output.(*RegisterOutput))
+	}
+	m.Equal = func(a, b interface{}) bool { return slices.Equal(a.(stateSet), b.(stateSet)) }
+	m.Hash = func(s interface{}) uint64 {
+		var h uint64
+		for _, v := range s.(stateSet) {
+			h ^= hashString(v)
+		}
+		return h
+	}
+	m.DescribeState = func(s interface{}) string { return describeSet(s.(stateSet)) }
+	return m
+}
+
+// stateSet is a sorted set of values a register may hold.
+type stateSet []string
+
+func setStep(s stateSet, in *RegisterInput, out *RegisterOutput) (bool, interface{}) {
+	switch in.F {
+	case history.FRead:
+		if _, ok := slices.BinarySearch(s, out.Value); ok {
+			return true, stateSet{out.Value}
 		}
 		return false, s
-	},
-	Equal: func(a, b interface{}) bool { return a.(string) == b.(string) },
-	DescribeOperation: func(input, output interface{}) string {
-		in := input.(RegisterInput)
-		switch in.F {
-		case history.FRead:
-			return fmt.Sprintf("read() -> %s", show(output.(RegisterOutput).Value))
-		case history.FWrite:
-			return fmt.Sprintf("write(%s)", in.Value)
-		case history.FCAS:
-			return fmt.Sprintf("cas(%s -> %s)", show(in.From), in.Value)
+	case history.FWrite:
+		return true, stateSet{in.Value}
+	case history.FCAS:
+		if _, ok := slices.BinarySearch(s, in.From); ok {
+			return true, stateSet{in.Value}
 		}
-		return in.F
-	},
-	DescribeState: func(state interface{}) string { return show(state.(string)) },
-	DescribeOperationMetadata: func(info interface{}) string {
-		m, ok := info.(OpMeta)
-		if !ok {
-			return ""
-		}
-		s := fmt.Sprintf("op %d, process %s, node %s, %s", m.ID, m.Process, m.Node, m.Type)
-		if m.Pruned {
-			s += " (unknown outcome; seen by a read, so it ended by then)"
-		}
-		return s
-	},
+		return false, s
+	}
+	return false, s
+}
+
+// hashString is FNV-1a: porcupine buckets its cache by it.
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+func describeOp(input, output interface{}) string {
+	in := input.(*RegisterInput)
+	switch in.F {
+	case history.FRead:
+		return fmt.Sprintf("read() -> %s", show(output.(*RegisterOutput).Value))
+	case history.FWrite:
+		return fmt.Sprintf("write(%s)", in.Value)
+	case history.FCAS:
+		return fmt.Sprintf("cas(%s -> %s)", show(in.From), in.Value)
+	}
+	return in.F
+}
+
+func describeMeta(info interface{}) string {
+	m, ok := info.(*OpMeta)
+	if !ok || m == nil {
+		return ""
+	}
+	s := fmt.Sprintf("op %d, process %s, node %s, %s", m.ID, m.Process, m.Node, m.Type)
+	if m.Pruned {
+		s += " (unknown outcome; seen by a read, so it ended by then)"
+	}
+	return s
+}
+
+func describeSet(s []string) string {
+	parts := make([]string, len(s))
+	for i, v := range s {
+		parts[i] = show(v)
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }
 
 func show(v string) string {
@@ -82,4 +177,11 @@ func show(v string) string {
 		return "nil"
 	}
 	return v
+}
+
+func metaOf(op porcupine.Operation) *OpMeta {
+	if m, ok := op.Metadata.(*OpMeta); ok && m != nil {
+		return m
+	}
+	return &OpMeta{Return: op.Return}
 }

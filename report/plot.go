@@ -53,17 +53,13 @@ func (f *FaultShade) Thumbnail(c *draw.Canvas) {
 }
 
 // LatencyPlot is every operation's latency against the time it was invoked,
-// coloured by outcome, with fault windows shaded. Operations that never
-// completed are left out: they have no latency.
+// coloured by outcome, with the p50 and p99 of ok operations per second as
+// lines and fault windows shaded. Operations that never completed are left
+// out: they have no latency.
 func LatencyPlot(title string, ops []history.Op, faults []history.Window, span float64) (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = "time since start (s)"
-	p.Y.Label.Text = "latency (ms, log scale)"
+	p := newTimePlot(title, "latency (ms, log scale)", faults, span)
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	p.Legend.Top = true
-	p.Add(plotter.NewGrid())
 
 	groups := map[history.Type]plotter.XYs{}
 	lo, hi := math.Inf(1), 0.0
@@ -78,16 +74,7 @@ func LatencyPlot(title string, ops []history.Op, faults []history.Window, span f
 	if hi == 0 {
 		lo, hi = 0.1, 1
 	}
-	shade := &FaultShade{Windows: faults, Color: ColorFault}
-	p.Add(shade)
-	if len(faults) > 0 {
-		p.Legend.Add("fault", shade)
-	}
-	for _, g := range []struct {
-		t    history.Type
-		name string
-		c    color.Color
-	}{{history.OK, "ok", ColorOK}, {history.Fail, "fail", ColorFail}, {history.Info, "info", ColorInfo}} {
+	for _, g := range outcomes {
 		pts := groups[g.t]
 		if len(pts) == 0 {
 			continue
@@ -96,14 +83,31 @@ func LatencyPlot(title string, ops []history.Op, faults []history.Window, span f
 		if err != nil {
 			return nil, fmt.Errorf("latency plot: %w", err)
 		}
-		s.GlyphStyle.Color = g.c
+		s.GlyphStyle.Color = g.color
 		s.GlyphStyle.Radius = vg.Points(1.2)
 		s.GlyphStyle.Shape = draw.CircleGlyph{}
 		p.Add(s)
 		p.Legend.Add(fmt.Sprintf("%s (%d)", g.name, len(pts)), s)
 	}
-	p.X.Min, p.X.Max = 0, math.Max(span, 1)
-	p.Y.Min, p.Y.Max = lo/1.5, hi*1.5
+	p50, p99 := PercentileLines(ops, span)
+	for _, l := range []struct {
+		name   string
+		xys    plotter.XYs
+		dashes []vg.Length
+	}{{"p50 per second", p50, nil}, {"p99 per second", p99, []vg.Length{vg.Points(4), vg.Points(2)}}} {
+		if len(l.xys) == 0 {
+			continue
+		}
+		line, err := plotter.NewLine(l.xys)
+		if err != nil {
+			return nil, fmt.Errorf("latency plot: %w", err)
+		}
+		line.Color, line.Width, line.Dashes = color.Black, vg.Points(1.2), l.dashes
+		p.Add(line)
+		p.Legend.Add(l.name, line)
+	}
+	// Headroom above the data keeps the legend off the points.
+	p.Y.Min, p.Y.Max = lo/1.5, hi*8
 	return p, nil
 }
 

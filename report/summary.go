@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/faultline/faultline/checkers"
@@ -47,6 +48,9 @@ type Summary struct {
 	LatencyMS    Latency        `json:"latency_ms"`
 	LatencyAllMS Latency        `json:"latency_all_ms"`
 	Faults       []FaultSummary `json:"faults"`
+	// Availability is the fraction of operations that succeeded in each
+	// fault window and outside all of them.
+	Availability checkers.AvailabilityDetails `json:"availability"`
 	// HistoryTruncated says the history's last line was torn (a crash).
 	HistoryTruncated bool `json:"history_truncated,omitempty"`
 }
@@ -83,6 +87,7 @@ type Latency struct {
 	P50   float64 `json:"p50"`
 	P90   float64 `json:"p90"`
 	P99   float64 `json:"p99"`
+	P999  float64 `json:"p99_9"`
 	Max   float64 `json:"max"`
 }
 
@@ -126,6 +131,7 @@ func Summarize(meta Meta, events []history.Event, ops []history.Op, faults []his
 	}
 	s.DurationS = round(s.DurationS)
 	s.LatencyMS, s.LatencyAllMS = Percentiles(okLat), Percentiles(allLat)
+	s.Availability = checkers.Measure(ops, faults)
 	for _, w := range faults {
 		fs := FaultSummary{Kind: w.Kind, StartS: round(float64(w.Start) / 1e9), EndS: round(float64(w.End) / 1e9)}
 		if w.Fault != nil {
@@ -147,7 +153,7 @@ func Percentiles(ms []float64) Latency {
 		i := int(math.Ceil(p*float64(len(sorted)))) - 1
 		return round(sorted[max(0, min(i, len(sorted)-1))])
 	}
-	return Latency{Count: len(sorted), P50: at(0.50), P90: at(0.90), P99: at(0.99), Max: round(sorted[len(sorted)-1])}
+	return Latency{Count: len(sorted), P50: at(0.50), P90: at(0.90), P99: at(0.99), P999: at(0.999), Max: round(sorted[len(sorted)-1])}
 }
 
 func round(f float64) float64 { return math.Round(f*1000) / 1000 }
@@ -166,7 +172,16 @@ func WriteSummary(dir string, s Summary) error {
 
 // VerdictLine is the one line printed at the end of a run.
 func VerdictLine(s Summary, dir string) string {
-	return fmt.Sprintf("%s: %s %s, %d nodes, nemesis %v: %d ops (%d ok, %d fail, %d info), %.0f ok/s, p99 %s -> %s",
-		s.Verdict, s.Target, s.TargetVersion, s.Nodes, s.Nemesis, s.Ops.Total, s.Ops.OK, s.Ops.Fail, s.Ops.Info,
+	v := string(s.Verdict)
+	switch {
+	case s.Interrupted:
+		v += " (interrupted: not a pass)"
+	case s.HistoryTruncated:
+		v += " (history torn by a crash: not a pass)"
+	case s.Error != "":
+		v += " (run cut short: not a pass)"
+	}
+	return fmt.Sprintf("%s: %s %s, %d nodes, nemesis %s: %d ops (%d ok, %d fail, %d info), %.0f ok/s, p99 %s -> %s",
+		v, s.Target, s.TargetVersion, s.Nodes, strings.Join(s.Nemesis, ","), s.Ops.Total, s.Ops.OK, s.Ops.Fail, s.Ops.Info,
 		s.Throughput.OKPerS, time.Duration(s.LatencyMS.P99*float64(time.Millisecond)).Round(100*time.Microsecond), dir)
 }

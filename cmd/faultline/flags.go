@@ -3,15 +3,18 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/chaos"
 )
 
 func clusterFlags(fs *flag.FlagSet, c *bench.ClusterConfig) func() {
 	fs.StringVar(&c.Target, "target", c.Target, "system under test")
 	fs.StringVar(&c.Version, "version", c.Version, "version of the target to build (default: the target's own default)")
-	fs.StringVar(&c.Runtime, "runtime", c.Runtime, "where nodes run: docker")
+	fs.StringVar(&c.Runtime, "runtime", c.Runtime, "where nodes run: docker, local (child processes) or auto (docker when an engine answers, else local)")
+	fs.StringVar(&c.Netns, "netns", c.Netns, "local runtime: a network namespace per node, needed by network faults: auto (when root), on, off")
 	fs.IntVar(&c.Nodes, "nodes", c.Nodes, "cluster size")
 	fs.Var((*durationFlag)(&c.HealthTimeout), "health-timeout", "how long nodes may take to become healthy")
 	return func() {}
@@ -31,14 +34,39 @@ func loadFlags(fs *flag.FlagSet, l *bench.LoadConfig) func() {
 }
 
 func chaosFlags(fs *flag.FlagSet, c *bench.ChaosConfig) func() {
-	nemesis := fs.String("nemesis", joinList(c.Nemesis), "comma-separated faults: none, partition, partition-random, partition-follower")
+	nemesis := fs.String("nemesis", joinList(c.Nemesis), "comma-separated faults, one chosen at random (seeded) each interval: none, "+
+		strings.Join(chaos.Names(), ", ")+" (see README, Faults)")
 	fs.Var((*durationFlag)(&c.Interval), "nemesis-interval", "quiet time before each fault, and its length")
+	fs.StringVar(&c.Firewall, "firewall", c.Firewall, "how network faults reach the nodes: auto, netns (root), sidecar (docker, no host root)")
+	fs.IntVar(&c.LossPercent, "loss-percent", c.LossPercent, "share of packets the loss fault drops, 1 to 100")
+	fs.Var((*durationFlag)(&c.Delay), "delay", "delay of the delay fault (tc netem)")
+	fs.Var((*durationFlag)(&c.Jitter), "jitter", "jitter of the delay fault")
+	fs.Var((*durationFlag)(&c.Quiet), "quiet-period", "time left to the cluster after the last fault is healed, before the final reads")
+	fs.BoolVar(&c.FinalReads, "final-reads", c.FinalReads, "after healing, read back every key the run wrote")
+	fs.Var((*durationFlag)(&c.FinalTimeout), "final-timeout", "deadline of the final reads")
 	return func() { c.Nemesis = splitList(*nemesis) }
 }
 
 func checkFlags(fs *flag.FlagSet, c *bench.CheckConfig) func() {
 	fs.Var((*durationFlag)(&c.Timeout), "check-timeout", "time budget of the linearizability check")
+	fs.IntVar(&c.MemoryMB, "check-memory-mb", c.MemoryMB, "heap (MiB) over which the linearizability check stops its heaviest search, leaving that key unknown")
+	fs.Var((*thresholdsFlag)(&c.Thresholds), "threshold",
+		"fail the run when missed, e.g. 'p99 < 200ms outside faults', 'availability > 0.99 outside faults' (repeatable; 'none' clears)")
 	return func() {}
+}
+
+// thresholdsFlag collects --threshold; each is parsed when the scenario is
+// validated, so a bad one is exit 3 before anything is launched.
+type thresholdsFlag []string
+
+func (t *thresholdsFlag) String() string { return strings.Join(*t, "; ") }
+func (t *thresholdsFlag) Set(s string) error {
+	if strings.TrimSpace(s) == "none" {
+		*t = []string{}
+		return nil
+	}
+	*t = append(*t, s)
+	return nil
 }
 
 type durationFlag bench.Duration

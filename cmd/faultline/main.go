@@ -3,7 +3,8 @@
 //
 //	faultline run   --target etcd --nodes 3 --nemesis partition --duration 30s --rate 200
 //	faultline check results/<run>
-//	faultline clean [--run <id>]
+//	faultline cluster up --target etcd --nodes 3   (and: cluster down, cluster ls)
+//	faultline clean --run <id> | --all
 //
 // Exit codes: 0 every check passed, 1 a check failed, 2 verdict unknown,
 // 3 bad usage or configuration (nothing launched), 4 infrastructure error.
@@ -26,7 +27,6 @@ import (
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/report"
-	"github.com/faultline/faultline/targets/runtime/docker"
 )
 
 const usage = `usage: faultline <command> [flags]
@@ -34,7 +34,9 @@ const usage = `usage: faultline <command> [flags]
 commands:
   run      launch a cluster, load it while injecting faults, check and report
   check    re-run the checkers on a stored run directory
-  clean    remove containers and networks left by killed runs
+  compare  write one report that overlays several runs
+  cluster  start a cluster and keep it for poking at by hand (up, down, ls)
+  clean    remove what killed runs left: containers, networks, namespaces, processes
 
 Run "faultline <command> -h" for the flags of a command.
 `
@@ -60,11 +62,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(ctx, args[1:], stdout, stderr)
 	case "clean":
 		return cmdClean(ctx, args[1:], stdout, stderr)
+	case "compare":
+		return cmdCompare(ctx, args[1:], stdout, stderr)
+	case "cluster":
+		return cmdCluster(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return faultline.ExitPass
 	}
-	fmt.Fprintf(stderr, "faultline: unknown command %q (known: run, check, clean)\n", args[0])
+	fmt.Fprintf(stderr, "faultline: unknown command %q (known: run, check, compare, cluster, clean)\n", args[0])
 	return faultline.ExitUsage
 }
 
@@ -124,8 +130,18 @@ func scenarioFlags(fs *flag.FlagSet, sc *bench.Scenario) (finish func()) {
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sc := bench.Default()
+	// A scenario file is read first, so that flags override what it says.
+	fileSeeded := false
+	if path := scenarioPath(args); path != "" {
+		var err error
+		if fileSeeded, err = bench.LoadFile(path, &sc); err != nil {
+			return usageErr(stderr, err)
+		}
+	}
+	fileSeed := sc.Seed
 	fs := newFlagSet("run", stderr)
 	finish := scenarioFlags(fs, &sc)
+	fs.String("scenario", "", "scenario file, YAML or JSON (keys of scenario.json; chaos.timeline for explicit faults); flags override it")
 	quiet := fs.Bool("quiet", false, "print only the verdict line")
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
@@ -134,6 +150,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	finish()
+	if fileSeeded && !flagSet(fs, "seed") {
+		sc.Seed = fileSeed
+	}
 	logf := func(format string, args ...any) {
 		if !*quiet {
 			fmt.Fprintf(stderr, "faultline: "+format+"\n", args...)
@@ -155,13 +174,37 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("check", stderr)
+	var cc bench.CheckConfig
+	finish := checkFlags(fs, &cc)
+	quiet := fs.Bool("quiet", false, "print only the verdict line")
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
 	}
 	if fs.NArg() != 1 {
 		return usageErr(stderr, errors.New("check wants one run directory, e.g. faultline check results/latest"))
 	}
-	out, err := faultline.Check(ctx, fs.Arg(0))
+	finish()
+	// Flags given here replace the stored run's check settings; the others
+	// keep what the run used.
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	override := func(c *bench.CheckConfig) {
+		if set["check-timeout"] {
+			c.Timeout = cc.Timeout
+		}
+		if set["check-memory-mb"] {
+			c.MemoryMB = cc.MemoryMB
+		}
+		if set["threshold"] {
+			c.Thresholds = cc.Thresholds
+		}
+	}
+	logf := func(format string, args ...any) {
+		if !*quiet {
+			fmt.Fprintf(stderr, "faultline: "+format+"\n", args...)
+		}
+	}
+	out, err := faultline.Check(ctx, fs.Arg(0), faultline.WithCheckConfig(override), faultline.WithLog(logf))
 	if out == nil {
 		return usageErr(stderr, err)
 	}
@@ -172,29 +215,30 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return faultline.ExitCode(out, nil)
 }
 
-func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("clean", stderr)
-	runID := fs.String("run", "", "remove only what this run id left (default: every run)")
-	if code, ok := parse(fs, args, stdout, stderr); !ok {
-		return code
+// scenarioPath finds --scenario among args before the flags are parsed.
+func scenarioPath(args []string) string {
+	for i, a := range args {
+		if a == "--" {
+			return ""
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "scenario" {
+			continue
+		}
+		if hasVal {
+			return val
+		}
+		if i+1 < len(args) {
+			return args[i+1]
+		}
 	}
-	rt, err := docker.New(ctx)
-	if err != nil {
-		fmt.Fprintf(stderr, "faultline: %v\n", err)
-		return faultline.ExitInfra
-	}
-	removed, err := rt.Clean(ctx, *runID)
-	for _, r := range removed {
-		fmt.Fprintf(stdout, "removed %s\n", r)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "faultline: %v\n", err)
-		return faultline.ExitInfra
-	}
-	if len(removed) == 0 {
-		fmt.Fprintln(stdout, "nothing to clean")
-	}
-	return faultline.ExitPass
+	return ""
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func joinList(l []string) string { return strings.Join(l, ",") }

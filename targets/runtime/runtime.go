@@ -5,10 +5,13 @@ package runtime
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -23,7 +26,32 @@ const (
 	LabelRun    = "faultline.run"
 	LabelNode   = "faultline.node"
 	LabelTarget = "faultline.target"
+	// EnvRun is set in the environment of every child process a runtime
+	// starts, so that `faultline clean` can find them by run id.
+	EnvRun = "FAULTLINE_RUN"
 )
+
+// StateDir is where runtimes keep what must outlive the harness process:
+// node data and logs of the local runtime, and records of what a run created,
+// read by `faultline clean` after a run was killed. FAULTLINE_STATE_DIR
+// overrides it.
+func StateDir() string {
+	if d := os.Getenv("FAULTLINE_STATE_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(os.TempDir(), "faultline")
+}
+
+// ShortID is a run id cut to fit names with a length limit (Linux interface
+// names have 15 bytes): the id itself when it is at most 8 characters, a
+// hash of it otherwise.
+func ShortID(runID string) string {
+	if len(runID) <= 8 {
+		return runID
+	}
+	h := sha256.Sum256([]byte(runID))
+	return hex.EncodeToString(h[:4])
+}
 
 // Runtime launches clusters.
 type Runtime interface {
@@ -43,6 +71,9 @@ type ClusterSpec struct {
 	Nodes    int
 	// LogDir receives one <node>.log per node when the cluster closes.
 	LogDir string
+	// DataDir, when set, receives each node's data directory (DataDir/<node>/)
+	// if the launch fails, e.g. a node that never became healthy.
+	DataDir string
 	// HealthTimeout bounds the wait for every node to become healthy.
 	HealthTimeout time.Duration
 	// Log receives progress lines (may be nil).
@@ -55,8 +86,11 @@ func NodeName(i int) string { return fmt.Sprintf("n%d", i+1) }
 // Cluster is a running cluster.
 type Cluster interface {
 	Nodes() []Node
-	// Close saves node logs into LogDir and removes every container, network
-	// and process of the cluster. It is safe to call more than once.
+	// SaveData copies each node's data directory into dir/<node>/, for a
+	// post-mortem of a failed run. Call it before Close.
+	SaveData(ctx context.Context, dir string) error
+	// Close saves node logs into LogDir and removes every container, network,
+	// namespace and process of the cluster. It is safe to call more than once.
 	Close(ctx context.Context) error
 }
 
@@ -81,6 +115,12 @@ type Node interface {
 	Logs(ctx context.Context) ([]byte, error)
 }
 
+// ErrNoNetNS is what Node.NetNS wraps when the node has no network namespace
+// of its own (the local runtime without root): network faults cannot be had,
+// and there are no rules to heal.
+var ErrNoNetNS = errors.New("no network namespace of its own: network faults need root " +
+	"(run as root with the local runtime's namespaces on, or use docker)")
+
 // UnhealthyError says a node did not become healthy in time.
 type UnhealthyError struct {
 	Node    string
@@ -101,6 +141,7 @@ func (e *UnhealthyError) Unwrap() error { return e.Err }
 // WaitHealthy polls every node until the target calls it healthy, or returns
 // an *UnhealthyError for the first that is not by the deadline.
 func WaitHealthy(ctx context.Context, t targets.Target, nodes []Node, timeout time.Duration) error {
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	hc := &http.Client{Timeout: 2 * time.Second}
@@ -118,6 +159,11 @@ func WaitHealthy(ctx context.Context, t targets.Target, nodes []Node, timeout ti
 				}
 				select {
 				case <-ctx.Done():
+					if parent.Err() != nil {
+						// Cancelled (Ctrl-C), not unhealthy.
+						errs[i] = parent.Err()
+						return
+					}
 					logs, _ := n.Logs(context.Background())
 					errs[i] = &UnhealthyError{Node: n.Name(), Err: last, LastLog: Tail(logs, 15)}
 					return

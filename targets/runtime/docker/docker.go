@@ -14,9 +14,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -154,16 +156,26 @@ func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runti
 		if err != nil {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
+			var uh *runtime.UnhealthyError
+			if spec.DataDir != "" && errors.As(err, &uh) {
+				err = errors.Join(err, c.SaveData(cctx, spec.DataDir))
+			}
 			err = errors.Join(err, c.Close(cctx))
 		}
 	}()
-	//nolint:staticcheck // network.New names networks by UUID; ours carry the run id.
-	if _, err := r.provider.CreateNetwork(ctx, testcontainers.NetworkRequest{
-		Name: c.netName, Driver: "bridge", Labels: labels,
-	}); err != nil {
-		return nil, fmt.Errorf("create network %s: %w", c.netName, err)
+	subnet, err := r.createNetwork(ctx, c.netName, spec.RunID, labels)
+	if err != nil {
+		return nil, err
 	}
 	c.netCreated = true
+	// Static addresses: a restarted container keeps its address, so rules
+	// that name it (partitions) stay right across kills and restarts.
+	addrs := make([]netip.Addr, spec.Nodes)
+	a := subnet.Addr().Next() // .1 is the gateway
+	for i := range addrs {
+		a = a.Next()
+		addrs[i] = a
+	}
 
 	ports := t.Ports()
 	peers := make([]targets.Peer, spec.Nodes)
@@ -179,7 +191,7 @@ func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runti
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range peers {
 		g.Go(func() error {
-			n, err := r.startNode(gctx, spec, img, labels, c.netName, i, peers, ports)
+			n, err := r.startNode(gctx, spec, img, labels, c.netName, addrs[i], i, peers, ports)
 			c.mu.Lock()
 			c.nodes[i] = n
 			c.mu.Unlock()
@@ -201,7 +213,7 @@ func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runti
 }
 
 func (r *Runtime) startNode(ctx context.Context, spec runtime.ClusterSpec, img string, labels map[string]string,
-	netName string, i int, peers []targets.Peer, ports []targets.Port) (*node, error) {
+	netName string, addr netip.Addr, i int, peers []targets.Peer, ports []targets.Port) (*node, error) {
 	name := peers[i].Name
 	ns := spec.Target.Node(i, peers)
 	env := map[string]string{}
@@ -213,9 +225,13 @@ func (r *Runtime) startNode(ctx context.Context, spec runtime.ClusterSpec, img s
 	for k, v := range labels {
 		nl[k] = v
 	}
+	// Only the client port is published: peers talk over the run's network,
+	// and every published port costs a docker-proxy process and NAT rules.
 	var exposed []string
 	for _, p := range ports {
-		exposed = append(exposed, strconv.Itoa(p.Number)+"/tcp")
+		if p.Name == targets.ClientPort {
+			exposed = append(exposed, strconv.Itoa(p.Number)+"/tcp")
+		}
 	}
 	req := testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
@@ -228,11 +244,16 @@ func (r *Runtime) startNode(ctx context.Context, spec runtime.ClusterSpec, img s
 			NetworkAliases: map[string][]string{netName: {name}},
 			ExposedPorts:   exposed,
 			ConfigModifier: func(cfg *container.Config) { cfg.Hostname = name },
+			EndpointSettingsModifier: func(eps map[string]*network.EndpointSettings) {
+				if es := eps[netName]; es != nil {
+					es.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: addr}
+				}
+			},
 			HostConfigModifier: func(hc *container.HostConfig) {
 				// Publish on loopback only: the cluster is nobody else's business.
 				hc.PortBindings = network.PortMap{}
-				for _, p := range ports {
-					port, _ := network.ParsePort(strconv.Itoa(p.Number) + "/tcp")
+				for _, e := range exposed {
+					port, _ := network.ParsePort(e)
 					hc.PortBindings[port] = []network.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "0"}}
 				}
 			},
@@ -254,11 +275,40 @@ func (r *Runtime) startNode(ctx context.Context, spec runtime.ClusterSpec, img s
 		}
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	n := &node{name: name, id: dc.GetContainerID(), cli: r.cli, netName: netName, ports: ports}
+	n := &node{name: name, id: dc.GetContainerID(), cli: r.cli, netName: netName, ports: ports, addr: addr.String()}
 	if err := n.refresh(ctx); err != nil {
 		return n, err
 	}
 	return n, nil
+}
+
+// createNetwork creates the run's bridge network on a /24 of its own in
+// 10.192.0.0/11, chosen from the run id; a subnet taken by another network
+// (another run, another user) moves on to the next candidate.
+func (r *Runtime) createNetwork(ctx context.Context, name, runID string, labels map[string]string) (netip.Prefix, error) {
+	h := fnv.New32a()
+	h.Write([]byte(runID))
+	seed := h.Sum32()
+	var errs []error
+	for k := uint32(0); k < 8; k++ {
+		v := seed + k*2654435761
+		subnet := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(192 + v%32), byte(v >> 8), 0}), 24)
+		//nolint:staticcheck // network.New names networks by UUID; ours carry the run id.
+		_, err := r.provider.CreateNetwork(ctx, testcontainers.NetworkRequest{
+			Name: name, Driver: "bridge", Labels: labels,
+			IPAM: &network.IPAM{Driver: "default", Config: []network.IPAMConfig{{
+				Subnet: subnet, Gateway: subnet.Addr().Next(),
+			}}},
+		})
+		if err == nil {
+			return subnet, nil
+		}
+		errs = append(errs, err)
+		if !strings.Contains(err.Error(), "overlap") {
+			break
+		}
+	}
+	return netip.Prefix{}, fmt.Errorf("create network %s: %w", name, errors.Join(errs...))
 }
 
 // Clean removes containers and networks left by runs.
@@ -327,6 +377,73 @@ func (c *cluster) Nodes() []runtime.Node {
 }
 
 // Close saves the logs, then force-removes containers and the network.
+// SaveData copies each node's data directory out of its container (running
+// or not) into dir/<node>/.
+func (c *cluster) SaveData(ctx context.Context, dir string) error {
+	var errs []error
+	for _, rn := range c.Nodes() {
+		n := rn.(*node)
+		res, err := c.cli.CopyFromContainer(ctx, n.id, client.CopyFromContainerOptions{SourcePath: DataDir})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("save data of %s: %w", n.name, err))
+			continue
+		}
+		err = untar(res.Content, filepath.Join(dir, n.name))
+		res.Content.Close()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("save data of %s: %w", n.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// untar writes the directories and regular files of a tar stream under dst,
+// refusing paths that would leave it.
+func untar(r io.Reader, dst string) error {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// The archive's root is the data directory itself.
+		rel := h.Name
+		if i := strings.IndexByte(rel, '/'); i >= 0 {
+			rel = rel[i+1:]
+		} else {
+			rel = ""
+		}
+		p := filepath.Join(dst, filepath.FromSlash(rel))
+		if p != dst && !strings.HasPrefix(p, dst+string(filepath.Separator)) {
+			return fmt.Errorf("unsafe path %q in archive", h.Name)
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(f, tr)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
 func (c *cluster) Close(ctx context.Context) error {
 	c.mu.Lock()
 	if c.closed {
@@ -368,6 +485,10 @@ type node struct {
 
 func (n *node) Name() string { return n.name }
 
+// ContainerID is the node's container, for tools that join it (the network
+// sidecar of package chaos/sidecar).
+func (n *node) ContainerID() string { return n.id }
+
 func (n *node) Endpoint(port string) string {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
@@ -388,32 +509,45 @@ func (n *node) refresh(ctx context.Context) error {
 		return fmt.Errorf("inspect %s: %w", n.name, err)
 	}
 	ci := res.Container
-	eps := map[string]string{}
-	if ci.NetworkSettings != nil {
-		for _, p := range n.ports {
-			port, _ := network.ParsePort(strconv.Itoa(p.Number) + "/tcp")
-			if bs := ci.NetworkSettings.Ports[port]; len(bs) > 0 {
-				host := "127.0.0.1"
-				if bs[0].HostIP.IsValid() && !bs[0].HostIP.IsUnspecified() {
-					host = bs[0].HostIP.String()
-				}
-				eps[p.Name] = "http://" + host + ":" + bs[0].HostPort
-			}
-		}
-	}
-	addr := ""
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	// A stopped container has no address and no published ports; the last
+	// known ones stay, so that requests to a killed node are refused (a
+	// certain failure) rather than malformed, and rules can still name it.
+	// The address is static anyway; published ports change on restart.
 	if ci.NetworkSettings != nil {
 		if es := ci.NetworkSettings.Networks[n.netName]; es != nil && es.IPAddress.IsValid() {
-			addr = es.IPAddress.String()
+			n.addr = es.IPAddress.String()
 		}
 	}
-	pid := 0
-	if ci.State != nil {
-		pid = ci.State.Pid
+	eps := map[string]string{}
+	for k, v := range n.endpoints {
+		eps[k] = v
 	}
-	n.mu.Lock()
-	n.endpoints, n.addr, n.pid = eps, addr, pid
-	n.mu.Unlock()
+	for _, p := range n.ports {
+		port, _ := network.ParsePort(strconv.Itoa(p.Number) + "/tcp")
+		var bs []network.PortBinding
+		if ci.NetworkSettings != nil {
+			bs = ci.NetworkSettings.Ports[port]
+		}
+		switch {
+		case len(bs) > 0:
+			host := "127.0.0.1"
+			if bs[0].HostIP.IsValid() && !bs[0].HostIP.IsUnspecified() {
+				host = bs[0].HostIP.String()
+			}
+			eps[p.Name] = "http://" + host + ":" + bs[0].HostPort
+		case n.addr != "" && p.Name != targets.ClientPort:
+			// Not published: reachable at the container's address from a
+			// Linux host.
+			eps[p.Name] = "http://" + n.addr + ":" + strconv.Itoa(p.Number)
+		}
+	}
+	n.endpoints = eps
+	n.pid = 0
+	if ci.State != nil && ci.State.Running {
+		n.pid = ci.State.Pid
+	}
 	return nil
 }
 

@@ -1,0 +1,151 @@
+package bench
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/chaos/netfault"
+)
+
+func write(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadFileYAMLTimeline(t *testing.T) {
+	p := write(t, "s.yaml", `
+seed: 42
+cluster: {nodes: 5}
+load: {duration: 1m, rate: "300"}
+chaos:
+  quiet: 7s
+  timeline:
+    - {at: 10s, for: 10s, fault: partition-ring}
+    - {at: 25s, for: 2.5, fault: kill}
+    - {at: 40s, for: 5s, fault: partition-ring}
+`)
+	sc := Default()
+	seeded, err := LoadFile(p, &sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !seeded || sc.Seed != 42 || sc.Cluster.Nodes != 5 || sc.Cluster.Target != "etcd" || sc.Load.Rate != "300" ||
+		time.Duration(sc.Load.Duration) != time.Minute || time.Duration(sc.Chaos.Quiet) != 7*time.Second {
+		t.Errorf("loaded %+v", sc)
+	}
+	if got := strings.Join(sc.Chaos.Nemesis, ","); got != "partition-ring,kill" {
+		t.Errorf("nemesis from the timeline: %s", got)
+	}
+	if s := sc.Chaos.Timeline[1]; time.Duration(s.For) != 2500*time.Millisecond || time.Duration(s.At) != 25*time.Second {
+		t.Errorf("step 2: %+v", s)
+	}
+	p2, err := Prepare(sc)
+	if err != nil {
+		t.Fatalf("prepare: %v", err)
+	}
+	plan := p2.nemesis.schedule.Plan(time.Hour)
+	if len(plan) != 3 || plan[1].Fault.Kind() != "kill" || plan[2].At != 40*time.Second {
+		t.Errorf("plan %+v", plan)
+	}
+}
+
+// A past run's scenario.json runs again: its run fields are ignored.
+func TestLoadFileScenarioJSON(t *testing.T) {
+	info := RunInfo{Scenario: Default(), RunID: "abc", GoVersion: "go1"}
+	info.Seed = 7
+	info.Chaos.Nemesis = []string{"pause", "loss"}
+	b, _ := json.Marshal(info)
+	sc := Default()
+	seeded, err := LoadFile(write(t, "scenario.json", string(b)), &sc)
+	if err != nil || !seeded || sc.Seed != 7 || strings.Join(sc.Chaos.Nemesis, ",") != "pause,loss" {
+		t.Fatalf("%v seeded=%v %+v", err, seeded, sc)
+	}
+}
+
+func TestLoadFileRefuses(t *testing.T) {
+	for name, body := range map[string]string{
+		"unknown.yaml": "clutser: {nodes: 3}\n",
+		"syntax.yaml":  "chaos: [\n",
+		"types.json":   `{"seed": "many"}`,
+	} {
+		sc := Default()
+		_, err := LoadFile(write(t, name, body), &sc)
+		var ce *ConfigError
+		if !errors.As(err, &ce) {
+			t.Errorf("%s: %v, want a ConfigError", name, err)
+		}
+	}
+	sc := Default()
+	if _, err := LoadFile(filepath.Join(t.TempDir(), "none.yaml"), &sc); err == nil {
+		t.Error("missing file accepted")
+	}
+	// Without a seed the file does not fix it.
+	sc = Default()
+	if seeded, err := LoadFile(write(t, "s.yml", "cluster: {nodes: 4}\n"), &sc); err != nil || seeded || sc.Cluster.Nodes != 4 {
+		t.Errorf("seeded=%v %v", seeded, err)
+	}
+}
+
+// What cannot work is refused before anything is launched.
+func TestPrepareRefusesFaults(t *testing.T) {
+	cases := map[string]func(*Scenario){
+		"ring needs 4 nodes":   func(s *Scenario) { s.Chaos.Nemesis = []string{"partition-ring"} },
+		"bridge needs 3 nodes": func(s *Scenario) { s.Chaos.Nemesis = []string{"kill", "partition-bridge"}; s.Cluster.Nodes = 2 },
+		"unknown fault":        func(s *Scenario) { s.Chaos.Nemesis = []string{"meteor"} },
+		"bad firewall":         func(s *Scenario) { s.Chaos.Firewall = "iptables" },
+		"sidecar off docker":   func(s *Scenario) { s.Chaos.Firewall = FirewallSidecar; s.Cluster.Runtime = "local" },
+		"overlapping timeline": func(s *Scenario) {
+			s.Chaos.Timeline = []TimelineStep{{At: 0, For: Duration(5 * time.Second), Fault: "kill"}, {At: Duration(time.Second), For: Duration(time.Second), Fault: "pause"}}
+			s.Chaos.Nemesis = []string{"kill", "pause"}
+		},
+		"nemesis and timeline disagree": func(s *Scenario) {
+			s.Chaos.Timeline = []TimelineStep{{At: 0, For: Duration(5 * time.Second), Fault: "kill"}}
+		},
+		"timeline after the load": func(s *Scenario) {
+			s.Chaos.Timeline = []TimelineStep{{At: Duration(45 * time.Second), For: Duration(time.Second), Fault: "kill"}}
+			s.Chaos.Nemesis = []string{"kill"}
+		},
+		"loss over 100": func(s *Scenario) { s.Chaos.LossPercent = 140 },
+		"no final time": func(s *Scenario) { s.Chaos.FinalTimeout = 0 },
+	}
+	for name, mod := range cases {
+		sc := Default()
+		mod(&sc)
+		_, err := Prepare(sc)
+		var ce *ConfigError
+		if !errors.As(err, &ce) {
+			t.Errorf("%s: %v, want a ConfigError", name, err)
+		}
+	}
+}
+
+// delay is refused where the kernel has no netem, and only there: the
+// kernel is asked, not assumed.
+func TestPrepareDelayFollowsTheKernel(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the host check needs root; without it the sidecar checks")
+	}
+	sc := Default()
+	sc.Chaos.Nemesis = []string{"delay"}
+	_, err := Prepare(sc)
+	host := netfault.CheckNetem()
+	switch {
+	case errors.Is(host, netfault.ErrNoNetem):
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), "netem") {
+			t.Errorf("no netem here, yet Prepare says %v", err)
+		}
+	case host == nil && err != nil:
+		t.Errorf("netem is here, yet Prepare says %v", err)
+	}
+	t.Logf("delay: %v", err)
+}

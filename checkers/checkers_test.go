@@ -1,0 +1,301 @@
+package checkers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/history"
+)
+
+// op builds one operation's events: f on key k, value v, [call, ret],
+// outcome t, on node n1. A ret of -1 leaves it without completion.
+func op(id uint64, p int, f, k, v string, call, ret int64, t history.Type) []history.Event {
+	inv := history.Event{Time: call, Type: history.Invoke, Process: history.Process(p), F: f, ID: id, Key: k, Node: "n1"}
+	if f != history.FRead {
+		inv.Value = v
+	}
+	done := inv
+	done.Type, done.Time = t, ret
+	if f == history.FRead {
+		done.Value = v
+	}
+	if ret < 0 {
+		return []history.Event{inv}
+	}
+	return []history.Event{inv, done}
+}
+
+// on moves an operation to another node.
+func on(node string, evs []history.Event) []history.Event {
+	for i := range evs {
+		evs[i].Node = node
+	}
+	return evs
+}
+
+// cas builds a compare-and-set from -> to.
+func cas(id uint64, p int, k, from, to string, call, ret int64, t history.Type) []history.Event {
+	evs := op(id, p, history.FCAS, k, to, call, ret, t)
+	for i := range evs {
+		evs[i].From = from
+	}
+	return evs
+}
+
+// final builds a final read (after healing) that returned v.
+func final(id uint64, p int, k, v string, call, ret int64, t history.Type) []history.Event {
+	evs := op(id, p, R, k, v, call, ret, t)
+	for i := range evs {
+		evs[i].Final = true
+	}
+	return evs
+}
+
+func hist(ops ...[]history.Event) []history.Event {
+	var evs []history.Event
+	for _, o := range ops {
+		evs = append(evs, o...)
+	}
+	slices.SortStableFunc(evs, func(a, b history.Event) int { return int(a.Time - b.Time) })
+	return evs
+}
+
+const (
+	R = history.FRead
+	W = history.FWrite
+)
+
+var ok, fail, info = history.OK, history.Fail, history.Info
+
+// verdicts is what each checker must say about a history.
+type verdicts struct{ lin, stale, lost Verdict }
+
+// table is the hand-built histories with known verdicts that drive the
+// unit tests of every checker.
+var table = []struct {
+	name string
+	evs  []history.Event
+	want verdicts
+}{
+	{"sequential write then read", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 1, R, "a", "1", 20, 30, ok)),
+		verdicts{Valid, Valid, Skipped}},
+	{"read of initial nil", hist(op(1, 0, R, "a", "", 0, 10, ok), op(2, 1, W, "a", "1", 20, 30, ok)),
+		verdicts{Valid, Valid, Skipped}},
+	{"concurrent read may see either", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 1, W, "a", "2", 20, 40, ok),
+		op(3, 2, R, "a", "1", 25, 35, ok)), verdicts{Valid, Valid, Skipped}},
+	// Linearizing without a search places w2 for r1 and then w1 after it,
+	// which r2 refutes; the search finds w1, w2, r1, r2.
+	{"a write that must precede the one the reads saw", hist(op(1, 0, W, "a", "1", 0, 30, ok), op(2, 1, W, "a", "2", 0, 20, ok),
+		op(3, 2, R, "a", "2", 5, 15, ok), op(4, 2, R, "a", "2", 40, 50, ok)), verdicts{Valid, Valid, Skipped}},
+	{"stale read after acknowledged write", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 0, W, "a", "2", 20, 30, ok),
+		on("n3", op(3, 1, R, "a", "1", 40, 50, ok))), verdicts{Invalid, Invalid, Skipped}},
+	{"stale read of nil after acknowledged write", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 1, R, "a", "", 40, 50, ok)),
+		verdicts{Invalid, Invalid, Skipped}},
+	{"read sees a value never written", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 1, R, "a", "7", 20, 30, ok)),
+		verdicts{Invalid, Valid, Skipped}},
+	{"failed write seen by a read", hist(op(1, 0, W, "a", "1", 0, 10, fail), op(2, 1, R, "a", "1", 20, 30, ok)),
+		verdicts{Invalid, Valid, Skipped}},
+	{"unknown write seen later is fine", hist(op(1, 0, W, "a", "1", 0, 10, info), op(2, 1, R, "a", "1", 100, 110, ok)),
+		verdicts{Valid, Valid, Skipped}},
+	{"unknown write never completed, seen", hist(op(1, 0, W, "a", "1", 0, -1, info), op(2, 1, R, "a", "1", 100, 110, ok)),
+		verdicts{Valid, Valid, Skipped}},
+	{"unknown write unseen is dropped", hist(op(1, 0, W, "a", "1", 0, 10, info), op(2, 1, R, "a", "", 100, 110, ok)),
+		verdicts{Valid, Valid, Skipped}},
+	{"unknown write seen, then overwritten, then seen again", hist(op(1, 0, W, "a", "1", 0, -1, info),
+		op(2, 1, R, "a", "1", 20, 30, ok), op(3, 2, W, "a", "2", 40, 50, ok), op(4, 1, R, "a", "1", 60, 70, ok)),
+		verdicts{Invalid, Invalid, Skipped}},
+	{"read before the write was invoked", hist(op(1, 1, R, "a", "1", 0, 10, ok), op(2, 0, W, "a", "1", 20, 30, info)),
+		verdicts{Invalid, Valid, Skipped}},
+	{"failed reads carry nothing", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 1, R, "a", "zzz", 20, 30, fail)),
+		verdicts{Valid, Unknown, Skipped}},
+	{"keys are independent", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 1, W, "b", "2", 0, 10, ok),
+		op(3, 2, R, "a", "1", 20, 30, ok), op(4, 3, R, "b", "2", 20, 30, ok)), verdicts{Valid, Valid, Skipped}},
+	{"the value goes back in time", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 1, R, "a", "1", 15, 18, ok),
+		op(3, 0, W, "a", "2", 20, 30, ok), op(4, 1, R, "a", "2", 35, 38, ok), op(5, 2, R, "a", "1", 40, 50, ok)),
+		verdicts{Invalid, Invalid, Skipped}},
+	{"cas chain", hist(op(1, 0, W, "a", "1", 0, 10, ok), cas(2, 1, "a", "1", "2", 20, 30, ok), op(3, 2, R, "a", "2", 40, 50, ok)),
+		verdicts{Valid, Valid, Skipped}},
+	{"cas from nil", hist(cas(1, 1, "a", "", "2", 0, 10, ok), op(2, 2, R, "a", "2", 20, 30, ok)), verdicts{Valid, Valid, Skipped}},
+	{"cas expects the wrong value", hist(op(1, 0, W, "a", "1", 0, 10, ok), cas(2, 1, "a", "5", "2", 20, 30, ok)),
+		verdicts{Invalid, Skipped, Skipped}},
+	{"concurrent cas from the same value both succeed", hist(op(1, 0, W, "a", "1", 0, 10, ok),
+		cas(2, 1, "a", "1", "2", 20, 30, ok), cas(3, 2, "a", "1", "3", 20, 30, ok)), verdicts{Invalid, Skipped, Skipped}},
+	{"concurrent cas, one fails its compare", hist(op(1, 0, W, "a", "1", 0, 10, ok),
+		cas(2, 1, "a", "1", "2", 20, 30, ok), cas(3, 2, "a", "1", "3", 20, 30, fail), op(4, 3, R, "a", "2", 40, 50, ok)),
+		verdicts{Valid, Valid, Skipped}},
+	{"cas after a stale value", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 0, W, "a", "2", 20, 30, ok),
+		cas(3, 1, "a", "1", "3", 40, 50, ok)), verdicts{Invalid, Skipped, Skipped}},
+	// An unknown cas that was seen happened, so the unknown write it
+	// expected happened too, although no read saw that one: pruning must
+	// keep both (this once made a valid history invalid).
+	{"unknown cas seen, expecting an unknown write nobody read", hist(op(1, 0, W, "a", "1", 0, -1, info),
+		cas(2, 1, "a", "1", "2", 5, -1, info), op(3, 2, R, "a", "2", 40, 50, ok)), verdicts{Valid, Valid, Skipped}},
+	{"unknown cas seen, expecting a value never written", hist(cas(2, 1, "a", "9", "2", 5, -1, info),
+		op(3, 2, R, "a", "2", 40, 50, ok)), verdicts{Invalid, Valid, Skipped}},
+	{"final read reflects the last write", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 0, W, "a", "2", 20, 30, ok),
+		final(3, 1, "a", "2", 100, 110, ok), on("n2", final(4, 2, "a", "2", 100, 110, ok))), verdicts{Valid, Valid, Valid}},
+	{"lost write: the final read shows an older value", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 0, W, "a", "2", 20, 30, ok),
+		final(3, 1, "a", "2", 100, 110, ok), on("n2", final(4, 2, "a", "1", 100, 110, ok))), verdicts{Invalid, Invalid, Invalid}},
+	{"lost write: the final read shows nothing", hist(op(1, 0, W, "a", "1", 0, 10, ok), final(2, 1, "a", "", 100, 110, ok)),
+		verdicts{Invalid, Invalid, Invalid}},
+	{"final read shows a concurrent write", hist(op(1, 0, W, "a", "1", 0, 20, ok), op(2, 1, W, "a", "2", 5, 10, ok),
+		final(3, 2, "a", "1", 100, 110, ok)), verdicts{Valid, Valid, Valid}},
+	{"final read shows an unknown write that happened", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 1, W, "a", "2", 20, -1, info),
+		final(3, 2, "a", "2", 100, 110, ok)), verdicts{Valid, Valid, Valid}},
+	{"final read shows a failed write", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 1, W, "a", "2", 20, 30, fail),
+		final(3, 2, "a", "2", 100, 110, ok)), verdicts{Invalid, Valid, Invalid}},
+	{"every final read failed", hist(op(1, 0, W, "a", "1", 0, 10, ok), final(2, 1, "a", "", 100, 110, fail),
+		op(3, 0, W, "b", "3", 0, 10, ok), final(4, 1, "b", "3", 100, 110, ok)), verdicts{Valid, Valid, Unknown}},
+	{"nothing to check", nil, verdicts{Unknown, Skipped, Skipped}},
+}
+
+func TestTable(t *testing.T) {
+	for _, c := range table {
+		t.Run(c.name, func(t *testing.T) {
+			in := NewInput(c.evs, "")
+			// Spans of one, two and many operations must agree.
+			for _, spanOps := range []int{1, 2, 64} {
+				r := (&Linearizable{Budget: 10 * time.Second, SpanOps: spanOps}).Check(context.Background(), in)
+				if r.Verdict != c.want.lin {
+					t.Errorf("linearizable (spans of %d): %s, want %s (%s)\n%s", spanOps, r.Verdict, c.want.lin, r.Summary, r.Explanation)
+				}
+				if r.Verdict == Invalid && (len(r.InvalidKeys) == 0 || !strings.Contains(r.Explanation, "cannot be linearized")) {
+					t.Errorf("invalid without keys or explanation: %+v", r)
+				}
+			}
+			if r := (&StaleReads{}).Check(context.Background(), in); r.Verdict != c.want.stale {
+				t.Errorf("stale reads: %s, want %s (%s)", r.Verdict, c.want.stale, r.Summary)
+			}
+			if r := (&LostWrites{}).Check(context.Background(), in); r.Verdict != c.want.lost {
+				t.Errorf("lost writes: %s, want %s (%s)\n%s", r.Verdict, c.want.lost, r.Summary, r.Explanation)
+			}
+		})
+	}
+}
+
+// The explanation of a stale read is the three operations that make it one,
+// with their times and nodes; the visualization is written and annotated.
+func TestExplanationIsTheMinimalWitness(t *testing.T) {
+	dir := t.TempDir()
+	evs := hist(
+		op(1, 0, W, "a", "1", 0, 10e6, ok),
+		op(2, 1, R, "a", "1", 12e6, 14e6, ok),
+		op(3, 0, W, "a", "2", 20e6, 30e6, ok),
+		op(4, 1, R, "a", "2", 31e6, 33e6, ok),
+		op(5, 3, W, "a", "3", 35e6, 36e6, fail),
+		on("n3", op(6, 2, R, "a", "1", 40e6, 50e6, ok)),
+		op(7, 1, R, "a", "2", 60e6, 70e6, ok),
+	)
+	evs = append(evs,
+		history.Event{Time: 15e6, Type: history.Invoke, Process: history.Nemesis, F: history.FStart, ID: 1, Fault: &history.Fault{Kind: "partition", Nodes: []string{"n3"}}},
+		history.Event{Time: 55e6, Type: history.OK, Process: history.Nemesis, F: history.FStop, ID: 1, Fault: &history.Fault{Kind: "partition"}})
+	r := (&Linearizable{}).Check(context.Background(), NewInput(evs, dir))
+	if r.Verdict != Invalid || len(r.Artifacts) != 1 {
+		t.Fatalf("verdict %s artifacts %v", r.Verdict, r.Artifacts)
+	}
+	rep := r.Details.(LinearizableDetails).Keys[0]
+	var ids []uint64
+	for _, w := range rep.Witness {
+		ids = append(ids, w.ID)
+	}
+	if !slices.Equal(ids, []uint64{1, 3, 6}) || !rep.Minimal || !rep.Standalone {
+		t.Errorf("witness %v (minimal %v, standalone %v), want ops 1, 3, 6\n%s", ids, rep.Minimal, rep.Standalone, r.Explanation)
+	}
+	for _, want := range []string{"read() -> 1", "node n3", "0.040s-0.050s", "write(2)", "linearizability-a.html"} {
+		if !strings.Contains(r.Explanation, want) {
+			t.Errorf("explanation lacks %q:\n%s", want, r.Explanation)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, r.Artifacts[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"Tag":"nemesis"`, `"Description":"partition"`, `"Tag":"witness"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("visualization lacks %s", want)
+		}
+	}
+}
+
+// A violation that only shows across many spans: the explanation is taken
+// from the span where it shows, given what the key could hold by then.
+func TestViolationAcrossSpans(t *testing.T) {
+	var parts [][]history.Event
+	var at int64
+	for i := 1; i <= 300; i++ {
+		parts = append(parts, op(uint64(i), 0, W, "a", fmt.Sprint(i), at, at+10, ok))
+		at += 20
+	}
+	// Read of value 1 long after write 300 was acknowledged.
+	parts = append(parts, op(1000, 1, R, "a", "1", at, at+10, ok))
+	r := (&Linearizable{SpanOps: 8}).Check(context.Background(), NewInput(hist(parts...), ""))
+	if r.Verdict != Invalid {
+		t.Fatalf("verdict %s", r.Verdict)
+	}
+	rep := r.Details.(LinearizableDetails).Keys[0]
+	if len(rep.Witness) > 3 || !rep.Minimal {
+		t.Errorf("witness of %d ops (minimal %v):\n%s", len(rep.Witness), rep.Minimal, r.Explanation)
+	}
+	if r.Stats["spans"] < 10 {
+		t.Errorf("only %d spans: the history was not cut", r.Stats["spans"])
+	}
+}
+
+func TestOverall(t *testing.T) {
+	for _, c := range []struct {
+		in   []Verdict
+		want Verdict
+	}{
+		{[]Verdict{Valid, Unknown}, Unknown},
+		{[]Verdict{Unknown, Invalid}, Invalid},
+		{nil, Unknown},
+		{[]Verdict{Valid, Skipped}, Valid},
+		{[]Verdict{Skipped, Skipped}, Unknown},
+		{[]Verdict{Valid, "bogus"}, Unknown},
+	} {
+		var rs []Result
+		for _, v := range c.in {
+			rs = append(rs, Result{Verdict: v})
+		}
+		if got := Overall(rs); got != c.want {
+			t.Errorf("Overall(%v) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+// A key with a long stretch that is never quiet gets a page of the
+// operations nearest the witness, under the byte cap; with a cap too small
+// for that, a page of the witness alone.
+func TestVisualizationIsCapped(t *testing.T) {
+	var parts [][]history.Event
+	// A write in flight the whole time keeps the key from ever being quiet.
+	parts = append(parts, op(1, 9, W, "a", "long", 0, 30000, ok))
+	for i := int64(1); i <= 1000; i++ {
+		v := fmt.Sprint(i + 1)
+		parts = append(parts, op(uint64(2*i), 0, W, "a", v, 10*i, 10*i+5, ok), op(uint64(2*i+1), 1, R, "a", v, 10*i+6, 10*i+8, ok))
+	}
+	parts = append(parts, op(5000, 2, R, "a", "2", 20000, 20005, ok)) // long after write 2 was overwritten
+	evs := hist(parts...)
+	for _, c := range []struct {
+		maxBytes, wantOps int
+	}{{400 << 10, 100}, {45 << 10, 3}} {
+		dir := t.TempDir()
+		r := (&Linearizable{MaxVisualizedOps: 100, MaxPageBytes: c.maxBytes}).Check(context.Background(), NewInput(evs, dir))
+		if r.Verdict != Invalid || len(r.Artifacts) != 1 {
+			t.Fatalf("verdict %s, artifacts %v\n%s", r.Verdict, r.Artifacts, r.Explanation)
+		}
+		st, err := os.Stat(filepath.Join(dir, r.Artifacts[0]))
+		if err != nil || st.Size() > int64(c.maxBytes) {
+			t.Errorf("page: %v, %d bytes over the %d cap", err, st.Size(), c.maxBytes)
+		}
+		if want := fmt.Sprintf("%d operations of", c.wantOps); !strings.Contains(r.Explanation, want) {
+			t.Errorf("cap %d: explanation lacks %q:\n%s", c.maxBytes, want, r.Explanation)
+		}
+	}
+}

@@ -1,0 +1,328 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/faultline/faultline"
+	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/registry"
+	"github.com/faultline/faultline/targets/runtime"
+)
+
+const clusterUsage = `usage: faultline cluster <up|down|ls> [flags]
+
+  up     start a cluster, print its endpoints, keep it until Ctrl-C or "cluster down"
+  down   stop a cluster started by "cluster up" (--run <id>; optional when only one is up)
+  ls     list the clusters started by "cluster up"
+`
+
+// clusterRecord is what `cluster up` leaves in the state directory so that
+// `cluster down` (another process) can find it.
+type clusterRecord struct {
+	RunID   string        `json:"run_id"`
+	Pid     int           `json:"pid"`
+	Runtime string        `json:"runtime"`
+	Target  string        `json:"target"`
+	Version string        `json:"version"`
+	Started time.Time     `json:"started"`
+	Nodes   []clusterNode `json:"nodes"`
+}
+
+type clusterNode struct {
+	Name     string `json:"name"`
+	Endpoint string `json:"endpoint"`
+	Addr     string `json:"addr"`
+	NetNS    string `json:"netns,omitempty"`
+}
+
+func clusterDir() string { return filepath.Join(runtime.StateDir(), "clusters") }
+
+func recordPath(runID string) string { return filepath.Join(clusterDir(), runID+".json") }
+
+func cmdCluster(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, clusterUsage)
+		return faultline.ExitUsage
+	}
+	switch args[0] {
+	case "up":
+		return cmdClusterUp(ctx, args[1:], stdout, stderr)
+	case "down":
+		return cmdClusterDown(ctx, args[1:], stdout, stderr)
+	case "ls":
+		return cmdClusterLs(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, clusterUsage)
+		return faultline.ExitPass
+	}
+	return usageErr(stderr, fmt.Errorf("unknown cluster command %q (known: up, down, ls)", args[0]))
+}
+
+func cmdClusterUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := bench.DefaultCluster()
+	fs := newFlagSet("cluster up", stderr)
+	clusterFlags(fs, &c)()
+	quiet := fs.Bool("quiet", false, "print only the endpoints")
+	if code, ok := parse(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageErr(stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	logf := func(format string, args ...any) {
+		if !*quiet {
+			fmt.Fprintf(stderr, "faultline: "+format+"\n", args...)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return usageErr(stderr, err)
+	}
+	t, err := registry.Lookup(c.Target)
+	if err != nil {
+		return usageErr(stderr, err)
+	}
+	rt, err := bench.NewRuntime(ctx, c, logf)
+	var ce *bench.ConfigError
+	if errors.As(err, &ce) {
+		return usageErr(stderr, err)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "faultline: %v\n", err)
+		return faultline.ExitInfra
+	}
+	version := c.Version
+	if version == "" {
+		version = t.DefaultVersion()
+	}
+	art, err := t.Prepare(ctx, version, targets.PrepareOptions{Log: logf})
+	if err != nil {
+		fmt.Fprintf(stderr, "faultline: prepare %s: %v\n", t.Name(), err)
+		return faultline.ExitInfra
+	}
+	runID := newRunID()
+	rec := clusterRecord{RunID: runID, Pid: os.Getpid(), Runtime: rt.Name(), Target: t.Name(), Version: art.Version, Started: time.Now()}
+	// The record is written before launching, so that `cluster down` and
+	// `clean` can find the run even if this process dies while launching.
+	if err := writeRecord(rec); err != nil {
+		fmt.Fprintf(stderr, "faultline: %v\n", err)
+		return faultline.ExitInfra
+	}
+	defer os.Remove(recordPath(runID))
+	logf("launching %d %s %s nodes on %s (run %s)", c.Nodes, t.Name(), art.Version, rt.Name(), runID)
+	start := time.Now()
+	cl, err := rt.Launch(ctx, runtime.ClusterSpec{RunID: runID, Target: t, Artifact: art, Nodes: c.Nodes,
+		HealthTimeout: time.Duration(c.HealthTimeout), Log: logf})
+	if err != nil {
+		fmt.Fprintf(stderr, "faultline: launch cluster: %v\n", err)
+		if ctx.Err() != nil {
+			return faultline.ExitUnknown
+		}
+		return faultline.ExitInfra
+	}
+	healthy := time.Since(start)
+	defer func() {
+		logf("stopping cluster %s", runID)
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := cl.Close(cctx); err != nil {
+			fmt.Fprintf(stderr, "faultline: %v\n", err)
+		}
+	}()
+	for _, n := range cl.Nodes() {
+		cn := clusterNode{Name: n.Name(), Endpoint: n.Endpoint(targets.ClientPort), Addr: n.Addr()}
+		if p, err := n.NetNS(ctx); err == nil && !strings.HasPrefix(p, "/proc/") {
+			cn.NetNS = p
+		}
+		rec.Nodes = append(rec.Nodes, cn)
+	}
+	if err := writeRecord(rec); err != nil {
+		fmt.Fprintf(stderr, "faultline: %v\n", err)
+		return faultline.ExitInfra
+	}
+	fmt.Fprintf(stdout, "cluster %s: %d %s %s nodes on %s, healthy in %.2fs\n", runID, c.Nodes, t.Name(), art.Version,
+		rt.Name(), healthy.Seconds())
+	var eps []string
+	for _, n := range rec.Nodes {
+		line := fmt.Sprintf("%s %s addr %s", n.Name, n.Endpoint, n.Addr)
+		if n.NetNS != "" {
+			line += " netns " + n.NetNS
+		}
+		fmt.Fprintln(stdout, line)
+		eps = append(eps, n.Endpoint)
+	}
+	fmt.Fprintf(stdout, "endpoints %s\n", strings.Join(eps, ","))
+	logf("stop it with Ctrl-C or: faultline cluster down --run %s", runID)
+	<-ctx.Done()
+	return faultline.ExitPass
+}
+
+func cmdClusterDown(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("cluster down", stderr)
+	runID := fs.String("run", "", "run id of the cluster (optional when only one is up)")
+	if code, ok := parse(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageErr(stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	if *runID == "" {
+		recs := readRecords()
+		switch len(recs) {
+		case 0:
+			return usageErr(stderr, errors.New("no cluster is up (faultline cluster ls)"))
+		case 1:
+			*runID = recs[0].RunID
+		default:
+			var ids []string
+			for _, r := range recs {
+				ids = append(ids, r.RunID)
+			}
+			return usageErr(stderr, fmt.Errorf("%d clusters are up (%s): say which with --run", len(recs), strings.Join(ids, ", ")))
+		}
+	}
+	if rec, err := readRecord(recordPath(*runID)); err == nil && alive(rec.Pid) {
+		// The process that holds the cluster tears it down itself, as on Ctrl-C.
+		if err := syscall.Kill(rec.Pid, syscall.SIGTERM); err == nil {
+			deadline := time.Now().Add(2 * time.Minute)
+			for alive(rec.Pid) && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		fmt.Fprintf(stdout, "stopped cluster %s (process %d)\n", *runID, rec.Pid)
+	}
+	// Whatever the holder could not remove (it was killed, say) goes now.
+	return cleanRun(ctx, *runID, stdout, stderr)
+}
+
+func cmdClusterLs(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("cluster ls", stderr)
+	if code, ok := parse(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	recs := readRecords()
+	if len(recs) == 0 {
+		fmt.Fprintln(stdout, "no cluster is up")
+	}
+	for _, r := range recs {
+		state := "up"
+		if !alive(r.Pid) {
+			state = "gone (faultline clean --run " + r.RunID + ")"
+		}
+		var eps []string
+		for _, n := range r.Nodes {
+			eps = append(eps, n.Endpoint)
+		}
+		fmt.Fprintf(stdout, "%s %s %s %s on %s, %d nodes, %s: %s\n", r.RunID, r.Started.Format(time.RFC3339), r.Target,
+			r.Version, r.Runtime, len(r.Nodes), state, strings.Join(eps, ","))
+	}
+	return faultline.ExitPass
+}
+
+// cmdClean removes what killed runs left: of one run (--run) or of all
+// (--all); it refuses to guess, because other people's runs may be live.
+func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("clean", stderr)
+	runID := fs.String("run", "", "remove what this run id left: containers, networks, namespaces (and their nftables rules), links, processes, files")
+	all := fs.Bool("all", false, "remove what every run left, including runs still going")
+	if code, ok := parse(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageErr(stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	if (*runID == "") == !*all {
+		return usageErr(stderr, errors.New("clean needs --run <id> (one run) or --all (every run)"))
+	}
+	return cleanRun(ctx, *runID, stdout, stderr)
+}
+
+func cleanRun(ctx context.Context, runID string, stdout, stderr io.Writer) int {
+	removed, skipped, err := bench.Clean(ctx, runID)
+	for _, r := range removed {
+		fmt.Fprintf(stdout, "removed %s\n", r)
+	}
+	for _, s := range skipped {
+		fmt.Fprintf(stderr, "faultline: skipped %s\n", s)
+	}
+	if runID != "" {
+		os.Remove(recordPath(runID))
+	} else {
+		for _, r := range readRecords() {
+			os.Remove(recordPath(r.RunID))
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "faultline: %v\n", err)
+		return faultline.ExitInfra
+	}
+	if len(removed) == 0 {
+		fmt.Fprintln(stdout, "nothing to clean")
+	}
+	return faultline.ExitPass
+}
+
+func writeRecord(r clusterRecord) error {
+	if err := os.MkdirAll(clusterDir(), 0o755); err != nil {
+		return fmt.Errorf("record cluster: %w", err)
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := recordPath(r.RunID) + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("record cluster: %w", err)
+	}
+	return os.Rename(tmp, recordPath(r.RunID))
+}
+
+func readRecord(path string) (clusterRecord, error) {
+	var r clusterRecord
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return r, err
+	}
+	return r, json.Unmarshal(b, &r)
+}
+
+func readRecords() []clusterRecord {
+	paths, _ := filepath.Glob(filepath.Join(clusterDir(), "*.json"))
+	var out []clusterRecord
+	for _, p := range paths {
+		if r, err := readRecord(p); err == nil {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Started.Before(out[j].Started) })
+	return out
+}
+
+func alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	if err := syscall.Kill(pid, 0); err != nil {
+		return false
+	}
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	return !strings.Contains(string(b), ") Z ")
+}
+
+func newRunID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
