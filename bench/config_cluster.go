@@ -3,6 +3,9 @@ package bench
 import (
 	"fmt"
 	"time"
+
+	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/registry"
 )
 
 // MaxNodes is the largest cluster Faultline launches.
@@ -11,6 +14,9 @@ const MaxNodes = 7
 // ClusterConfig is the system under test and where it runs.
 type ClusterConfig struct {
 	Target string `json:"target"`
+	// Options configure the target (--target-opt key=value), e.g. raftkv's
+	// bug=stale-reads.
+	Options map[string]string `json:"options,omitempty"`
 	// Version of the target to build; empty means the target's default.
 	Version string `json:"version,omitempty"`
 	// Runtime is auto, docker or local; scenario.json records the one used.
@@ -42,4 +48,14 @@ func (c *ClusterConfig) Validate() error {
 		return fmt.Errorf("health timeout %v: must be positive", c.HealthTimeout)
 	}
 	return nil
+}
+
+// LookupTarget resolves the target the cluster section names. Every error is
+// a *ConfigError.
+func (c *ClusterConfig) LookupTarget() (targets.Target, error) {
+	t, err := registry.Lookup(c.Target, c.Options)
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	return t, nil
 }

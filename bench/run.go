@@ -19,7 +19,6 @@ import (
 	"github.com/faultline/faultline/chaos"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
-	"github.com/faultline/faultline/targets/registry"
 	"github.com/faultline/faultline/targets/runtime"
 )
 
@@ -81,9 +80,9 @@ func Prepare(sc Scenario) (*prepared, error) {
 	if err := sc.Validate(); err != nil {
 		return nil, err
 	}
-	t, err := registry.Lookup(sc.Cluster.Target)
+	t, err := sc.Cluster.LookupTarget()
 	if err != nil {
-		return nil, &ConfigError{Err: err}
+		return nil, err
 	}
 	cl, err := t.Client(targets.ClientConfig{ReadMode: sc.Load.ReadMode})
 	if err != nil {

@@ -18,7 +18,6 @@ import (
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/targets"
-	"github.com/faultline/faultline/targets/registry"
 	"github.com/faultline/faultline/targets/runtime"
 )
 
@@ -90,7 +89,7 @@ func cmdClusterUp(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := c.Validate(); err != nil {
 		return usageErr(stderr, err)
 	}
-	t, err := registry.Lookup(c.Target)
+	t, err := c.LookupTarget()
 	if err != nil {
 		return usageErr(stderr, err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -17,7 +18,40 @@ func clusterFlags(fs *flag.FlagSet, c *bench.ClusterConfig) func() {
 	fs.StringVar(&c.Netns, "netns", c.Netns, "local runtime: a network namespace per node, needed by network faults: auto (when root), on, off")
 	fs.IntVar(&c.Nodes, "nodes", c.Nodes, "cluster size")
 	fs.Var((*durationFlag)(&c.HealthTimeout), "health-timeout", "how long nodes may take to become healthy")
-	return func() {}
+	fs.Var((*optionsFlag)(&c.Options), "target-opt", "target option key=value, repeatable (raftkv: bug=stale-reads|ack-before-commit|non-atomic-cas)")
+	bug := fs.String("bug", "", "shorthand for --target-opt bug=<name>")
+	return func() {
+		if *bug != "" {
+			if c.Options == nil {
+				c.Options = map[string]string{}
+			}
+			c.Options["bug"] = *bug
+		}
+	}
+}
+
+// optionsFlag collects key=value pairs.
+type optionsFlag map[string]string
+
+func (o *optionsFlag) String() string {
+	var parts []string
+	for k, v := range *o {
+		parts = append(parts, k+"="+v)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+func (o *optionsFlag) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want key=value")
+	}
+	if *o == nil {
+		*o = map[string]string{}
+	}
+	(*o)[k] = v
+	return nil
 }
 
 func loadFlags(fs *flag.FlagSet, l *bench.LoadConfig) func() {

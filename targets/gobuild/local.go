@@ -94,3 +94,9 @@ func BuildLocal(ctx context.Context, s LocalSpec) (string, error) {
 	}
 	return final, nil
 }
+
+// LocalVersion names a binary built by BuildLocal: "local-<content hash>".
+func LocalVersion(path string) string {
+	v := filepath.Base(filepath.Dir(path))
+	return strings.TrimSuffix(v, "-linux-"+runtime.GOARCH)
+}
