@@ -29,6 +29,13 @@ import (
 	"github.com/faultline/faultline/targets"
 )
 
+// Key returns the key of a /kv/{key} request, unescaped, or false when the
+// path names none.
+func Key(r *http.Request) (string, bool) {
+	key, err := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), "/kv/"))
+	return key, err == nil && key != ""
+}
+
 // Status is the body of GET /status.
 type Status struct {
 	ID     string `json:"id"`

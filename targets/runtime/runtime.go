@@ -138,9 +138,17 @@ func (e *UnhealthyError) Error() string {
 
 func (e *UnhealthyError) Unwrap() error { return e.Err }
 
+// DefaultHealthTimeout is how long nodes may take to become healthy when the
+// spec does not say.
+const DefaultHealthTimeout = 60 * time.Second
+
 // WaitHealthy polls every node until the target calls it healthy, or returns
-// an *UnhealthyError for the first that is not by the deadline.
+// an *UnhealthyError for the first that is not by the deadline (timeout, or
+// DefaultHealthTimeout when it is not positive).
 func WaitHealthy(ctx context.Context, t targets.Target, nodes []Node, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = DefaultHealthTimeout
+	}
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -16,8 +16,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -104,8 +102,8 @@ func (n *Node) agree(e entry) bool {
 }
 
 func (n *Node) handleKV(w http.ResponseWriter, r *http.Request) {
-	key, err := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), "/kv/"))
-	if err != nil || key == "" {
+	key, ok := kvapi.Key(r)
+	if !ok {
 		http.Error(w, "bad key", http.StatusBadRequest)
 		return
 	}

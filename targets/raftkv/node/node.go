@@ -225,8 +225,8 @@ func (n *Node) handleStatus(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (n *Node) handleKV(w http.ResponseWriter, r *http.Request) {
-	key, err := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), "/kv/"))
-	if err != nil || key == "" {
+	key, ok := kvapi.Key(r)
+	if !ok {
 		http.Error(w, "bad key", http.StatusBadRequest)
 		return
 	}

@@ -189,11 +189,7 @@ func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runti
 		}
 	}
 	logf("%d %s nodes started, waiting until healthy", spec.Nodes, t.Name())
-	timeout := spec.HealthTimeout
-	if timeout <= 0 {
-		timeout = 60 * time.Second
-	}
-	if err := runtime.WaitHealthy(ctx, t, c.Nodes(), timeout); err != nil {
+	if err := runtime.WaitHealthy(ctx, t, c.Nodes(), spec.HealthTimeout); err != nil {
 		return nil, err
 	}
 	return c, nil
