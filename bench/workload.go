@@ -71,7 +71,11 @@ type WorkloadConfig struct {
 //   - at most KeyConcurrency operations are in flight on one key. When the
 //     chosen key is at its cap, register looks at the other open keys, kv
 //     keeps the distribution over slots exact; either way, if no key has
-//     room, the chosen slot gets a fresh key and the old one only drains.
+//     room, an overflow key is opened beside the slots, and closed again once
+//     it has had its operations. A key at its cap is never retired early:
+//     when latency climbs (a partition, a slow machine) the in-flight demand
+//     spreads over more keys instead of burning through keys that each get
+//     two operations, which would leave nothing for the checker to catch.
 //   - every written value is the op id (padded to ValueSize): unique in the
 //     run, so a read names the write it saw.
 //
@@ -166,15 +170,20 @@ func (w *Keyed) pick() int {
 	return w.rnd.IntN(len(w.slots))
 }
 
+// retire closes k to new operations; it is forgotten once it drains.
+func (w *Keyed) retire(k *keyState) {
+	k.retired = true
+	if k.inflight == 0 {
+		delete(w.live, k.name)
+	}
+}
+
 // open gives slot s a fresh key, retiring the one it held.
 func (w *Keyed) open(s int) *keyState {
 	gen := 0
 	if old := w.slots[s]; old != nil {
 		gen = old.gen + 1
-		old.retired = true
-		if old.inflight == 0 {
-			delete(w.live, old.name)
-		}
+		w.retire(old)
 	}
 	k := &keyState{name: "k" + strconv.Itoa(s) + "." + strconv.Itoa(gen), slot: s, gen: gen}
 	w.slots[s] = k
@@ -186,10 +195,11 @@ func (w *Keyed) open(s int) *keyState {
 func (w *Keyed) Next(op *history.Event) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	base := w.cfg.Slots
 	first := w.pick()
 	var k *keyState
 	for i := range w.probe {
-		s := (first + i) % len(w.slots)
+		s := (first + i) % base
 		c := w.slots[s]
 		if c == nil {
 			c = w.open(s)
@@ -199,13 +209,36 @@ func (w *Keyed) Next(op *history.Event) {
 			break
 		}
 	}
+	// Then an overflow key with room, else a new overflow key (in an
+	// empty overflow slot when there is one).
+	empty := -1
+	for s := base; k == nil && s < len(w.slots); s++ {
+		switch c := w.slots[s]; {
+		case c == nil || c.retired:
+			if empty < 0 {
+				empty = s
+			}
+		case c.inflight < w.cfg.KeyConcurrency:
+			k = c
+		}
+	}
 	if k == nil {
-		k = w.open(first)
+		if empty < 0 {
+			empty = len(w.slots)
+			w.slots = append(w.slots, nil)
+		}
+		k = w.open(empty)
 	}
 	k.issued++
 	k.inflight++
 	if k.issued >= w.cfg.OpsPerKey {
-		w.open(k.slot) // k has had its operations: it only drains now
+		// k has had its operations: it only drains now. A base slot gets a
+		// fresh key; an overflow slot closes until needed again.
+		if k.slot < base {
+			w.open(k.slot)
+		} else {
+			w.retire(k) // stays in its slot to carry the generation on
+		}
 	}
 	op.Key = k.name
 	switch p := w.rnd.Float64(); {

@@ -240,3 +240,34 @@ func TestLoadConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// When latency climbs, every open key sits at its concurrency cap. Keys must
+// then spread over overflow keys, not be retired early: every key that was
+// closed had all its operations, so each key keeps enough history to show
+// an anomaly.
+func TestWorkloadNeverRetiresAKeyEarly(t *testing.T) {
+	for _, kind := range []string{WorkloadRegister, WorkloadKV} {
+		w, err := NewWorkload(WorkloadConfig{Kind: kind, Slots: 8, OpsPerKey: 20, KeyConcurrency: 2, Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 100 operations in flight at once: far more than 8 keys x 2.
+		perKey, _ := drive(t, w, 5000, 100, 7)
+		open := map[string]bool{}
+		for _, k := range w.slots {
+			if k != nil && !k.retired {
+				open[k.name] = true
+			}
+		}
+		short := 0
+		for k, n := range perKey {
+			if !open[k] && n != 20 {
+				short++
+				t.Errorf("%s: key %s was closed after %d operations, want 20", kind, k, n)
+			}
+		}
+		if keys := len(perKey); keys > 5000/20+len(w.slots) {
+			t.Errorf("%s: %d keys for 5000 operations", kind, keys)
+		}
+	}
+}
