@@ -132,33 +132,29 @@ func (*Target) Leader(ctx context.Context, hc *http.Client, bases []string) (int
 		} `json:"header"`
 		Leader string `json:"leader"`
 	}
-	ids := make([]string, len(bases))
-	leader := ""
-	var errs []error
-	for i, b := range bases {
+	answers, errs := targets.AskAll(ctx, bases, func(ctx context.Context, b string) (status, error) {
+		var s status
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, b+"/v3/maintenance/status", strings.NewReader("{}"))
 		if err != nil {
-			return -1, err
+			return s, err
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
-			errs = append(errs, err)
-			continue
+			return s, err
 		}
-		var s status
+		defer resp.Body.Close()
 		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&s)
-		resp.Body.Close()
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		ids[i] = s.Header.MemberID
-		if s.Leader != "" && s.Leader != "0" {
-			leader = s.Leader
+		return s, err
+	})
+	named := make([]string, len(answers))
+	for i, s := range answers {
+		if errs[i] == nil && s.Leader != "0" {
+			named[i] = s.Leader
 		}
 	}
-	for i, id := range ids {
-		if id != "" && id == leader {
+	best := targets.MostNamed(named)
+	for i, s := range answers {
+		if errs[i] == nil && s.Header.MemberID != "" && s.Header.MemberID == best {
 			return i, nil
 		}
 	}

@@ -120,39 +120,29 @@ func Healthy(ctx context.Context, hc *http.Client, base string) error {
 // Leader asks every node for its status and returns the index of the node
 // whose id the others name as leader.
 func Leader(ctx context.Context, hc *http.Client, bases []string) (int, error) {
-	ids := make([]string, len(bases))
-	votes := map[string]int{}
-	var errs []error
-	for i, b := range bases {
+	answers, errs := targets.AskAll(ctx, bases, func(ctx context.Context, b string) (Status, error) {
+		var s Status
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, b+"/status", nil)
 		if err != nil {
-			return -1, err
+			return s, err
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
-			errs = append(errs, err)
-			continue
+			return s, err
 		}
-		var s Status
+		defer resp.Body.Close()
 		err = json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&s)
-		resp.Body.Close()
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		ids[i] = s.ID
-		if s.Leader != "" {
-			votes[s.Leader]++
+		return s, err
+	})
+	named := make([]string, len(answers))
+	for i, s := range answers {
+		if errs[i] == nil {
+			named[i] = s.Leader
 		}
 	}
-	best, n := "", 0
-	for id, v := range votes {
-		if v > n {
-			best, n = id, v
-		}
-	}
-	for i, id := range ids {
-		if id != "" && id == best {
+	best := targets.MostNamed(named)
+	for i, s := range answers {
+		if errs[i] == nil && s.ID != "" && s.ID == best {
 			return i, nil
 		}
 	}
