@@ -61,6 +61,10 @@ type Artifact struct {
 	Binary string
 	// Image, when set, is a ready image to run instead of Binary.
 	Image string
+	// Dockerfile, when set, is a directory holding a Dockerfile: runtimes
+	// that run images build it with the local engine (never pulling) and
+	// run that instead of Binary.
+	Dockerfile string
 }
 
 // Peer is a member of a cluster as the others see it.
