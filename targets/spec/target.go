@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/gobuild"
 )
@@ -283,15 +282,4 @@ func (t *Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
 		return nil, fmt.Errorf("%s: read mode %q: a spec target has one read request (leave --read-mode out)", t.spec.Name, cfg.ReadMode)
 	}
 	return &client{reqs: t.reqs, options: t.options}, nil
-}
-
-// ops lists the operations the spec can perform, for messages.
-func (t *Target) ops() []string {
-	var out []string
-	for _, f := range []string{history.FRead, history.FWrite, history.FCAS} {
-		if t.reqs[f] != nil {
-			out = append(out, f)
-		}
-	}
-	return out
 }
