@@ -2,10 +2,15 @@ package bench
 
 import (
 	"fmt"
+	"slices"
+	"sort"
+	"strings"
 	"time"
 
+	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/registry"
+	"github.com/faultline/faultline/targets/spec"
 )
 
 // MaxNodes is the largest cluster Faultline launches.
@@ -27,6 +32,9 @@ type ClusterConfig struct {
 	Nodes int    `json:"nodes"`
 	// HealthTimeout bounds the wait for every node to become healthy.
 	HealthTimeout Duration `json:"health_timeout"`
+	// Spec describes the target in the scenario itself (README, "Bring
+	// your own system"); Target is then the spec's name.
+	Spec *spec.Spec `json:"spec,omitempty"`
 }
 
 // DefaultCluster is a 3-node etcd, in Docker when an engine answers.
@@ -36,6 +44,14 @@ func DefaultCluster() ClusterConfig {
 
 // Validate checks the numbers; the target and runtime names are resolved by Prepare.
 func (c *ClusterConfig) Validate() error {
+	if c.Spec != nil {
+		if c.Spec.Name == "" {
+			return fmt.Errorf("cluster.spec.name: missing (it names the target)")
+		}
+		if c.Target != c.Spec.Name {
+			return fmt.Errorf("--target %s: the scenario describes its own target, %s (cluster.spec), and names it by the spec's name; leave --target out", c.Target, c.Spec.Name)
+		}
+	}
 	if c.Target == "" {
 		return fmt.Errorf("no target given (--target)")
 	}
@@ -53,9 +69,66 @@ func (c *ClusterConfig) Validate() error {
 // LookupTarget resolves the target the cluster section names. Every error is
 // a *ConfigError.
 func (c *ClusterConfig) LookupTarget() (targets.Target, error) {
+	if c.Spec != nil {
+		return c.specTarget()
+	}
 	t, err := registry.Lookup(c.Target, c.Options)
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
 	return t, nil
+}
+
+// specTarget makes the target cluster.spec describes: checked completely,
+// its templates tried on this cluster's size and options.
+func (c *ClusterConfig) specTarget() (targets.Target, error) {
+	if slices.Contains(registry.Names(), c.Spec.Name) {
+		return nil, configErr("cluster.spec: name %q is a built-in target; give the spec a name of its own", c.Spec.Name)
+	}
+	t, err := spec.New(*c.Spec, spec.Config{Options: c.Options, Nodes: c.Nodes, Version: c.Version})
+	if err != nil {
+		return nil, configErr("cluster.spec: %v", err)
+	}
+	if t.NeedsImage() && c.Runtime == RuntimeLocal {
+		return nil, configErr("cluster.spec: %s runs from a Docker image (source.%s), which the local runtime cannot run: use --runtime docker",
+			c.Spec.Name, map[bool]string{true: "image", false: "dockerfile"}[c.Spec.Source.Image != ""])
+	}
+	return t, nil
+}
+
+// fromFile completes a cluster section read from a scenario file in dir: a
+// spec names the target, unless the file names it too (Validate then
+// checks they agree), and its paths are relative to the file.
+func (c *ClusterConfig) fromFile(dir string, targetGiven bool) {
+	if c.Spec == nil {
+		return
+	}
+	if !targetGiven {
+		c.Target = c.Spec.Name
+	}
+	c.Spec.Resolve(dir)
+}
+
+// checkOps refuses a load mix with an operation the target cannot perform
+// (a spec without a cas request).
+func checkOps(t targets.Target, l LoadConfig) error {
+	st, ok := t.(interface{ Supports(f string) bool })
+	if !ok {
+		return nil
+	}
+	mix, err := ParseMix(l.Mix)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for f, w := range map[string]float64{history.FRead: mix.Read, history.FWrite: mix.Write, history.FCAS: mix.CAS} {
+		if w > 0 && !st.Supports(f) {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("--mix %s: target %s has no %s request (e.g. --mix read:50,write:50)", l.Mix, t.Name(), strings.Join(missing, ", "))
+	}
+	return nil
 }

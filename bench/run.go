@@ -88,6 +88,9 @@ func Prepare(sc Scenario) (*prepared, error) {
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
+	if err := checkOps(t, sc.Load); err != nil {
+		return nil, &ConfigError{Err: err}
+	}
 	if err := checkRuntime(sc.Cluster); err != nil {
 		return nil, &ConfigError{Err: err}
 	}

@@ -46,6 +46,9 @@ func LoadFile(path string, sc *Scenario) (seeded bool, err error) {
 			Nemesis  json.RawMessage `json:"nemesis"`
 			Timeline json.RawMessage `json:"timeline"`
 		} `json:"chaos"`
+		Cluster struct {
+			Target json.RawMessage `json:"target"`
+		} `json:"cluster"`
 	}
 	if err := json.Unmarshal(js, &top); err != nil {
 		return false, configErr("--scenario %s: %v", path, err)
@@ -57,6 +60,7 @@ func LoadFile(path string, sc *Scenario) (seeded bool, err error) {
 		return false, configErr("--scenario %s: %v", path, err)
 	}
 	*sc = info.Scenario
+	sc.Cluster.fromFile(filepath.Dir(path), top.Cluster.Target != nil)
 	if top.Chaos.Timeline != nil && top.Chaos.Nemesis == nil {
 		sc.Chaos.Nemesis = sc.Chaos.timelineKinds()
 	}

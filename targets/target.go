@@ -61,6 +61,11 @@ type Artifact struct {
 	Binary string
 	// Image, when set, is a ready image to run instead of Binary.
 	Image string
+	// Dockerfile, when set, is a directory holding a Dockerfile: runtimes
+	// that run images build it with the local engine (Faultline asks for no
+	// pull; FROM images must be there unless the engine reaches a registry)
+	// and run that instead of Binary.
+	Dockerfile string
 }
 
 // Peer is a member of a cluster as the others see it.

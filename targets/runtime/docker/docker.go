@@ -72,6 +72,9 @@ func (r *Runtime) Image(ctx context.Context, target string, a targets.Artifact) 
 	if a.Image != "" {
 		return a.Image, nil
 	}
+	if a.Dockerfile != "" {
+		return r.buildDockerfile(ctx, target, a)
+	}
 	f, err := os.Open(a.Binary)
 	if err != nil {
 		return "", fmt.Errorf("open %s binary: %w", target, err)
@@ -121,6 +124,33 @@ func (r *Runtime) Image(ctx context.Context, target string, a targets.Artifact) 
 	}})
 	if err != nil {
 		return "", fmt.Errorf("build image %s: %w", ref, err)
+	}
+	return ref, nil
+}
+
+// buildDockerfile builds the image of a Dockerfile directory once per
+// version (the target's hash of the directory). The engine is not asked to
+// pull: images the FROM lines name must be there already, unless it can
+// reach a registry itself.
+func (r *Runtime) buildDockerfile(ctx context.Context, target string, a targets.Artifact) (string, error) {
+	repo, tag := "faultline/"+target, tagSafe(a.Version)
+	ref := repo + ":" + tag
+	if _, err := r.cli.ImageInspect(ctx, ref); err == nil {
+		return ref, nil
+	}
+	_, err := r.provider.BuildImage(ctx, &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
+		Context:    a.Dockerfile,
+		Dockerfile: "Dockerfile",
+		Repo:       repo,
+		Tag:        tag,
+		KeepImage:  true,
+		BuildOptionsModifier: func(o *client.ImageBuildOptions) {
+			o.Labels = map[string]string{runtime.LabelApp: "image"}
+			o.Remove, o.ForceRemove, o.PullParent = true, true, false
+		},
+	}})
+	if err != nil {
+		return "", fmt.Errorf("build image %s from %s: %w", ref, a.Dockerfile, err)
 	}
 	return ref, nil
 }

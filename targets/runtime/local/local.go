@@ -90,6 +90,9 @@ func (r *Runtime) Namespaces() bool { return r.netns }
 func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runtime.Cluster, err error) {
 	t := spec.Target
 	if spec.Artifact.Binary == "" {
+		if spec.Artifact.Image != "" || spec.Artifact.Dockerfile != "" {
+			return nil, fmt.Errorf("local runtime: target %s runs from a Docker image, which only the docker runtime can run (--runtime docker)", t.Name())
+		}
 		return nil, fmt.Errorf("local runtime: target %s gave no binary to run", t.Name())
 	}
 	logf := spec.Log
