@@ -67,7 +67,7 @@ func writeReport(dir string, sum report.Summary, in *checkers.Input) error {
 			{Name: "all completed operations", L: sum.LatencyAllMS},
 			{Name: "all completed operations, from the intended send time", L: sum.Load.LatencyAllCorrectedMS},
 		},
-		Files:     report.RunFiles(dir, sum), ScenarioJSON: string(scenario),
+		Files: report.RunFiles(dir, sum), ScenarioJSON: string(scenario),
 	}))
 	return errors.Join(errs...)
 }
