@@ -60,7 +60,7 @@ func TestProgressSnapshots(t *testing.T) {
 
 type nullRecorder struct{}
 
-func (nullRecorder) Now() int64            { return 0 }
+func (nullRecorder) Now() int64           { return 0 }
 func (nullRecorder) Append(history.Event) {}
 
 // The fault watch follows the nemesis's events: injected, healing, healed.

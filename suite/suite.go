@@ -151,8 +151,8 @@ type entryFile struct {
 }
 
 type suiteFile struct {
-	Name     string          `json:"name"`
-	Defaults json.RawMessage `json:"defaults"`
+	Name     string            `json:"name"`
+	Defaults json.RawMessage   `json:"defaults"`
 	Entries  []json.RawMessage `json:"entries"`
 }
 
