@@ -93,6 +93,7 @@ func (d *display) Progress(p bench.Progress) {
 	defer d.mu.Unlock()
 	if p.Done {
 		d.load = nil
+		d.phase = fmt.Sprintf("load ended: %d sent, %d errors", p.Invoked, p.Fail+p.Info)
 	} else {
 		d.load = &p
 	}
