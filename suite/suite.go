@@ -183,6 +183,19 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 
 // apply writes o over sc. dir resolves a relative scenario file.
 func (o *override) apply(sc *bench.Scenario, dir string) (seeded bool, err error) {
+	// Target options (a bug) belong to the target they were given for: an
+	// override that changes the target starts without the inherited ones.
+	target := ""
+	if o.Target != nil {
+		target = *o.Target
+	} else if len(o.Cluster) > 0 {
+		var c struct{ Target string }
+		_ = json.Unmarshal(o.Cluster, &c)
+		target = c.Target
+	}
+	if target != "" && target != sc.Cluster.Target {
+		sc.Cluster.Options = nil
+	}
 	if o.Scenario != "" {
 		p := o.Scenario
 		if !filepath.IsAbs(p) {
@@ -218,10 +231,6 @@ func (o *override) apply(sc *bench.Scenario, dir string) (seeded bool, err error
 		}
 	}
 	if o.Target != nil {
-		if *o.Target != sc.Cluster.Target {
-			// Options (a bug) belong to the target they were given for.
-			sc.Cluster.Options = nil
-		}
 		sc.Cluster.Target = *o.Target
 	}
 	if o.Version != nil {

@@ -99,6 +99,7 @@ entries:
     expect: [valid, invalid]
     note: why not
   - {name: from-file, scenario: sc.yaml, nemesis: none, expect: either}
+  - {name: own-options, target: raftkv, cluster: {options: {bug: non-atomic-cas}}, expect: invalid}
 `), "mine.yaml", dir, 7)
 	if err != nil {
 		t.Fatal(err)
@@ -124,6 +125,25 @@ entries:
 	if file.Cluster.Nodes != 5 || file.Seed != 9 || file.Load.Mix != "read:50,write:50" || file.Cluster.Target != "raftkv" ||
 		!slices.Equal(file.Chaos.Nemesis, []string{"none"}) {
 		t.Errorf("scenario file: %+v", file)
+	}
+	if got := s.Entries[4].Scenario.Cluster.Options["bug"]; got != "non-atomic-cas" {
+		t.Errorf("options given with the target: %q", got)
+	}
+	inherit, err := Parse([]byte(`
+name: inherit
+defaults: {target: raftkv, bug: stale-reads}
+entries:
+  - {name: same, expect: invalid}
+  - {name: other, cluster: {target: etcd}, expect: valid}
+  - {name: other2, target: naive-paxos, expect: invalid}
+`), "inherit.yaml", dir, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inherit.Entries[0].Scenario.Cluster.Options["bug"] != "stale-reads" || inherit.Entries[1].Scenario.Cluster.Options != nil ||
+		inherit.Entries[2].Scenario.Cluster.Options != nil {
+		t.Errorf("inherited options: %v %v %v", inherit.Entries[0].Scenario.Cluster.Options, inherit.Entries[1].Scenario.Cluster.Options,
+			inherit.Entries[2].Scenario.Cluster.Options)
 	}
 	if s.Entries[3].Expect.Report() != "valid|invalid" {
 		t.Errorf("either: %q", s.Entries[3].Expect.Report())
