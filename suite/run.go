@@ -57,6 +57,9 @@ type Report struct {
 	// Planned is how many runs the suite had; fewer ran when interrupted.
 	Planned int
 	Index   string
+	// Warnings are problems of the index that did not stop it from being
+	// written, e.g. a run that left no summary (its row says so).
+	Warnings error
 }
 
 // Count returns how many results have status s.
@@ -106,8 +109,8 @@ func AfterEach(f func(i, n int, r Result)) Option { return func(o *runOpts) { o.
 // its own directory there), then writes out/index.html, which compares
 // every run with its expected verdict beside the actual one, and
 // out/suite.json. Ctrl-C (ctx) stops after the current run, which is
-// healed, torn down and checked as usual. The error is about writing the
-// index; how the runs went is in the Report.
+// healed, torn down and checked as usual. The error says index.html or
+// suite.json could not be written; how the runs went is in the Report.
 func Run(ctx context.Context, s *Suite, out string, opts ...Option) (*Report, error) {
 	var o runOpts
 	for _, f := range opts {
@@ -138,7 +141,12 @@ func Run(ctx context.Context, s *Suite, out string, opts ...Option) (*Report, er
 	}
 	rep.Wall = time.Since(rep.Started)
 	rep.Index = filepath.Join(out, IndexFile)
-	err := writeIndex(rep, out)
+	var err error
+	if rep.Warnings = writeIndex(rep, out); rep.Warnings != nil {
+		if st, serr := os.Stat(rep.Index); serr != nil || st.ModTime().Before(rep.Started) {
+			err, rep.Warnings = fmt.Errorf("write %s: %w", rep.Index, rep.Warnings), nil
+		}
+	}
 	rep.Wall = time.Since(rep.Started)
 	return rep, errors.Join(err, writeJSON(rep, out))
 }
@@ -199,8 +207,7 @@ func writeIndex(rep *Report, out string) error {
 	if n := rep.Planned - len(rep.Results) + rep.Count(Interrupted); n > 0 {
 		summary += fmt.Sprintf(" Interrupted: %d run(s) did not complete.", n)
 	}
-	page, err := report.Compare(out, "Faultline suite "+rep.Suite, entries, report.WithNote(summary))
-	_ = page
+	_, err := report.Compare(out, "Faultline suite "+rep.Suite, entries, report.WithNote(summary))
 	return err
 }
 

@@ -1,7 +1,9 @@
 package suite
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -250,5 +252,50 @@ func TestJudgeAndExitCode(t *testing.T) {
 		if got := c.r.ExitCode(); got != c.want {
 			t.Errorf("%+v: exit %d, want %d", c.r.Results, got, c.want)
 		}
+	}
+}
+
+// A run the infrastructure cuts short (here: nodes, local processes, that
+// cannot become healthy within a millisecond) is an error, exit 4; the suite
+// goes on to the next entry, and the index and suite.json are written with a
+// row for each.
+func TestRunInfraError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts naive-paxos")
+	}
+	s, err := Parse([]byte(`
+name: unhealthy
+defaults: {target: naive-paxos, nemesis: none, cluster: {runtime: local, netns: "off", health_timeout: 1ms}, load: {duration: 1s}}
+entries:
+  - {name: first, expect: invalid}
+  - {name: second, expect: either}
+`), "no-docker.yaml", ".", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "results")
+	var seen []string
+	rep, err := Run(context.Background(), s, out,
+		BeforeEach(func(i, n int, e Entry) []faultline.Option {
+			seen = append(seen, fmt.Sprintf("%d/%d %s", i, n, e.Name))
+			return nil
+		}),
+		AfterEach(func(i, n int, r Result) { seen = append(seen, string(r.Status)) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(seen, ", "); got != "1/2 first, error, 2/2 second, error" {
+		t.Errorf("calls: %s", got)
+	}
+	if rep.ExitCode() != faultline.ExitInfra || rep.Count(Error) != 2 || rep.Warnings == nil {
+		t.Errorf("exit %d, %d errors, warnings %v", rep.ExitCode(), rep.Count(Error), rep.Warnings)
+	}
+	html, err := os.ReadFile(filepath.Join(out, IndexFile))
+	if err != nil || !strings.Contains(string(html), "second") || !strings.Contains(string(html), "error:") {
+		t.Errorf("index: %v\n%s", err, html)
+	}
+	b, err := os.ReadFile(filepath.Join(out, JSONFile))
+	if err != nil || !strings.Contains(string(b), `"exit_code": 4`) || !strings.Contains(string(b), `"status": "error"`) {
+		t.Errorf("suite.json: %v\n%s", err, b)
 	}
 }

@@ -86,7 +86,10 @@ func cmdSuite(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	rep, err := suite.Run(ctx, s, *out, suite.BeforeEach(before), suite.AfterEach(after))
 	disp.Close()
 	if err != nil {
-		fmt.Fprintf(stderr, "faultline: suite index: %v\n", err)
+		fmt.Fprintf(stderr, "faultline: %v\n", err)
+	}
+	if rep.Warnings != nil {
+		fmt.Fprintf(stderr, "faultline: index: %s\n", strings.ReplaceAll(rep.Warnings.Error(), "\n", "; "))
 	}
 	fmt.Fprintf(stdout, "suite %s: %d of %d runs as expected (%d not, %d infrastructure errors) in %s wall time -> %s\n",
 		rep.Suite, rep.Count(suite.Match), rep.Planned, rep.Count(suite.Mismatch), rep.Count(suite.Error),
