@@ -14,6 +14,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/checkers"
@@ -44,6 +45,7 @@ type Option func(*config)
 type config struct {
 	log   func(format string, args ...any)
 	check func(*bench.CheckConfig)
+	bench []bench.Option
 }
 
 // WithLog receives progress lines.
@@ -53,6 +55,12 @@ func WithLog(f func(format string, args ...any)) Option { return func(c *config)
 // (time budget, memory, thresholds) before checking it again.
 func WithCheckConfig(f func(*bench.CheckConfig)) Option {
 	return func(c *config) { c.check = f }
+}
+
+// WithProgress receives a snapshot of the load every period while it runs
+// (bench.WithProgress), for a progress display.
+func WithProgress(every time.Duration, f func(bench.Progress)) Option {
+	return func(c *config) { c.bench = append(c.bench, bench.WithProgress(every, f)) }
 }
 
 func newConfig(opts []Option) config {
@@ -68,7 +76,7 @@ func newConfig(opts []Option) config {
 // history was recorded: what was recorded is still checked.
 func RunContext(ctx context.Context, sc bench.Scenario, opts ...Option) (*Outcome, error) {
 	cfg := newConfig(opts)
-	run, err := bench.Execute(ctx, sc, bench.WithLog(cfg.log))
+	run, err := bench.Execute(ctx, sc, append([]bench.Option{bench.WithLog(cfg.log)}, cfg.bench...)...)
 	if run == nil {
 		return nil, err
 	}

@@ -59,6 +59,9 @@ type Load struct {
 	// Results, when set, receives every vegeta result in vegeta's own
 	// encoding, readable by `vegeta report`.
 	Results vegeta.Encoder
+	// Live, when set, counts operations as they are invoked and completed,
+	// for a progress display (bench/progress.go).
+	Live *LiveCounts
 }
 
 // LoadStats counts what the attack did.
@@ -195,6 +198,9 @@ func (a *attack) target(t *vegeta.Target) error {
 	// complete and reuse it.
 	l.Rec.Append(*op)
 	a.invoked.Add(1)
+	if l.Live != nil {
+		l.Live.Invoked.Add(1)
+	}
 	if n := a.inFlight.Add(1); n > a.peak.Load() {
 		peakMax(&a.peak, n)
 	}
@@ -228,6 +234,9 @@ func (a *attack) complete(res *vegeta.Result) {
 		op.Value = out.Value
 	}
 	l.Rec.Append(*op)
+	if l.Live != nil {
+		l.Live.completed(out.Type)
+	}
 	l.Workload.Done(op)
 	a.procs.release(p.node, op.Process, out.Type == history.Info)
 	a.pend.free(p)

@@ -12,7 +12,6 @@ import (
 	"github.com/faultline/faultline/chaos"
 	"github.com/faultline/faultline/chaos/netfault"
 	"github.com/faultline/faultline/chaos/sidecar"
-	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/runtime"
 	"github.com/faultline/faultline/targets/runtime/docker"
@@ -176,7 +175,7 @@ func newChaosEnv(ctx context.Context, np *nemesisPlan, t targets.Target, c runti
 // startNemesis runs the schedule in the background. The returned stop ends
 // it, heals what is active and returns the schedule's error. A fault that
 // cannot be healed ends the load early through abort.
-func startNemesis(ctx context.Context, np *nemesisPlan, env *chaos.Env, rec *history.Writer, abort func()) (stop func() error) {
+func startNemesis(ctx context.Context, np *nemesisPlan, env *chaos.Env, rec chaos.Recorder, abort func()) (stop func() error) {
 	if len(np.faults) == 0 {
 		return func() error { return nil }
 	}

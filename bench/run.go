@@ -56,6 +56,9 @@ type Option func(*runConfig)
 type runConfig struct {
 	log   func(format string, args ...any)
 	runID string
+	// progress receives snapshots of the load (WithProgress).
+	progress      func(Progress)
+	progressEvery time.Duration
 }
 
 // WithLog receives progress lines.
@@ -213,7 +216,14 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
-	stopNemesis := startNemesis(ctx, p.nemesis, env, rec, stopLoad)
+	var nemRec chaos.Recorder = rec
+	var live *LiveCounts
+	var faults *faultWatch
+	if cfg.progress != nil {
+		live, faults = &LiveCounts{}, &faultWatch{Recorder: rec}
+		nemRec = faults
+	}
+	stopNemesis := startNemesis(ctx, p.nemesis, env, nemRec, stopLoad)
 
 	cfg.log("load: %s at rate %s for %v against %d nodes, nemesis: %s", sc.Load.Workload, sc.Load.Rate, sc.Load.Duration, sc.Cluster.Nodes, nemesisLabel(sc.Chaos.Nemesis))
 	wcfg, _ := sc.Load.WorkloadConfig(sc.Seed) // validated by Prepare
@@ -229,9 +239,15 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 		MaxInFlight: sc.Load.MaxInFlight, DropAfter: time.Duration(sc.Load.DropAfter),
 		Timeout: time.Duration(sc.Load.Timeout),
 		Results: vegeta.NewEncoder(resw),
+		Live:    live,
+	}
+	stopProgress := func() {}
+	if cfg.progress != nil {
+		stopProgress = watchProgress(cfg.progressEvery, cfg.progress, load.Duration, rec.Now, live, faults)
 	}
 	stats, lerr := load.Run(loadCtx)
 	nemErr := stopNemesis()
+	stopProgress()
 	r.Info.LoadStats = stats
 	cfg.log("load done: %d operations invoked, %d completed, %d late, %d dropped", stats.Invoked, stats.Completed, stats.Late, stats.Dropped)
 	if err := errors.Join(lerr, nemErr); err != nil || ctx.Err() != nil {

@@ -9,6 +9,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -24,16 +26,38 @@ type CompareEntry struct {
 	Dir string
 	// Label names the run in legends and tables (default: from its summary).
 	Label string
-	// Expected is the verdict a suite expected of the run, if any.
+	// Expected is the verdict a suite expected of the run, if any; several
+	// verdicts that would all do are joined by "|" ("valid|invalid").
 	Expected string
+	// Note is shown under the run's label (e.g. why a suite expects what
+	// it expects).
+	Note string
+}
+
+// CompareOption configures Compare.
+type CompareOption func(*ComparePage)
+
+// WithNote puts a paragraph under the comparison's title (e.g. a suite's
+// wall time and tally).
+func WithNote(note string) CompareOption { return func(p *ComparePage) { p.Note = note } }
+
+// expectedVerdicts splits CompareEntry.Expected.
+func expectedVerdicts(e string) []string {
+	if e == "" {
+		return nil
+	}
+	return strings.Split(e, "|")
 }
 
 // CompareRow is a line of the comparison table.
 type CompareRow struct {
 	Label, Link, Target, Version, ReadMode, Nemesis string
 	Verdict, Expected                               string
-	Match                                           bool
-	OKPerS, P99                                     float64
+	// ExpectedAny is Expected split into the verdicts that would do.
+	ExpectedAny []string
+	Note        string
+	Match       bool
+	OKPerS, P99 float64
 	// AvailIn and AvailOut are the fraction of operations that succeeded
 	// inside fault windows (NaN when there were none) and outside them.
 	AvailIn, AvailOut float64
@@ -99,8 +123,11 @@ func availability(d checkers.AvailabilityDetails) (in, out float64) {
 // Compare writes a report into outDir that overlays the runs: throughput and
 // p99 over time on shared axes, latency percentiles, and a table of verdict,
 // throughput, p99 and availability. Links point to each run's own report.
-func Compare(outDir, title string, entries []CompareEntry) (ComparePage, error) {
+func Compare(outDir, title string, entries []CompareEntry, opts ...CompareOption) (ComparePage, error) {
 	page := ComparePage{Title: title}
+	for _, o := range opts {
+		o(&page)
+	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return page, err
 	}
@@ -110,7 +137,8 @@ func Compare(outDir, title string, entries []CompareEntry) (ComparePage, error) 
 		r, err := loadRun(e)
 		if err != nil {
 			errs = append(errs, err)
-			page.Rows = append(page.Rows, CompareRow{Label: e.Label, Expected: e.Expected, Verdict: "missing", Error: err.Error(), AvailIn: math.NaN(), AvailOut: math.NaN()})
+			page.Rows = append(page.Rows, CompareRow{Label: e.Label, Expected: e.Expected, ExpectedAny: expectedVerdicts(e.Expected),
+				Note: e.Note, Verdict: "missing", Error: err.Error(), AvailIn: math.NaN(), AvailOut: math.NaN()})
 			if e.Expected != "" {
 				page.Mismatch++
 			}
@@ -121,9 +149,9 @@ func Compare(outDir, title string, entries []CompareEntry) (ComparePage, error) 
 		link, _ := filepath.Rel(outDir, filepath.Join(r.entry.Dir, HTMLFile))
 		row := CompareRow{Label: r.entry.Label, Link: link, Target: r.sum.Target, Version: r.sum.TargetVersion,
 			ReadMode: r.sum.ReadMode, Nemesis: fmt.Sprint(r.sum.Nemesis), Verdict: string(r.sum.Verdict),
-			Expected: e.Expected, OKPerS: r.sum.Throughput.OKPerS, P99: r.sum.LatencyMS.P99, AvailIn: in, AvailOut: out,
+			Expected: e.Expected, ExpectedAny: expectedVerdicts(e.Expected), Note: e.Note, OKPerS: r.sum.Throughput.OKPerS, P99: r.sum.LatencyMS.P99, AvailIn: in, AvailOut: out,
 			Error: r.sum.Error}
-		row.Match = e.Expected == "" || e.Expected == row.Verdict
+		row.Match = e.Expected == "" || slices.Contains(row.ExpectedAny, row.Verdict)
 		if !row.Match {
 			page.Mismatch++
 		}

@@ -2,6 +2,7 @@
 // faults, checks the history for linearizability and writes a report.
 //
 //	faultline run   --target etcd --nodes 3 --nemesis partition --duration 30s --rate 200
+//	faultline suite [--suite file] [--out results] [--only pattern]
 //	faultline check results/<run>
 //	faultline cluster up --target etcd --nodes 3   (and: cluster down, cluster ls)
 //	faultline clean --run <id> | --all
@@ -33,6 +34,7 @@ const usage = `usage: faultline <command> [flags]
 
 commands:
   run      launch a cluster, load it while injecting faults, check and report
+  suite    run a suite of scenarios, each against its expected verdict (make bench)
   check    re-run the checkers on a stored run directory
   compare  write one report that overlays several runs
   cluster  start a cluster and keep it for poking at by hand (up, down, ls)
@@ -58,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return cmdRun(ctx, args[1:], stdout, stderr)
+	case "suite":
+		return cmdSuite(ctx, args[1:], stdout, stderr)
 	case "check":
 		return cmdCheck(ctx, args[1:], stdout, stderr)
 	case "clean":
@@ -70,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return faultline.ExitPass
 	}
-	fmt.Fprintf(stderr, "faultline: unknown command %q (known: run, check, compare, cluster, clean)\n", args[0])
+	fmt.Fprintf(stderr, "faultline: unknown command %q (known: run, suite, check, compare, cluster, clean)\n", args[0])
 	return faultline.ExitUsage
 }
 
@@ -153,12 +157,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fileSeeded && !flagSet(fs, "seed") {
 		sc.Seed = fileSeed
 	}
-	logf := func(format string, args ...any) {
-		if !*quiet {
-			fmt.Fprintf(stderr, "faultline: "+format+"\n", args...)
-		}
+	disp := newDisplay(stderr, *quiet)
+	opts := []faultline.Option{faultline.WithLog(disp.Logf)}
+	if disp.tty {
+		opts = append(opts, faultline.WithProgress(progressEvery, disp.Progress))
 	}
-	out, err := faultline.RunContext(ctx, sc, faultline.WithLog(logf))
+	out, err := faultline.RunContext(ctx, sc, opts...)
+	disp.Close()
 	code := faultline.ExitCode(out, err)
 	if code == faultline.ExitUsage {
 		return usageErr(stderr, err)

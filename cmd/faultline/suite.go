@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/faultline/faultline"
+	"github.com/faultline/faultline/suite"
+)
+
+// cmdSuite runs a suite: every entry one after another, each compared with
+// its expected verdict, then results/index.html.
+func cmdSuite(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("suite", stderr)
+	file := fs.String("suite", "", "suite file, YAML or JSON (default: the embedded default suite; --print shows it)")
+	out := fs.String("out", "results", "directory that receives the run directories, index.html and suite.json")
+	only := fs.String("only", "", "run only the entries whose name matches one of these comma-separated globs, e.g. 'etcd-*,raftkv-kill'")
+	seed := fs.Uint64("seed", 0, "suite seed: an entry that fixes no seed of its own derives one from it and its name (default: from the clock)")
+	list := fs.Bool("list", false, "list the entries, resolved and validated, and run nothing")
+	print := fs.Bool("print", false, "print the embedded default suite file and run nothing")
+	quiet := fs.Bool("quiet", false, "print only one line per run and the tally")
+	if code, ok := parse(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageErr(stderr, fmt.Errorf("unexpected argument %q (a suite file goes in --suite)", fs.Arg(0)))
+	}
+	if *print {
+		stdout.Write(suite.DefaultYAML())
+		return faultline.ExitPass
+	}
+	if !flagSet(fs, "seed") {
+		*seed = uint64(time.Now().UnixNano())
+	}
+	// The whole suite is resolved and validated before anything launches.
+	var s *suite.Suite
+	var err error
+	if *file == "" || *file == suite.DefaultName {
+		s, err = suite.Default(*seed)
+	} else {
+		s, err = suite.Load(*file, *seed)
+	}
+	if err == nil {
+		err = s.Filter(*only)
+	}
+	if err != nil {
+		return usageErr(stderr, err)
+	}
+	if *list {
+		for i, e := range s.Entries {
+			sc := e.Scenario
+			reads := ""
+			if sc.Load.ReadMode != "" {
+				reads = ", " + sc.Load.ReadMode + " reads"
+			}
+			fmt.Fprintf(stdout, "%2d %-32s expect %-17s target %s%s%s, nemesis %s, %v at %s/s, seed %d\n", i+1, e.Name, e.Expect,
+				sc.Cluster.Target, targetOptions(sc.Cluster.Options), reads, strings.Join(sc.Chaos.Nemesis, ","), sc.Load.Duration, sc.Load.Rate, sc.Seed)
+		}
+		return faultline.ExitPass
+	}
+
+	disp := newDisplay(stderr, *quiet)
+	defer disp.Close()
+	mismatched := 0
+	before := func(i, n int, e suite.Entry) []faultline.Option {
+		note := ""
+		if mismatched > 0 {
+			note = fmt.Sprintf("%d not as expected so far", mismatched)
+		}
+		disp.StartRun(i, n, e.Name, note)
+		opts := []faultline.Option{faultline.WithLog(disp.Logf)}
+		if disp.tty {
+			opts = append(opts, faultline.WithProgress(progressEvery, disp.Progress))
+		}
+		return opts
+	}
+	after := func(i, n int, r suite.Result) {
+		if r.Status != suite.Match {
+			mismatched++
+		}
+		disp.Above(func() { fmt.Fprintln(stdout, resultLine(i, n, r)) })
+	}
+	rep, err := suite.Run(ctx, s, *out, suite.BeforeEach(before), suite.AfterEach(after))
+	disp.Close()
+	if err != nil {
+		fmt.Fprintf(stderr, "faultline: %v\n", err)
+	}
+	if rep.Warnings != nil {
+		fmt.Fprintf(stderr, "faultline: index: %s\n", strings.ReplaceAll(rep.Warnings.Error(), "\n", "; "))
+	}
+	fmt.Fprintf(stdout, "suite %s: %d of %d runs as expected (%d not, %d infrastructure errors) in %s wall time -> %s\n",
+		rep.Suite, rep.Count(suite.Match), rep.Planned, rep.Count(suite.Mismatch), rep.Count(suite.Error),
+		rep.Wall.Round(time.Second), rep.Index)
+	code := rep.ExitCode()
+	if err != nil && code == faultline.ExitPass {
+		code = faultline.ExitInfra
+	}
+	return code
+}
+
+// resultLine is one line per run: expected vs actual.
+func resultLine(i, n int, r suite.Result) string {
+	status := map[suite.Status]string{suite.Match: "ok", suite.Mismatch: "MISMATCH", suite.Error: "ERROR", suite.Interrupted: "interrupted"}[r.Status]
+	got := string(r.Verdict)
+	if got == "" {
+		got = "none"
+	}
+	if len(r.Failed) > 0 {
+		got += " (" + strings.Join(r.Failed, ",") + ")"
+	}
+	line := fmt.Sprintf("%-11s %2d/%d %-30s expected %-17s got %-34s %6s  seed %d", status, i, n, r.Entry.Name,
+		r.Entry.Expect, got, clock(r.Wall), r.Entry.Scenario.Seed)
+	if r.Dir != "" {
+		line += "  " + r.Dir
+	}
+	if r.Err != nil && r.Status != suite.Match {
+		line += "  error: " + strings.ReplaceAll(r.Err.Error(), "\n", "; ")
+	}
+	return line
+}
+
+func targetOptions(opts map[string]string) string {
+	if len(opts) == 0 {
+		return ""
+	}
+	return " (" + (*optionsFlag)(&opts).String() + ")"
+}
