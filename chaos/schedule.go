@@ -117,7 +117,13 @@ func (s *Schedule) run(ctx context.Context, env *Env, rec Recorder, i int, st St
 	}
 	ev(history.Invoke, history.FStart, &history.Fault{Kind: kind, Detail: fmt.Sprintf("planned at +%v for %v", st.At, st.For)}, "")
 	rnd := rand.New(rand.NewPCG(s.seed, 0xfa17_0000+uint64(i)))
-	act, err := st.Fault.Start(ctx, env, rnd)
+	// An injection that has begun runs to its end even when the load ends
+	// meanwhile: cut halfway (a kill whose API call was abandoned while the
+	// container still died), a fault would be neither recorded as on nor
+	// healed. It is healed at once below when the run is over.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	act, err := st.Fault.Start(sctx, env, rnd)
+	scancel()
 	if err != nil {
 		ev(history.Fail, history.FStart, &history.Fault{Kind: kind}, err.Error())
 		return nil
