@@ -54,6 +54,7 @@ func TestCLIRefusesBadSpecs(t *testing.T) {
 		{"bad status", edit("{status: 412, outcome: fail}", "{status: 4xy, outcome: fail}"), nil, `status "4xy"`},
 		{"--target beside a spec", string(src), []string{"--target", "raftkv"}, "describes its own target"},
 		{"unknown option", string(src), []string{"--target-opt", "bgu=x"}, `unknown target option "bgu"`},
+		{"unknown bug", string(src), []string{"--bug", "nosuch"}, `target option bug="nosuch": want one of`},
 		{"cas in the mix, no cas request", cut("      cas:", "load:"), nil, "has no cas request"},
 		{"--read-mode", string(src), []string{"--read-mode", "serializable"}, "one read request"},
 	}

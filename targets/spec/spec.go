@@ -31,6 +31,10 @@ type Spec struct {
 	// the command line with --target-opt name=value (--bug X is bug=X). An
 	// option not declared here is refused.
 	Options map[string]string `json:"options,omitempty"`
+	// Choices, for an option that takes only some values, lists them: any
+	// other value is refused before anything is launched, as a built-in
+	// target refuses an unknown --bug, instead of a node that will not start.
+	Choices map[string][]string `json:"choices,omitempty"`
 	// Ports maps a port name to the number the node listens on in Docker
 	// (the local runtime picks free ports instead). "client" is required: the
 	// workload, health and leader requests go there.

@@ -310,6 +310,9 @@ func TestBadSpecs(t *testing.T) {
 		{"--version on local", func(_ *spec.Spec, c *spec.Config) { c.Version = "v1.2.3" }, `version "v1.2.3": source.version is local`},
 		{"--version on an image", func(s *spec.Spec, c *spec.Config) { s.Source = spec.Source{Image: "kv:1"}; c.Version = "v2" }, "only a go source has versions"},
 		{"unknown option", func(_ *spec.Spec, c *spec.Config) { c.Options = map[string]string{"bgu": "x"} }, `unknown target option "bgu" (known: bug`},
+		{"value not among choices", func(_ *spec.Spec, c *spec.Config) { c.Options = map[string]string{"bug": "nosuch"} }, `target option bug="nosuch": want one of "", "stale-reads"`},
+		{"default not among choices", func(s *spec.Spec, _ *spec.Config) { s.Options["bug"] = "typo" }, `options: default of bug="typo": want one of`},
+		{"choices of no option", func(s *spec.Spec, _ *spec.Config) { s.Choices["mode"] = []string{"a"} }, "choices.mode: no such option"},
 		{"missing dir", func(s *spec.Spec, _ *spec.Config) { s.Source.Dir = "/no/such/dir" }, "source.dir /no/such/dir: not a directory"},
 	}
 	for _, c := range cases {

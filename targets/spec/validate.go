@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -137,7 +139,28 @@ func (t *Target) checkOptions(cfg Config) error {
 		}
 		t.options[k] = v
 	}
+	for _, k := range sortedKeys(t.spec.Choices) {
+		if _, ok := t.spec.Options[k]; !ok {
+			return fmt.Errorf("choices.%s: no such option (declare it under options)", k)
+		}
+		if v := t.options[k]; !slices.Contains(t.spec.Choices[k], v) {
+			what := "target option"
+			if _, set := cfg.Options[k]; !set {
+				what = "options: default of"
+			}
+			return fmt.Errorf("%s %s=%q: want one of %s", what, k, v, quoteAll(t.spec.Choices[k]))
+		}
+	}
 	return nil
+}
+
+// quoteAll lists values quoted, so that an empty one shows.
+func quoteAll(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = strconv.Quote(v)
+	}
+	return strings.Join(q, ", ")
 }
 
 func (t *Target) checkPorts(Config) error {
