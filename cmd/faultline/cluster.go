@@ -72,12 +72,23 @@ func cmdCluster(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 func cmdClusterUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := bench.DefaultCluster()
+	// A scenario file's cluster section (a spec target included) is read
+	// first, so that flags override it, as for run.
+	if path := scenarioPath(args); path != "" {
+		sc := bench.Default()
+		if _, err := bench.LoadFile(path, &sc); err != nil {
+			return usageErr(stderr, err)
+		}
+		c = sc.Cluster
+	}
 	fs := newFlagSet("cluster up", stderr)
-	clusterFlags(fs, &c)()
+	finish := clusterFlags(fs, &c)
+	fs.String("scenario", "", "scenario file, YAML or JSON: its cluster section (cluster.spec included); flags override it")
 	quiet := fs.Bool("quiet", false, "print only the endpoints")
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
 	}
+	finish()
 	if fs.NArg() > 0 {
 		return usageErr(stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}

@@ -269,45 +269,78 @@ func TestSIGINTLeavesNothingAndKeepsTheHistory(t *testing.T) {
 func TestClusterUpDown(t *testing.T) {
 	for _, rc := range runtimeCases(t) {
 		t.Run(rc.name, func(t *testing.T) {
-			stateDir := t.TempDir()
 			args := []string{"cluster", "up", "--runtime", rc.runtime, "--nodes", "1"}
 			if rc.netns != "" {
 				args = append(args, "--netns", rc.netns)
 			}
-			up := exec.Command(faultlineBin(t), args...)
-			up.Env = append(os.Environ(), "FAULTLINE_STATE_DIR="+stateDir)
-			stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
-			up.Stdout, up.Stderr = stdout, stderr
-			if err := up.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = up.Process.Kill() })
-			deadline := time.Now().Add(3 * time.Minute)
-			for !strings.Contains(stdout.String(), "endpoints ") && time.Now().Before(deadline) {
-				time.Sleep(100 * time.Millisecond)
-			}
-			first := strings.Fields(stdout.String())
-			if len(first) < 2 || first[0] != "cluster" {
-				t.Fatalf("cluster up printed %q; stderr:\n%s", stdout.String(), stderr.String())
-			}
-			id := strings.TrimSuffix(first[1], ":")
-			if l := leftovers(t, id, stateDir); len(l) == 0 && rc.runtime == "docker" {
-				t.Fatalf("no container for cluster %s", id)
-			}
-			down := exec.Command(faultlineBin(t), "cluster", "down", "--run", id)
-			down.Env = up.Env
-			b, err := down.CombinedOutput()
-			if err != nil {
-				t.Fatalf("cluster down: %v\n%s", err, b)
-			}
-			if err := up.Wait(); err != nil {
-				t.Errorf("cluster up ended with %v; stderr:\n%s", err, stderr.String())
-			}
-			if l := leftovers(t, id, stateDir); len(l) > 0 {
-				t.Errorf("left after cluster down: %v", l)
-			}
+			clusterUpDown(t, rc, args, 1)
 		})
 	}
+}
+
+// cluster up --scenario takes the file's cluster section, a spec target
+// included, and flags still override it.
+func TestClusterUpFromScenario(t *testing.T) {
+	rc := runtimeCases(t)[0]
+	args := []string{"cluster", "up", "--scenario", filepath.Join("..", "..", "examples", "raftkv.yaml"), "--runtime", rc.runtime, "--bug", "stale-reads"}
+	if rc.netns != "" {
+		args = append(args, "--netns", rc.netns)
+	}
+	stdout := clusterUpDown(t, rc, args, 3) // the file says 3 nodes
+	if !strings.Contains(stdout, "raftkv-spec") {
+		t.Errorf("cluster up printed %q, want the spec's target named", stdout)
+	}
+	// A bad option is refused before anything starts, as for run.
+	b, err := exec.Command(faultlineBin(t), "cluster", "up", "--scenario", filepath.Join("..", "..", "examples", "raftkv.yaml"), "--bug", "nosuch").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(string(b), `bug="nosuch"`) {
+		t.Errorf("--bug nosuch: %v, %q; want exit 3 naming the value", err, b)
+	}
+}
+
+// clusterUpDown runs faultline with args (a cluster up), waits for its
+// endpoints line, checks it names nodes endpoints, stops it with cluster
+// down and checks nothing is left. It returns what cluster up printed.
+func clusterUpDown(t *testing.T, rc runtimeCase, args []string, nodes int) string {
+	t.Helper()
+	stateDir := t.TempDir()
+	up := exec.Command(faultlineBin(t), args...)
+	up.Env = append(os.Environ(), "FAULTLINE_STATE_DIR="+stateDir)
+	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	up.Stdout, up.Stderr = stdout, stderr
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = up.Process.Kill() })
+	deadline := time.Now().Add(3 * time.Minute)
+	for !strings.Contains(stdout.String(), "endpoints ") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	first := strings.Fields(stdout.String())
+	if len(first) < 2 || first[0] != "cluster" {
+		t.Fatalf("cluster up printed %q; stderr:\n%s", stdout.String(), stderr.String())
+	}
+	id := strings.TrimSuffix(first[1], ":")
+	_, eps, _ := strings.Cut(stdout.String(), "endpoints ")
+	if n := len(strings.Split(strings.TrimSpace(eps), ",")); n != nodes {
+		t.Errorf("%d endpoints in %q, want %d", n, stdout.String(), nodes)
+	}
+	if l := leftovers(t, id, stateDir); len(l) == 0 && rc.runtime == "docker" {
+		t.Fatalf("no container for cluster %s", id)
+	}
+	down := exec.Command(faultlineBin(t), "cluster", "down", "--run", id)
+	down.Env = up.Env
+	b, err := down.CombinedOutput()
+	if err != nil {
+		t.Fatalf("cluster down: %v\n%s", err, b)
+	}
+	if err := up.Wait(); err != nil {
+		t.Errorf("cluster up ended with %v; stderr:\n%s", err, stderr.String())
+	}
+	if l := leftovers(t, id, stateDir); len(l) > 0 {
+		t.Errorf("left after cluster down: %v", l)
+	}
+	return stdout.String()
 }
 
 // lockedBuffer is written by a child's output copier and read by the test.
