@@ -32,6 +32,13 @@ type ClusterConfig struct {
 	Nodes int    `json:"nodes"`
 	// HealthTimeout bounds the wait for every node to become healthy.
 	HealthTimeout Duration `json:"health_timeout"`
+	// KeepData copies every node's data directory into the run directory
+	// (data/) at the end of the run, before teardown, whatever its verdict.
+	// A run that fails keeps it anyway; this is for inspecting a run that
+	// only a check failed (checks run after teardown, so the copy cannot
+	// wait for the verdict). Off by default: etcd alone writes 64 MB of
+	// preallocated WAL per node.
+	KeepData bool `json:"keep_data,omitempty"`
 	// Spec describes the target in the scenario itself (README, "Bring
 	// your own system"); Target is then the spec's name.
 	Spec *spec.Spec `json:"spec,omitempty"`

@@ -180,9 +180,13 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	}
 	defer func() {
 		cctx := context.WithoutCancel(ctx)
-		if err != nil && !errors.Is(err, context.Canceled) {
+		switch {
+		case err != nil && !errors.Is(err, context.Canceled):
 			cfg.log("the run failed: saving node data into %s", filepath.Join(r.Dir, DataDir))
 			err = errors.Join(err, cluster.SaveData(cctx, filepath.Join(r.Dir, DataDir)))
+		case err == nil && sc.Cluster.KeepData:
+			cfg.log("saving node data into %s (keep_data)", filepath.Join(r.Dir, DataDir))
+			err = cluster.SaveData(cctx, filepath.Join(r.Dir, DataDir))
 		}
 		cfg.log("tearing down the cluster")
 		err = errors.Join(err, cluster.Close(cctx))

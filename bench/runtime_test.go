@@ -63,6 +63,9 @@ func TestSameScenarioOnEveryRuntime(t *testing.T) {
 				t.Skip("no Docker engine")
 			}
 			sc := shortScenario(t, tc.runtime, tc.netns, tc.nemesis)
+			// Node data is kept whatever the verdict when asked, on both
+			// runtimes' ways of copying it (a container, a directory).
+			sc.Cluster.KeepData = tc.nemesis == "partition"
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			out, err := faultline.RunContext(ctx, sc, faultline.WithLog(t.Logf))
@@ -98,9 +101,29 @@ func TestSameScenarioOnEveryRuntime(t *testing.T) {
 					t.Errorf("log of %s missing: %v", n, err)
 				}
 			}
+			if sc.Cluster.KeepData {
+				for _, n := range []string{"n1", "n2", "n3"} {
+					if files := countFiles(t, filepath.Join(out.Dir, bench.DataDir, n)); files == 0 {
+						t.Errorf("keep_data: no data of %s saved", n)
+					}
+				}
+			}
 			assertNothingLeft(t, info.RunID)
 		})
 	}
+}
+
+// countFiles counts the regular files below dir (0 when it is missing).
+func countFiles(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			n++
+		}
+		return nil
+	})
+	return n
 }
 
 // --version builds (or takes from the cache) another etcd and records it.

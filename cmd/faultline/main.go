@@ -114,6 +114,7 @@ func scenarioFlags(fs *flag.FlagSet, sc *bench.Scenario) (finish func()) {
 	fs.StringVar(&sc.Name, "name", sc.Name, "name of the run (default: target and nemesis)")
 	fs.StringVar(&sc.Out, "out", sc.Out, "directory that receives the run directory")
 	fs.Uint64Var(&sc.Seed, "seed", sc.Seed, "seed of every random choice (default: from the clock, recorded in scenario.json)")
+	fs.BoolVar(&sc.Cluster.KeepData, "keep-data", sc.Cluster.KeepData, "copy every node's data directory into the run directory (data/) whatever the verdict (a failed run keeps it anyway)")
 	finishers := []func(){
 		clusterFlags(fs, &sc.Cluster),
 		loadFlags(fs, &sc.Load),
