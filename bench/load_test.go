@@ -95,7 +95,7 @@ func runLoad(t *testing.T, ctx context.Context, client targets.Client, bases []s
 	}
 	l := &Load{
 		Client: client, Nodes: nodes, Workload: w, Rec: rec, Pacer: pacer, Duration: d,
-		MaxInFlight: maxInFlight, Timeout: 10 * time.Second, Results: vegeta.NewEncoder(resw),
+		MaxInFlight: maxInFlight, Timeout: 10 * time.Second, Results: NewResultsEncoder(resw),
 	}
 	stats, err := l.Run(ctx)
 	if err != nil {

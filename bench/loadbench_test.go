@@ -198,7 +198,7 @@ func recorded(b *testing.B, base string, d time.Duration) (int, time.Duration) {
 	l := &Load{
 		Client: client, Nodes: []LoadNode{testNode{"n1", base}, testNode{"n2", base}, testNode{"n3", base}},
 		Workload: w, Rec: rec, Pacer: vegeta.ConstantPacer{}, Duration: d,
-		MaxInFlight: benchWorkers, Timeout: 10 * time.Second, Results: vegeta.NewEncoder(resw),
+		MaxInFlight: benchWorkers, Timeout: 10 * time.Second, Results: NewResultsEncoder(resw),
 	}
 	start := time.Now()
 	stats, err := l.Run(context.Background())
@@ -389,7 +389,7 @@ func BenchmarkRecordingPath(b *testing.B) {
 	l := &Load{
 		Client: etcdClient(b), Nodes: []LoadNode{testNode{"n1", "http://127.0.0.1:2379"}, testNode{"n2", "http://127.0.0.1:2379"}},
 		Workload: w, Rec: rec, Pacer: ClosedLoop{Processes: benchWorkers}, MaxInFlight: benchWorkers,
-		Results: vegeta.NewEncoder(resw),
+		Results: NewResultsEncoder(resw),
 	}
 	a := l.newAttack()
 	body := []byte(etcdLikeBody)

@@ -242,7 +242,7 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 		Rec: rec, Pacer: p.pacer, Duration: time.Duration(sc.Load.Duration),
 		MaxInFlight: sc.Load.MaxInFlight, DropAfter: time.Duration(sc.Load.DropAfter),
 		Timeout: time.Duration(sc.Load.Timeout),
-		Results: vegeta.NewEncoder(resw),
+		Results: NewResultsEncoder(resw),
 		Live:    live,
 	}
 	stopProgress := func() {}
