@@ -88,12 +88,16 @@ func (s *Schedule) Plan(horizon time.Duration) []Step {
 // Run drives the schedule until ctx ends. Errors injecting a fault are
 // recorded in the history and the schedule goes on; errors healing are
 // returned, since a fault that cannot be healed invalidates the rest of the
-// run. Whatever is active when ctx ends is healed before Run returns.
+// run. Whatever is active when ctx ends is healed before Run returns. A step
+// due at or after ctx's deadline is never started: its timer and the
+// deadline would otherwise race, and a fault begun as the load ends is a
+// window of nothing.
 func (s *Schedule) Run(ctx context.Context, env *Env, rec Recorder) error {
 	t0 := time.Now()
+	deadline, hasDeadline := ctx.Deadline()
 	for i := 0; ; i++ {
 		st, ok := s.step(i)
-		if !ok {
+		if !ok || (hasDeadline && !t0.Add(st.At).Before(deadline)) {
 			<-ctx.Done()
 			return nil
 		}

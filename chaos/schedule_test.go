@@ -3,6 +3,7 @@ package chaos_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -165,5 +166,42 @@ func TestCancelHeals(t *testing.T) {
 		}
 		assertFull(t, nodes)
 		assertNoTables(t, nodes)
+	}
+}
+
+// countFault is a fault that only counts its injections: the scheduler's
+// test needs no cluster.
+type countFault struct{ started chan time.Duration }
+
+func (countFault) Kind() string       { return "count" }
+func (countFault) Needs() chaos.Needs { return chaos.Needs{} }
+func (f countFault) Start(context.Context, *chaos.Env, *rand.Rand) (*chaos.Active, error) {
+	f.started <- 0
+	return &chaos.Active{Fault: &history.Fault{}, Heal: func(context.Context) (string, error) { return "", nil }}, nil
+}
+
+// A step due exactly when the schedule's context ends is never started, and
+// one due before it is, however close.
+func TestNoFaultAtTheDeadline(t *testing.T) {
+	const deadline = 100 * time.Millisecond
+	for _, c := range []struct {
+		at         time.Duration
+		want, runs int
+	}{{deadline, 0, 10}, {deadline + 50*time.Millisecond, 0, 2}, {5 * time.Millisecond, 1, 2}} {
+		for range c.runs {
+			f := countFault{started: make(chan time.Duration, 4)}
+			sched, err := chaos.Timeline([]chaos.Step{{At: c.at, For: time.Millisecond, Fault: f}}, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			if err := sched.Run(ctx, &chaos.Env{}, newRec()); err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			if got := len(f.started); got != c.want {
+				t.Fatalf("step at %v with a %v deadline: started %d times, want %d", c.at, deadline, got, c.want)
+			}
+		}
 	}
 }
