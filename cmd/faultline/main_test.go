@@ -27,6 +27,8 @@ func TestBadInputExitsThreeBeforeLaunching(t *testing.T) {
 		{"run", "--nodes", "1", "--nemesis", "partition"},
 		{"run", "--nemesis", "earthquake"},
 		{"run", "--duration", "-1s"},
+		{"run", "--duration", "10s"}, // the first fault would be due as the load ends
+		{"run", "--duration", "20s", "--nemesis-interval", "30s"},
 		{"run", "--read-mode", "psychic"},
 		{"run", "--runtime", "podman-nope"},
 		{"run", "--no-such-flag"},
