@@ -41,3 +41,19 @@ func MostNamed(names []string) string {
 	}
 	return best
 }
+
+// Elected returns the index of the node whose own id (ids[i]) is the leader
+// the most nodes name (named[i]), or -1. An empty id or name is a node that
+// did not answer or names no leader.
+func Elected(ids, named []string) int {
+	best := MostNamed(named)
+	if best == "" {
+		return -1
+	}
+	for i, id := range ids {
+		if id == best {
+			return i
+		}
+	}
+	return -1
+}

@@ -18,6 +18,22 @@ func TestMostNamed(t *testing.T) {
 	}
 }
 
+func TestElected(t *testing.T) {
+	for _, c := range []struct {
+		ids, named []string
+		want       int
+	}{
+		{[]string{"a", "b", "c"}, []string{"b", "b", "a"}, 1},
+		{[]string{"a", "", "c"}, []string{"c", "", "c"}, 2},
+		{[]string{"a", "b", "c"}, []string{"", "", ""}, -1},
+		{[]string{"a", "", "c"}, []string{"b", "b", ""}, -1}, // the named leader did not answer
+	} {
+		if got := Elected(c.ids, c.named); got != c.want {
+			t.Errorf("Elected(%q, %q) = %d, want %d", c.ids, c.named, got, c.want)
+		}
+	}
+}
+
 // One slow node must not hold up the others: the slow one only answers once
 // both others were asked, which a one-after-the-other loop would never do.
 func TestAskAllAsksConcurrently(t *testing.T) {

@@ -146,17 +146,18 @@ func (*Target) Leader(ctx context.Context, hc *http.Client, bases []string) (int
 		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&s)
 		return s, err
 	})
-	named := make([]string, len(answers))
+	ids, named := make([]string, len(answers)), make([]string, len(answers))
 	for i, s := range answers {
-		if errs[i] == nil && s.Leader != "0" {
+		if errs[i] != nil {
+			continue
+		}
+		ids[i] = s.Header.MemberID
+		if s.Leader != "0" { // etcd's "no leader"
 			named[i] = s.Leader
 		}
 	}
-	best := targets.MostNamed(named)
-	for i, s := range answers {
-		if errs[i] == nil && s.Header.MemberID != "" && s.Header.MemberID == best {
-			return i, nil
-		}
+	if i := targets.Elected(ids, named); i >= 0 {
+		return i, nil
 	}
 	return -1, fmt.Errorf("no member reports a reachable leader: %w", errors.Join(errs...))
 }

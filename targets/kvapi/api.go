@@ -134,17 +134,14 @@ func Leader(ctx context.Context, hc *http.Client, bases []string) (int, error) {
 		err = json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&s)
 		return s, err
 	})
-	named := make([]string, len(answers))
+	ids, named := make([]string, len(answers)), make([]string, len(answers))
 	for i, s := range answers {
 		if errs[i] == nil {
-			named[i] = s.Leader
+			ids[i], named[i] = s.ID, s.Leader
 		}
 	}
-	best := targets.MostNamed(named)
-	for i, s := range answers {
-		if errs[i] == nil && s.ID != "" && s.ID == best {
-			return i, nil
-		}
+	if i := targets.Elected(ids, named); i >= 0 {
+		return i, nil
 	}
 	return -1, fmt.Errorf("no reachable node is named leader: %w", errors.Join(errs...))
 }

@@ -198,35 +198,23 @@ func (t *Target) Leader(ctx context.Context, hc *http.Client, bases []string) (i
 	if l == nil {
 		return -1, fmt.Errorf("the spec of %s has no leader section", t.spec.Name)
 	}
-	ids := make([]string, len(bases))
-	votes := map[string]int{}
-	var claim []int
-	var errs []error
-	for i, b := range bases {
+	// Asked all at once, like the built-in targets: one after the other, a
+	// cut-off node would hold up the fault by its whole timeout.
+	type answer struct {
+		code int
+		body []byte
+	}
+	answers, errs := targets.AskAll(ctx, bases, func(ctx context.Context, b string) (answer, error) {
 		code, body, err := get(ctx, hc, b+l.Path)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if len(l.Status) > 0 {
-			if l.Status.Match(code) {
+		return answer{code, body}, err
+	})
+	if len(l.Status) > 0 {
+		var claim []int
+		for i, a := range answers {
+			if errs[i] == nil && l.Status.Match(a.code) {
 				claim = append(claim, i)
 			}
-			continue
 		}
-		doc := decodeJSON(body)
-		id, ok1 := lookup(doc, l.ID)
-		leader, ok2 := lookup(doc, l.LeaderField)
-		if doc == nil || !ok1 || !ok2 {
-			errs = append(errs, fmt.Errorf("%s%s: status %d, no fields %s and %s in %s", b, l.Path, code, l.ID, l.LeaderField, snippet(body)))
-			continue
-		}
-		ids[i] = scalar(id)
-		if s := scalar(leader); s != "" {
-			votes[s]++
-		}
-	}
-	if len(l.Status) > 0 {
 		switch len(claim) {
 		case 1:
 			return claim[0], nil
@@ -236,16 +224,22 @@ func (t *Target) Leader(ctx context.Context, hc *http.Client, bases []string) (i
 			return -1, fmt.Errorf("%d nodes answer %s with status %s: no single leader", len(claim), l.Path, l.Status)
 		}
 	}
-	best, n := "", 0
-	for id, v := range votes {
-		if v > n || v == n && id < best {
-			best, n = id, v
+	ids, named := make([]string, len(answers)), make([]string, len(answers))
+	for i, a := range answers {
+		if errs[i] != nil {
+			continue
 		}
+		doc := decodeJSON(a.body)
+		id, ok1 := lookup(doc, l.ID)
+		leader, ok2 := lookup(doc, l.LeaderField)
+		if doc == nil || !ok1 || !ok2 {
+			errs[i] = fmt.Errorf("%s%s: status %d, no fields %s and %s in %s", bases[i], l.Path, a.code, l.ID, l.LeaderField, snippet(a.body))
+			continue
+		}
+		ids[i], named[i] = scalar(id), scalar(leader)
 	}
-	for i, id := range ids {
-		if id != "" && id == best {
-			return i, nil
-		}
+	if i := targets.Elected(ids, named); i >= 0 {
+		return i, nil
 	}
 	return -1, fmt.Errorf("no reachable node is named leader: %w", errors.Join(errs...))
 }
