@@ -46,17 +46,8 @@ func DefaultCacheDir() (string, error) {
 // compiling it first if needed. "latest" and branch-like versions are resolved
 // through the module proxy before the cache is consulted.
 func Build(ctx context.Context, s Spec) (path, version string, err error) {
-	if s.CacheDir == "" {
-		if s.CacheDir, err = DefaultCacheDir(); err != nil {
-			return "", "", err
-		}
-	}
-	logf := s.Log
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	if _, err := exec.LookPath("go"); err != nil {
-		return "", "", errors.New("building " + s.Name + " needs the Go toolchain on PATH (see README)")
+	if err := setup(s.Name, &s.CacheDir, &s.Log); err != nil {
+		return "", "", err
 	}
 	version = s.Version
 	if !isExactVersion(version) {
@@ -66,54 +57,100 @@ func Build(ctx context.Context, s Spec) (path, version string, err error) {
 		}
 		version = strings.TrimSpace(out)
 	}
-	arch := runtime.GOARCH
-	dir := filepath.Join(s.CacheDir, "bin", s.Name, version+"-linux-"+arch)
+	dir := filepath.Join(s.CacheDir, "bin", s.Name, version+"-linux-"+runtime.GOARCH)
 	path = filepath.Join(dir, s.Name)
-	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+	if isFile(path) {
 		return path, version, nil
 	}
+	err = cache(dir, path, s.Name, func(tmp string) error {
+		s.Log("building %s %s from %s (first time only; cached in %s)", s.Name, version, s.Module, dir)
+		work, err := workModule(s.Name)
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
+		if err := os.WriteFile(filepath.Join(work, "main.go"), []byte(s.Main), 0o644); err != nil {
+			return err
+		}
+		if _, err := goCmd(ctx, work, "get", s.Module+"@"+version); err != nil {
+			return fmt.Errorf("fetch %s@%s: %w", s.Module, version, err)
+		}
+		if _, err := goCmd(ctx, work, "mod", "tidy"); err != nil {
+			return fmt.Errorf("tidy build module for %s@%s: %w", s.Module, version, err)
+		}
+		if _, err := goCmd(ctx, work, "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, "."); err != nil {
+			return fmt.Errorf("compile %s@%s: %w", s.Module, version, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return path, version, nil
+}
+
+// setup fills in the default cache dir and a silent log, and checks that
+// the Go toolchain is there.
+func setup(name string, cacheDir *string, log *func(string, ...any)) error {
+	if *cacheDir == "" {
+		d, err := DefaultCacheDir()
+		if err != nil {
+			return err
+		}
+		*cacheDir = d
+	}
+	if *log == nil {
+		*log = func(string, ...any) {}
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		return errors.New("building " + name + " needs the Go toolchain on PATH (see README)")
+	}
+	return nil
+}
+
+// workModule creates a throwaway module to build in; the caller removes it.
+func workModule(name string) (string, error) {
+	work, err := os.MkdirTemp("", "faultline-build-"+name+"-")
+	if err != nil {
+		return "", fmt.Errorf("build %s: %w", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "go.mod"), []byte("module faultlinebuild\n\ngo 1.21\n"), 0o644); err != nil {
+		os.RemoveAll(work)
+		return "", err
+	}
+	return work, nil
+}
+
+// cache puts the binary build writes to tmp at bin in dir, under the dir's
+// lock, unless another process stored it while this one waited.
+func cache(dir, bin, name string, build func(tmp string) error) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", "", fmt.Errorf("create cache dir: %w", err)
+		return fmt.Errorf("create cache dir: %w", err)
 	}
 	unlock, err := lock(filepath.Join(dir, ".lock"))
 	if err != nil {
-		return "", "", err
+		return err
 	}
 	defer unlock()
-	// Another process may have built it while we waited for the lock.
-	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
-		return path, version, nil
+	if isFile(bin) {
+		return nil
 	}
-	logf("building %s %s from %s (first time only; cached in %s)", s.Name, version, s.Module, dir)
-
-	work, err := os.MkdirTemp("", "faultline-build-"+s.Name+"-")
-	if err != nil {
-		return "", "", fmt.Errorf("build %s: %w", s.Name, err)
-	}
-	defer os.RemoveAll(work)
-	if err := os.WriteFile(filepath.Join(work, "go.mod"), []byte("module faultlinebuild\n\ngo 1.21\n"), 0o644); err != nil {
-		return "", "", err
-	}
-	if err := os.WriteFile(filepath.Join(work, "main.go"), []byte(s.Main), 0o644); err != nil {
-		return "", "", err
-	}
-	if _, err := goCmd(ctx, work, "get", s.Module+"@"+version); err != nil {
-		return "", "", fmt.Errorf("fetch %s@%s: %w", s.Module, version, err)
-	}
-	if _, err := goCmd(ctx, work, "mod", "tidy"); err != nil {
-		return "", "", fmt.Errorf("tidy build module for %s@%s: %w", s.Module, version, err)
-	}
-	tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d.tmp", s.Name, os.Getpid()))
-	if _, err := goCmd(ctx, work, "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, "."); err != nil {
+	tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d.tmp", name, os.Getpid()))
+	if err := build(tmp); err != nil {
 		os.Remove(tmp)
-		return "", "", fmt.Errorf("compile %s@%s: %w", s.Module, version, err)
+		return err
 	}
 	// Rename is atomic: a concurrent build of the same version cannot leave a
 	// half-written binary in the cache.
-	if err := os.Rename(tmp, path); err != nil {
-		return "", "", fmt.Errorf("store %s in cache: %w", s.Name, err)
+	if err := os.Rename(tmp, bin); err != nil {
+		return fmt.Errorf("store %s in cache: %w", name, err)
 	}
-	return path, version, nil
+	return nil
+}
+
+func isFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // isExactVersion reports whether v names one release (vX.Y.Z...), so the cache

@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -38,40 +36,26 @@ type PackageSpec struct {
 // directives (they are ignored, as for any dependency). A version that
 // names one release is looked up in the cache without asking the proxy.
 func BuildPackage(ctx context.Context, s PackageSpec) (path, version string, err error) {
-	if s.CacheDir == "" {
-		if s.CacheDir, err = DefaultCacheDir(); err != nil {
-			return "", "", err
-		}
-	}
-	logf := s.Log
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	if _, err := exec.LookPath("go"); err != nil {
-		return "", "", errors.New("building " + s.Name + " needs the Go toolchain on PATH (see README)")
+	if err := setup(s.Name, &s.CacheDir, &s.Log); err != nil {
+		return "", "", err
 	}
 	// The package is part of the key: two packages built under one name
 	// never share a cache entry.
 	ph := sha256.Sum256([]byte(s.Package))
-	cached := func(v string) (dir, bin string, ok bool) {
+	where := func(v string) (dir, bin string) {
 		dir = filepath.Join(s.CacheDir, "bin", s.Name, v+"-"+hex.EncodeToString(ph[:])[:8]+"-linux-"+runtime.GOARCH)
-		bin = filepath.Join(dir, s.Name)
-		st, err := os.Stat(bin)
-		return dir, bin, err == nil && st.Mode().IsRegular()
+		return dir, filepath.Join(dir, s.Name)
 	}
 	if isExactVersion(s.Version) {
-		if _, bin, ok := cached(s.Version); ok {
+		if _, bin := where(s.Version); isFile(bin) {
 			return bin, s.Version, nil
 		}
 	}
-	work, err := os.MkdirTemp("", "faultline-build-"+s.Name+"-")
+	work, err := workModule(s.Name)
 	if err != nil {
-		return "", "", fmt.Errorf("build %s: %w", s.Name, err)
-	}
-	defer os.RemoveAll(work)
-	if err := os.WriteFile(filepath.Join(work, "go.mod"), []byte("module faultlinebuild\n\ngo 1.21\n"), 0o644); err != nil {
 		return "", "", err
 	}
+	defer os.RemoveAll(work)
 	if _, err := goCmd(ctx, work, "get", s.Package+"@"+s.Version); err != nil {
 		return "", "", fmt.Errorf("fetch %s@%s: %w", s.Package, s.Version, err)
 	}
@@ -86,32 +70,19 @@ func BuildPackage(ctx context.Context, s PackageSpec) (path, version string, err
 	if version == "" {
 		return "", "", fmt.Errorf("resolve %s@%s: no module version", s.Package, s.Version)
 	}
-	dir, bin, ok := cached(version)
-	if ok {
+	dir, bin := where(version)
+	if isFile(bin) {
 		return bin, version, nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", "", fmt.Errorf("create cache dir: %w", err)
-	}
-	unlock, err := lock(filepath.Join(dir, ".lock"))
+	err = cache(dir, bin, s.Name, func(tmp string) error {
+		s.Log("building %s %s from %s (first time only; cached in %s)", s.Name, version, s.Package, dir)
+		if _, err := goCmd(ctx, work, "build", "-mod=mod", "-trimpath", "-ldflags=-s -w", "-o", tmp, s.Package); err != nil {
+			return fmt.Errorf("compile %s@%s: %w", s.Package, version, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return "", "", err
-	}
-	defer unlock()
-	// Another process may have built it while we waited for the lock.
-	if _, bin, ok := cached(version); ok {
-		return bin, version, nil
-	}
-	logf("building %s %s from %s (first time only; cached in %s)", s.Name, version, s.Package, dir)
-	tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d.tmp", s.Name, os.Getpid()))
-	if _, err := goCmd(ctx, work, "build", "-mod=mod", "-trimpath", "-ldflags=-s -w", "-o", tmp, s.Package); err != nil {
-		os.Remove(tmp)
-		return "", "", fmt.Errorf("compile %s@%s: %w", s.Package, version, err)
-	}
-	// Rename is atomic: a concurrent build of the same version cannot leave a
-	// half-written binary in the cache.
-	if err := os.Rename(tmp, bin); err != nil {
-		return "", "", fmt.Errorf("store %s in cache: %w", s.Name, err)
 	}
 	return bin, version, nil
 }
