@@ -97,8 +97,11 @@ func (c *ClusterConfig) specTarget() (targets.Target, error) {
 		return nil, configErr("cluster.spec: %v", err)
 	}
 	if t.NeedsImage() && c.Runtime == RuntimeLocal {
-		return nil, configErr("cluster.spec: %s runs from a Docker image (source.%s), which the local runtime cannot run: use --runtime docker",
-			c.Spec.Name, map[bool]string{true: "image", false: "dockerfile"}[c.Spec.Source.Image != ""])
+		field := "dockerfile"
+		if c.Spec.Source.Image != "" {
+			field = "image"
+		}
+		return nil, configErr("cluster.spec: %s runs from a Docker image (source.%s), which the local runtime cannot run: use --runtime docker", c.Spec.Name, field)
 	}
 	return t, nil
 }

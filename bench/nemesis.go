@@ -36,7 +36,8 @@ type nemesisPlan struct {
 // planNemesis resolves the faults and their schedule, and refuses (as a
 // *ConfigError) what cannot work here: unknown faults, a cluster too small
 // for a topology, network faults without the privileges they need, delay on
-// a kernel without netem.
+// a kernel without netem, a schedule whose first fault would come after the
+// load.
 func planNemesis(sc Scenario) (*nemesisPlan, error) {
 	c := sc.Chaos
 	names := faultNames(c.Nemesis)
@@ -67,6 +68,13 @@ func planNemesis(sc Scenario) (*nemesisPlan, error) {
 			return nil, &ConfigError{Err: err}
 		}
 	} else {
+		// Quiet for an interval before the first fault, and no fault starts
+		// once the load has ended: a run that could not see a single fault
+		// would pass for one that survived them.
+		if len(faults) > 0 && c.Interval >= sc.Load.Duration {
+			return nil, configErr("--nemesis %s: no fault would happen: the first is due after %v of quiet (--nemesis-interval) and the load lasts %v (--duration); shorten the interval or lengthen the load",
+				strings.Join(names, ","), c.Interval, sc.Load.Duration)
+		}
 		iv := time.Duration(c.Interval)
 		np.schedule = chaos.Periodic(faults, iv, iv, sc.Seed)
 	}

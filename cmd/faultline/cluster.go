@@ -71,16 +71,13 @@ func cmdCluster(ctx context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 func cmdClusterUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := bench.DefaultCluster()
-	// A scenario file's cluster section (a spec target included) is read
-	// first, so that flags override it, as for run.
-	if path := scenarioPath(args); path != "" {
-		sc := bench.Default()
-		if _, err := bench.LoadFile(path, &sc); err != nil {
-			return usageErr(stderr, err)
-		}
-		c = sc.Cluster
+	// A scenario file's cluster section (a spec target included), else the
+	// default cluster; flags override it, as for run.
+	sc, _, err := scenarioFromArgs(args)
+	if err != nil {
+		return usageErr(stderr, err)
 	}
+	c := sc.Cluster
 	fs := newFlagSet("cluster up", stderr)
 	finish := clusterFlags(fs, &c)
 	fs.String("scenario", "", "scenario file, YAML or JSON: its cluster section (cluster.spec included); flags override it")

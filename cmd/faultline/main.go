@@ -134,14 +134,10 @@ func scenarioFlags(fs *flag.FlagSet, sc *bench.Scenario) (finish func()) {
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	sc := bench.Default()
 	// A scenario file is read first, so that flags override what it says.
-	fileSeeded := false
-	if path := scenarioPath(args); path != "" {
-		var err error
-		if fileSeeded, err = bench.LoadFile(path, &sc); err != nil {
-			return usageErr(stderr, err)
-		}
+	sc, fileSeeded, err := scenarioFromArgs(args)
+	if err != nil {
+		return usageErr(stderr, err)
 	}
 	fileSeed := sc.Seed
 	fs := newFlagSet("run", stderr)
@@ -219,6 +215,17 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	fmt.Fprintln(stdout, report.VerdictLine(out.Summary, out.Dir))
 	return faultline.ExitCode(out, nil)
+}
+
+// scenarioFromArgs is the scenario --scenario names among args (read before
+// the flags are parsed, so that flags override it), or the default one; seeded
+// says the file fixed the seed.
+func scenarioFromArgs(args []string) (sc bench.Scenario, seeded bool, err error) {
+	sc = bench.Default()
+	if path := scenarioPath(args); path != "" {
+		seeded, err = bench.LoadFile(path, &sc)
+	}
+	return sc, seeded, err
 }
 
 // scenarioPath finds --scenario among args before the flags are parsed.
