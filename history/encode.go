@@ -1,6 +1,8 @@
 package history
 
 import (
+	"bytes"
+	"encoding/json"
 	"strconv"
 	"unicode/utf8"
 )
@@ -24,7 +26,11 @@ func AppendJSON(b []byte, e *Event) []byte {
 	b = append(b, `,"id":`...)
 	b = strconv.AppendUint(b, e.ID, 10)
 	b = appendField(b, "key", e.Key)
-	b = appendField(b, "value", e.Value)
+	if len(e.Data) > 0 {
+		b = appendRaw(b, "value", e.Data)
+	} else {
+		b = appendField(b, "value", e.Value)
+	}
 	b = appendField(b, "from", e.From)
 	b = appendField(b, "node", e.Node)
 	b = appendField(b, "error", e.Error)
@@ -47,7 +53,27 @@ func AppendJSON(b []byte, e *Event) []byte {
 		b = append(b, `,"intended":`...)
 		b = strconv.AppendInt(b, e.Intended, 10)
 	}
+	if len(e.Version) > 0 {
+		b = appendRaw(b, "version", e.Version)
+	}
 	return append(b, '}')
+}
+
+// appendRaw appends a JSON value as it is. A value that is not compact (a
+// newline would split the JSON Lines record) or not valid is compacted, or
+// written as a JSON string of its bytes, so one event is always one line.
+func appendRaw(b []byte, name string, v []byte) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	if bytes.IndexByte(v, '\n') < 0 && bytes.IndexByte(v, '\r') < 0 && json.Valid(v) {
+		return append(b, v...)
+	}
+	var c bytes.Buffer
+	if json.Compact(&c, v) == nil {
+		return append(b, c.Bytes()...)
+	}
+	return appendString(b, string(v))
 }
 
 func appendField(b []byte, name, v string) []byte {

@@ -8,6 +8,7 @@
 package history
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -105,8 +106,14 @@ const (
 //
 // Time is nanoseconds since the run's load started (a monotonic clock); the
 // wall-clock origin is in scenario.json. An invoke and its completion share ID.
-// Values are unique per written value, so a read names the write it observed;
-// an empty Value on a read means the key had no value.
+//
+// An operation's value is the workload's to define, on the invoke and the
+// completion alike. It is one JSON field, "value", held in Go two ways so
+// that the register workloads (a string per operation, a million a run) pay
+// nothing for the generality: a JSON string is Value, any other JSON value
+// (a transaction's micro-operations, a queue's batch, a number) is Data.
+// The register workloads write unique values, so a read names the write it
+// observed; an empty Value on a read means the key had no value.
 type Event struct {
 	Time    int64   `json:"time"`
 	Type    Type    `json:"type"`
@@ -115,6 +122,9 @@ type Event struct {
 	ID      uint64  `json:"id"`
 	Key     string  `json:"key,omitempty"`
 	Value   string  `json:"value,omitempty"`
+	// Data is a value that is not a JSON string, as compact JSON (encoded
+	// under "value"; set at most one of Value and Data).
+	Data json.RawMessage `json:"-"`
 	// From is the expected value of a compare-and-set.
 	From  string `json:"from,omitempty"`
 	Node  string `json:"node,omitempty"`
@@ -130,6 +140,42 @@ type Event struct {
 	// generator held up by a slow target does not hide the wait. 0 means no
 	// schedule (closed loop).
 	Intended int64 `json:"intended,omitempty"`
+	// Version is what the system reported with the operation, for checkers
+	// that use it: a revision, a zxid, an offset, as compact JSON the target
+	// defines (etcd: {"rev":12,"mod":10}). Empty when the system says
+	// nothing.
+	Version json.RawMessage `json:"version,omitempty"`
+}
+
+// MarshalJSON encodes e as the recorder writes it (AppendJSON).
+func (e Event) MarshalJSON() ([]byte, error) { return AppendJSON(nil, &e), nil }
+
+// UnmarshalJSON decodes one history line; "value" goes to Value when it is a
+// JSON string and to Data otherwise.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	type plain Event // no methods: no recursion
+	var w struct {
+		plain
+		Value json.RawMessage `json:"value,omitempty"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*e = Event(w.plain)
+	v := bytes.TrimSpace(w.Value)
+	switch {
+	case len(v) == 0 || string(v) == "null":
+	case v[0] == '"':
+		if err := json.Unmarshal(v, &e.Value); err != nil {
+			return fmt.Errorf("value: %w", err)
+		}
+	default:
+		e.Data = append(json.RawMessage(nil), v...)
+	}
+	if len(e.Version) > 0 {
+		e.Version = append(json.RawMessage(nil), e.Version...)
+	}
+	return nil
 }
 
 // LateAfter is how far behind its intended time a request may be sent before

@@ -19,7 +19,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 			Fault: &Fault{Kind: "partition", Nodes: []string{"n1"}, Links: []string{"n1->n2"}, Detail: "isolate", ApplyNanos: 12}},
 	}
 	for _, e := range events {
-		want, err := json.Marshal(e)
+		want, err := json.Marshal(wire(e))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,6 +34,76 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		if !strings.Contains(e.Error, "\xff") && !reflect.DeepEqual(back, e) {
 			t.Errorf("round trip: got %+v want %+v", back, e)
 		}
+	}
+}
+
+// wire is Event as encoding/json would write it field by field, with "value"
+// holding Value as a JSON string or Data as it is: the reference AppendJSON
+// must match byte for byte.
+func wire(e Event) any {
+	w := struct {
+		Time     int64           `json:"time"`
+		Type     Type            `json:"type"`
+		Process  Process         `json:"process"`
+		F        string          `json:"f"`
+		ID       uint64          `json:"id"`
+		Key      string          `json:"key,omitempty"`
+		Value    json.RawMessage `json:"value,omitempty"`
+		From     string          `json:"from,omitempty"`
+		Node     string          `json:"node,omitempty"`
+		Error    string          `json:"error,omitempty"`
+		Fault    *Fault          `json:"fault,omitempty"`
+		Final    bool            `json:"final,omitempty"`
+		Intended int64           `json:"intended,omitempty"`
+		Version  json.RawMessage `json:"version,omitempty"`
+	}{e.Time, e.Type, e.Process, e.F, e.ID, e.Key, nil, e.From, e.Node, e.Error, e.Fault, e.Final, e.Intended, e.Version}
+	switch {
+	case len(e.Data) > 0:
+		w.Value = e.Data
+	case e.Value != "":
+		w.Value, _ = json.Marshal(e.Value)
+	}
+	return w
+}
+
+// A workload's value may be any JSON value, on invoke and completion alike,
+// with an optional system-reported version; wave-1 lines (a string value)
+// still decode as before.
+func TestGeneralValuesRoundTrip(t *testing.T) {
+	events := []Event{
+		{Time: 1, Type: Invoke, Process: 1, F: "txn", ID: 2, Data: json.RawMessage(`[["append","k3",7],["r","k4",null]]`)},
+		{Time: 2, Type: OK, Process: 1, F: "txn", ID: 2, Data: json.RawMessage(`[["append","k3",7],["r","k4",[1,2]]]`),
+			Version: json.RawMessage(`{"rev":12,"mod":10}`)},
+		{Time: 3, Type: OK, Process: 1, F: "dequeue", ID: 3, Data: json.RawMessage(`7`), Version: json.RawMessage(`41`)},
+		{Time: 4, Type: OK, Process: 1, F: FRead, ID: 4, Key: "k", Value: "[not data]"},
+	}
+	for _, e := range events {
+		got := AppendJSON(nil, &e)
+		want, _ := json.Marshal(wire(e))
+		if !bytes.Equal(got, want) {
+			t.Errorf("AppendJSON\n got %s\nwant %s", got, want)
+		}
+		var back Event
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatalf("decode %s: %v", got, err)
+		}
+		if !reflect.DeepEqual(back, e) {
+			t.Errorf("round trip: got %+v want %+v", back, e)
+		}
+	}
+	// Not compact, or not JSON at all: still one line.
+	e := Event{Type: OK, F: "x", Data: json.RawMessage("[1,\n 2]"), Version: json.RawMessage("nope\n")}
+	line := AppendJSON(nil, &e)
+	if bytes.IndexByte(line, '\n') >= 0 || !json.Valid(line) {
+		t.Fatalf("not one valid line: %q", line)
+	}
+	ops := Operations([]Event{events[0], events[1]})
+	if len(ops) != 1 || string(ops[0].Data) != string(events[1].Data) || string(ops[0].Version) != `{"rev":12,"mod":10}` {
+		t.Fatalf("op %+v", ops)
+	}
+	info := Operations([]Event{events[0], {Time: 5, Type: Info, Process: 1, F: "txn", ID: 2}})
+	if string(info[0].Data) != string(events[0].Data) {
+		t.Fatalf("an info completion keeps the invoke's value: %+v", info[0])
 	}
 }
 

@@ -59,8 +59,16 @@ type Op struct {
 	Key     string
 	// Value is the written value, or for a read the value observed.
 	Value string
-	From  string
-	Node  string
+	// Data is a workload's non-string value: the completion's when it
+	// carries one (a transaction's reads filled in, a dequeued message),
+	// else the invoke's (as Jepsen, whose completion value replaces the
+	// invoke's).
+	Data json.RawMessage
+	// Version is what the system reported with the completion (or the
+	// invoke, when the completion says nothing).
+	Version json.RawMessage
+	From    string
+	Node    string
 	// Type is the completion: OK, Fail or Info. An invoke with no completion
 	// (the run ended or crashed first) is Info.
 	Type   Type
@@ -86,8 +94,8 @@ func Operations(events []Event) []Op {
 		}
 		if e.Type == Invoke {
 			idx[e.ID] = len(ops)
-			ops = append(ops, Op{ID: e.ID, Process: e.Process, F: e.F, Key: e.Key, Value: e.Value,
-				From: e.From, Node: e.Node, Type: Info, Call: e.Time, Return: -1, Final: e.Final, Intended: e.Intended})
+			ops = append(ops, Op{ID: e.ID, Process: e.Process, F: e.F, Key: e.Key, Value: e.Value, Data: e.Data,
+				Version: e.Version, From: e.From, Node: e.Node, Type: Info, Call: e.Time, Return: -1, Final: e.Final, Intended: e.Intended})
 			continue
 		}
 		j, ok := idx[e.ID]
@@ -98,6 +106,12 @@ func Operations(events []Event) []Op {
 		op.Type, op.Return, op.Error = e.Type, e.Time, e.Error
 		if e.F == FRead && e.Type == OK {
 			op.Value = e.Value
+		}
+		if len(e.Data) > 0 {
+			op.Data = e.Data
+		}
+		if len(e.Version) > 0 {
+			op.Version = e.Version
 		}
 		delete(idx, e.ID)
 	}

@@ -13,7 +13,7 @@ import (
 
 func TestIntendedIsEncodedAndPaired(t *testing.T) {
 	e := Event{Time: 120, Type: Invoke, Process: 2, F: FWrite, ID: 9, Key: "k", Value: "9", Intended: 100}
-	want, _ := json.Marshal(e)
+	want, _ := json.Marshal(wire(e))
 	if got := AppendJSON(nil, &e); !bytes.Equal(got, want) {
 		t.Fatalf("AppendJSON\n got %s\nwant %s", got, want)
 	}
