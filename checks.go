@@ -4,26 +4,40 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/checkers"
+	_ "github.com/faultline/faultline/checkers/builtin" // the built-in checkers
 )
 
 // checksFor lists the checkers a run's history goes through, in the order
-// they are reported: linearizability first, then the checks that explain
-// what went wrong, then the scenario's thresholds (if it sets any). A
-// threshold that does not parse is a *bench.ConfigError.
+// they are reported: those its workload names (linearizability first for
+// the register workloads, then the checks that explain what went wrong),
+// then availability and the scenario's thresholds (if it sets any), which
+// apply to every workload. A threshold that does not parse, or a workload
+// or checker that is not registered, is a *bench.ConfigError.
 func checksFor(info bench.RunInfo) ([]checkers.Checker, error) {
 	if err := info.Check.Validate(); err != nil {
 		return nil, &bench.ConfigError{Err: err}
 	}
-	lin := &checkers.Linearizable{Budget: time.Duration(info.Check.Timeout)}
-	if info.Check.MemoryMB > 0 {
-		lin.MemoryLimit = uint64(info.Check.MemoryMB) << 20
+	name := info.Load.Workload
+	if name == "" {
+		name = "register" // wave-1 scenario.json files always name it; be lenient
 	}
-	list := []checkers.Checker{
-		lin,
-		&checkers.StaleReads{},
-		&checkers.LostWrites{},
-		&checkers.Availability{},
+	w, err := workload.Lookup(name)
+	if err != nil {
+		return nil, &bench.ConfigError{Err: err}
+	}
+	cfg := checkers.Config{Budget: time.Duration(info.Check.Timeout)}
+	if info.Check.MemoryMB > 0 {
+		cfg.MemoryLimit = uint64(info.Check.MemoryMB) << 20
+	}
+	var list []checkers.Checker
+	for _, n := range append(w.Checkers(info.Load.WorkloadConfig(info.Seed)), "availability") {
+		c, err := checkers.Lookup(n, cfg)
+		if err != nil {
+			return nil, &bench.ConfigError{Err: err}
+		}
+		list = append(list, c)
 	}
 	if len(info.Check.Thresholds) > 0 {
 		th := &checkers.Thresholds{}

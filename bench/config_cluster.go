@@ -7,7 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/bench/workload"
+	"github.com/faultline/faultline/bench/workload/register"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/registry"
 	"github.com/faultline/faultline/targets/spec"
@@ -119,26 +120,36 @@ func (c *ClusterConfig) fromFile(dir string, targetGiven bool) {
 	c.Spec.Resolve(dir)
 }
 
-// checkOps refuses a load mix with an operation the target cannot perform
-// (a spec without a cas request).
-func checkOps(t targets.Target, l LoadConfig) error {
-	st, ok := t.(interface{ Supports(f string) bool })
+// checkOps refuses a workload with an operation the target's client cannot
+// perform (a spec without a cas request).
+func checkOps(t targets.Target, c targets.Client, l LoadConfig) error {
+	st, ok := c.(workload.Supporter)
+	if !ok {
+		st, ok = t.(workload.Supporter)
+	}
 	if !ok {
 		return nil
 	}
-	mix, err := ParseMix(l.Mix)
+	w, err := workload.Lookup(l.Workload)
+	if err != nil {
+		return err
+	}
+	ops, err := w.Ops(l.WorkloadConfig(0))
 	if err != nil {
 		return err
 	}
 	var missing []string
-	for f, w := range map[string]float64{history.FRead: mix.Read, history.FWrite: mix.Write, history.FCAS: mix.CAS} {
-		if w > 0 && !st.Supports(f) {
+	for _, f := range ops {
+		if !st.Supports(f) {
 			missing = append(missing, f)
 		}
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
-		return fmt.Errorf("--mix %s: target %s has no %s request (e.g. --mix read:50,write:50)", l.Mix, t.Name(), strings.Join(missing, ", "))
+		if l.Workload == register.KindRegister || l.Workload == register.KindKV {
+			return fmt.Errorf("--mix %s: target %s has no %s request (e.g. --mix read:50,write:50)", l.Mix, t.Name(), strings.Join(missing, ", "))
+		}
+		return fmt.Errorf("--workload %s: target %s cannot perform %s", l.Workload, t.Name(), strings.Join(missing, ", "))
 	}
 	return nil
 }

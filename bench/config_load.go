@@ -3,13 +3,20 @@ package bench
 import (
 	"fmt"
 	"time"
+
+	"github.com/faultline/faultline/bench/workload"
+	_ "github.com/faultline/faultline/bench/workload/builtin" // the built-in workloads
+	"github.com/faultline/faultline/bench/workload/register"
 )
 
 // LoadConfig is the load: its rate and length, the client, and the workload's shape.
 type LoadConfig struct {
-	// Workload is "register" (a few keys hammered and rotated) or "kv" (a
-	// large key space with a key distribution).
+	// Workload names the data model (bench/workload): "register" (a few
+	// keys hammered and rotated), "kv" (a large key space with a key
+	// distribution), or any registered workload.
 	Workload string `json:"workload"`
+	// WorkloadOptions are the workload's own settings.
+	WorkloadOptions map[string]string `json:"workload_options,omitempty"`
 	// Rate: operations per second (open loop), ramp:FROM..TO, sine:MEAN,AMP,PERIOD
 	// or closed:PROCESSES (see ParseRate).
 	Rate     string   `json:"rate"`
@@ -44,10 +51,10 @@ type LoadConfig struct {
 // linearizability check decided (DESIGN.md, "bounded cost").
 func DefaultLoad() LoadConfig {
 	return LoadConfig{
-		Workload: WorkloadRegister,
+		Workload: register.KindRegister,
 		Rate:     "200", Duration: Duration(30 * time.Second), Timeout: Duration(10 * time.Second),
-		MaxInFlight: 1024, Mix: DefaultMix().String(),
-		Keys: 8, KeySpace: 1000, KeyDist: DistUniform, OpsPerKey: 100, KeyConcurrency: 2,
+		MaxInFlight: 1024, Mix: register.DefaultMix().String(),
+		Keys: 8, KeySpace: 1000, KeyDist: register.DistUniform, OpsPerKey: 100, KeyConcurrency: 2,
 	}
 }
 
@@ -68,8 +75,9 @@ func (l *LoadConfig) Validate() error {
 	if l.DropAfter < 0 {
 		return fmt.Errorf("--drop-after %v: must not be negative", l.DropAfter)
 	}
-	if l.Workload != WorkloadRegister && l.Workload != WorkloadKV {
-		return fmt.Errorf("--workload %q: want %s or %s", l.Workload, WorkloadRegister, WorkloadKV)
+	w, err := workload.Lookup(l.Workload)
+	if err != nil {
+		return err
 	}
 	if l.Keys < 1 || l.KeySpace < 1 {
 		return fmt.Errorf("--keys %d, --key-space %d: must be at least 1", l.Keys, l.KeySpace)
@@ -83,29 +91,17 @@ func (l *LoadConfig) Validate() error {
 	if l.ValueSize < 0 || l.ValueSize > 1<<20 {
 		return fmt.Errorf("--value-size %d: must be between 0 and 1 MiB", l.ValueSize)
 	}
-	if _, err := l.WorkloadConfig(0); err != nil {
+	if _, err := w.New(l.WorkloadConfig(0)); err != nil {
 		return err
 	}
 	return nil
 }
 
-// WorkloadConfig resolves the workload's shape; seed fixes its choices.
-func (l *LoadConfig) WorkloadConfig(seed uint64) (WorkloadConfig, error) {
-	mix, err := ParseMix(l.Mix)
-	if err != nil {
-		return WorkloadConfig{}, err
+// WorkloadConfig is what the workload is told; seed fixes its choices.
+func (l *LoadConfig) WorkloadConfig(seed uint64) workload.Config {
+	return workload.Config{
+		Seed: seed, Keys: l.Keys, KeySpace: l.KeySpace, KeyDist: l.KeyDist, Mix: l.Mix,
+		OpsPerKey: l.OpsPerKey, KeyConcurrency: l.KeyConcurrency, ValueSize: l.ValueSize,
+		Options: l.WorkloadOptions,
 	}
-	dist, s, err := ParseKeyDist(l.KeyDist)
-	if err != nil {
-		return WorkloadConfig{}, err
-	}
-	slots := l.Keys
-	if l.Workload == WorkloadKV {
-		slots = l.KeySpace
-	}
-	return WorkloadConfig{
-		Kind: l.Workload, Slots: slots, Dist: dist, ZipfS: s,
-		OpsPerKey: l.OpsPerKey, KeyConcurrency: l.KeyConcurrency,
-		Mix: mix, ValueSize: l.ValueSize, Seed: seed,
-	}, nil
 }

@@ -2,169 +2,75 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	vegeta "github.com/tsenart/vegeta/v12/lib"
-
+	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/chaos"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/runtime"
 )
 
-// writtenKeys wraps the workload and remembers every key a write or cas was
-// invoked on, and the largest op id and process it saw, so that the final
-// reads can read those keys back with ids and processes of their own.
-type writtenKeys struct {
-	Workload
-	mu      sync.Mutex
-	seen    map[string]bool
-	keys    []string
-	maxID   uint64
-	maxProc history.Process
+// idTracker wraps the generator and remembers the largest op id and process
+// the load used, so that the final phase's operations get ids and processes
+// of their own.
+type idTracker struct {
+	workload.Generator
+	maxID   atomic.Uint64
+	maxProc atomic.Int64
 }
 
-func trackWrites(w Workload) *writtenKeys { return &writtenKeys{Workload: w, seen: map[string]bool{}} }
-
-func (w *writtenKeys) Next(op *history.Event) {
-	w.Workload.Next(op)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if op.F != history.FRead && !w.seen[op.Key] {
-		w.seen[op.Key] = true
-		w.keys = append(w.keys, op.Key)
+func (t *idTracker) Next(op *history.Event) {
+	t.Generator.Next(op)
+	for id := t.maxID.Load(); op.ID > id && !t.maxID.CompareAndSwap(id, op.ID); id = t.maxID.Load() {
 	}
-	w.maxID = max(w.maxID, op.ID)
-	w.maxProc = max(w.maxProc, op.Process)
-}
-
-func (w *writtenKeys) snapshot() (keys []string, maxID uint64, maxProc history.Process) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]string(nil), w.keys...), w.maxID, w.maxProc
-}
-
-// FinalStats counts the final reads.
-type FinalStats struct {
-	Keys     int `json:"keys"`
-	Read     int `json:"read"`
-	Attempts int `json:"attempts"`
-}
-
-// finalReads reads every key once the cluster is healed and quiet. Each read
-// is an ordinary operation of the history, marked Final on its invoke and its
-// completion; a read that fails is retried (as a new operation, on the next
-// node) until one succeeds or the deadline passes. A process whose read
-// ended in info is retired, as during the load.
-type finalReads struct {
-	client   targets.Client
-	nodes    []runtime.Node
-	rec      *history.Writer
-	timeout  time.Duration // per request
-	deadline time.Duration // for all of them
-	workers  int
-}
-
-func (f *finalReads) run(ctx context.Context, keys []string, firstID uint64, firstProc history.Process) FinalStats {
-	ctx, cancel := context.WithTimeout(ctx, f.deadline)
-	defer cancel()
-	hc := &http.Client{Timeout: f.timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	defer hc.CloseIdleConnections()
-	var nextID atomic.Uint64
-	nextID.Store(firstID)
-	var nextProc atomic.Int64
-	nextProc.Store(int64(firstProc))
-	var read, attempts atomic.Int64
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range max(1, f.workers) {
-		wg.Go(func() {
-			proc := history.Process(nextProc.Add(1) - 1)
-			for k := range work {
-				for try := 0; ctx.Err() == nil; try++ {
-					attempts.Add(1)
-					node := f.nodes[(k+try)%len(f.nodes)]
-					out, sent := f.read(ctx, hc, node, keys[k], proc, nextID.Add(1)-1)
-					if !sent {
-						break // the client cannot even build the request: a bug, not a fault
-					}
-					if out == history.OK {
-						read.Add(1)
-						break
-					}
-					if out == history.Info {
-						proc = history.Process(nextProc.Add(1) - 1)
-					}
-					select {
-					case <-ctx.Done():
-					case <-time.After(100 * time.Millisecond):
-					}
-				}
-			}
-		})
+	for p := t.maxProc.Load(); int64(op.Process) > p && !t.maxProc.CompareAndSwap(p, int64(op.Process)); p = t.maxProc.Load() {
 	}
-	for k := range keys {
-		select {
-		case work <- k:
-		case <-ctx.Done():
-		}
-	}
-	close(work)
-	wg.Wait()
-	return FinalStats{Keys: len(keys), Read: int(read.Load()), Attempts: int(attempts.Load())}
 }
 
-// read performs one final read and records it; it returns its outcome, and
-// false if the request could not even be built.
-func (f *finalReads) read(ctx context.Context, hc *http.Client, node runtime.Node, key string, proc history.Process, id uint64) (history.Type, bool) {
-	op := history.Event{Type: history.Invoke, Process: proc, F: history.FRead, ID: id, Key: key, Node: node.Name(), Final: true}
-	var t vegeta.Target
-	if err := f.client.Request(&op, node.Endpoint(targets.ClientPort), &t); err != nil {
-		return history.Fail, false
-	}
-	req, err := t.Request()
-	if err != nil {
-		return history.Fail, false
-	}
-	req = req.WithContext(ctx)
+// finalEnv is the workload.FinalEnv of a run: every operation is recorded,
+// invoke and completion, marked final, with a per-request timeout.
+type finalEnv struct {
+	client  targets.Client
+	nodes   []runtime.Node
+	rec     *history.Writer
+	timeout time.Duration
+	nextID  atomic.Uint64
+	nextPr  atomic.Int64
+}
+
+var _ workload.FinalEnv = (*finalEnv)(nil)
+
+func (f *finalEnv) Nodes() int { return len(f.nodes) }
+
+func (f *finalEnv) NewProcess() history.Process { return history.Process(f.nextPr.Add(1) - 1) }
+
+func (f *finalEnv) Do(ctx context.Context, op *history.Event, i int) targets.Outcome {
+	node := f.nodes[i]
+	op.Type, op.ID, op.Node, op.Final = history.Invoke, f.nextID.Add(1)-1, node.Name(), true
 	op.Time = f.rec.Now()
-	f.rec.Append(op)
-	start := time.Now()
-	res := vegeta.Result{Attack: "final", Method: t.Method, URL: t.URL, Timestamp: start}
-	resp, err := hc.Do(req)
-	if err != nil {
-		res.Error = err.Error()
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			res.Error = "final read deadline: " + res.Error
-		}
-	} else {
-		res.Body, err = io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
-		res.Code = uint16(resp.StatusCode)
-		if res.Code < 200 || res.Code >= 400 {
-			res.Error = resp.Status
-		} else if err != nil {
-			res.Error, res.Code = err.Error(), 0
-		}
+	f.rec.Append(*op)
+	rctx, cancel := context.WithTimeout(ctx, f.timeout)
+	out := f.client.Do(rctx, op, node.Endpoint(targets.ClientPort))
+	cancel()
+	if out.Type == 0 || out.Type == history.Invoke {
+		out.Type = history.Info
 	}
-	res.Latency = time.Since(start)
-	out := f.client.Classify(&op, &res)
-	done := op
-	done.Type, done.Error, done.Time = out.Type, out.Error, f.rec.Now()
-	if out.Type == history.OK {
+	done := *op
+	done.Type, done.Error, done.Time, done.Version = out.Type, out.Error, f.rec.Now(), out.Version
+	if out.Type == history.OK && done.F == history.FRead {
 		done.Value = out.Value
 	}
+	if len(out.Data) > 0 {
+		done.Data = out.Data
+	}
 	f.rec.Append(done)
-	return out.Type, true
+	return out
 }
 
-// finalClient is the client of the final reads: linearizable reads where the
+// finalClient is the client of the final phase: linearizable reads where the
 // target names them, otherwise its default.
 func finalClient(t targets.Target) (targets.Client, error) {
 	if c, err := t.Client(targets.ClientConfig{ReadMode: "linearizable"}); err == nil {
@@ -188,15 +94,16 @@ func quietPeriod(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// finish heals everything, leaves the cluster a quiet period, then reads
-// every key the run wrote (bench/final.go).
+// finish heals everything, leaves the cluster a quiet period, then runs the
+// workload's final phase, if it has one.
 func (r *Run) finish(ctx context.Context, p *prepared, cfg runConfig, cluster runtime.Cluster, env *chaos.Env,
-	rec *history.Writer, written *writtenKeys) error {
+	rec *history.Writer, ids *idTracker) error {
 	sc := p.sc
 	if err := healAndVerify(ctx, env, cfg.log); err != nil {
 		return err
 	}
-	if !sc.Chaos.FinalReads {
+	fin, ok := p.workload.(workload.Finisher)
+	if !sc.Chaos.FinalReads || !ok {
 		return nil
 	}
 	if len(p.nemesis.faults) > 0 {
@@ -212,10 +119,12 @@ func (r *Run) finish(ctx context.Context, p *prepared, cfg runConfig, cluster ru
 	if err != nil {
 		return fmt.Errorf("final reads: %w", err)
 	}
-	keys, maxID, maxProc := written.snapshot()
-	fr := &finalReads{client: client, nodes: cluster.Nodes(), rec: rec, timeout: time.Duration(sc.Load.Timeout),
-		deadline: time.Duration(sc.Chaos.FinalTimeout), workers: 8}
-	st := fr.run(ctx, keys, maxID+1, maxProc+1)
+	fe := &finalEnv{client: client, nodes: cluster.Nodes(), rec: rec, timeout: time.Duration(sc.Load.Timeout)}
+	fe.nextID.Store(ids.maxID.Load() + 1)
+	fe.nextPr.Store(ids.maxProc.Load() + 1)
+	fctx, cancel := context.WithTimeout(ctx, time.Duration(sc.Chaos.FinalTimeout))
+	defer cancel()
+	st := fin.Final(fctx, ids.Generator, fe)
 	r.Info.FinalReads = &st
 	cfg.log("final reads: %d of %d written keys read (%d attempts)", st.Read, st.Keys, st.Attempts)
 	return nil

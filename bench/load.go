@@ -12,6 +12,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/runtime"
@@ -41,9 +42,11 @@ func LoadNodes(ns []runtime.Node) []LoadNode {
 // its intended send time. Closed loop (ClosedLoop): a fixed number of
 // processes, each sending its next operation when the previous one ended.
 type Load struct {
+	// Client performs the operations; vegeta sends its Requester form
+	// (targets.ForLoad).
 	Client   targets.Client
 	Nodes    []LoadNode
-	Workload Workload
+	Workload workload.Generator
 	Rec      *history.Writer
 	Pacer    vegeta.Pacer
 	Duration time.Duration
@@ -139,6 +142,7 @@ func (p *pending) take(id uint64) (*pendingOp, bool) {
 // the result loop share.
 type attack struct {
 	l       *Load
+	req     targets.Requester // what vegeta sends (targets.ForLoad)
 	maxw    uint64
 	procs   processPool
 	pace    *pacing
@@ -155,7 +159,7 @@ type attack struct {
 }
 
 func (l *Load) newAttack() *attack {
-	a := &attack{l: l, maxw: uint64(l.MaxInFlight), pend: newPending(), start: l.Rec.Start()}
+	a := &attack{l: l, req: targets.ForLoad(l.Client), maxw: uint64(l.MaxInFlight), pend: newPending(), start: l.Rec.Start()}
 	a.stats.Mode = "open"
 	if a.maxw == 0 {
 		a.maxw = 1024
@@ -182,7 +186,7 @@ func (a *attack) target(t *vegeta.Target) error {
 	node := l.Nodes[ni]
 	p.node, op.Process, op.Node = ni, proc, node.Name()
 	l.Workload.Next(op)
-	if err := l.Client.Request(op, node.Endpoint(targets.ClientPort), t); err != nil {
+	if err := a.req.Request(op, node.Endpoint(targets.ClientPort), t); err != nil {
 		// Returning an error stops the attack: a request we cannot even
 		// build is a bug, not a fault to measure.
 		l.Workload.Done(op)
@@ -226,13 +230,17 @@ func (a *attack) complete(res *vegeta.Result) {
 	if op.Intended > 0 && op.Time-op.Intended > int64(history.LateAfter) {
 		a.stats.Late++
 	}
-	out := l.Client.Classify(op, res)
+	out := a.req.Classify(op, res)
 	// The invoke becomes its completion in place.
 	op.Type, op.Error, op.Intended = out.Type, out.Error, 0
 	op.Time = int64(res.Timestamp.Add(res.Latency).Sub(a.start))
 	if op.F == history.FRead {
 		op.Value = out.Value
 	}
+	if len(out.Data) > 0 {
+		op.Data = out.Data
+	}
+	op.Version = out.Version
 	l.Rec.Append(*op)
 	if l.Live != nil {
 		l.Live.completed(out.Type)
@@ -268,7 +276,7 @@ func (l *Load) Run(ctx context.Context) (LoadStats, error) {
 		vegeta.MaxBody(64 << 10),
 		vegeta.Timeout(l.Timeout),
 	}
-	if tr, ok := l.Client.(targets.Transporter); ok {
+	if tr, ok := a.req.(targets.Transporter); ok {
 		// Last: vegeta's other options assume its own *http.Transport.
 		opts = append(opts, vegeta.Client(&http.Client{Transport: tr.Transport(), Timeout: l.Timeout}))
 	}

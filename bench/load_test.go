@@ -20,6 +20,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/faultline/faultline/bench/workload/register"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/report"
 	"github.com/faultline/faultline/targets"
@@ -85,7 +86,7 @@ func runLoad(t *testing.T, ctx context.Context, client targets.Client, bases []s
 		t.Fatal(err)
 	}
 	resw := bufio.NewWriter(resf)
-	w, err := NewWorkload(WorkloadConfig{Kind: WorkloadRegister, Slots: 8, OpsPerKey: 100, KeyConcurrency: 2, Mix: DefaultMix(), Seed: 1})
+	w, err := register.NewKeyed(register.KeyedConfig{Kind: register.KindRegister, Slots: 8, OpsPerKey: 100, KeyConcurrency: 2, Mix: register.DefaultMix(), Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +294,7 @@ func TestDropAfter(t *testing.T) {
 	pacer, _ := ParseRate("200", 3*time.Second)
 	dir := t.TempDir()
 	rec, _ := history.Create(filepath.Join(dir, HistoryFile))
-	w, _ := NewWorkload(WorkloadConfig{Slots: 8, OpsPerKey: 100, KeyConcurrency: 2})
+	w, _ := register.NewKeyed(register.KeyedConfig{Slots: 8, OpsPerKey: 100, KeyConcurrency: 2})
 	l := &Load{Client: etcdClient(t), Nodes: []LoadNode{testNode{"n1", ts.URL}}, Workload: w, Rec: rec, Pacer: pacer,
 		Duration: 3 * time.Second, MaxInFlight: 4, DropAfter: 100 * time.Millisecond, Timeout: 5 * time.Second}
 	stats, err := l.Run(context.Background())
@@ -355,7 +356,7 @@ func TestNativeClientOverTCP(t *testing.T) {
 	}
 	defer ln.Close()
 	go serveLineRegister(ln)
-	c := targets.Native(&lineClient{})
+	c := &lineClient{} // not HTTP: the load carries it with targets.Native
 	r := runLoad(t, context.Background(), c, []string{"tcp://" + ln.Addr().String()}, "200", time.Second, 16)
 	ops := checkHistory(t, r.events)
 	if len(ops) < 190 || r.stats.Unmatched != 0 {

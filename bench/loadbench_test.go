@@ -22,6 +22,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/faultline/faultline/bench/workload/register"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/etcd"
@@ -158,7 +159,7 @@ func rawVegeta(base string, d time.Duration) (int, time.Duration) {
 	} {
 		op.ID, op.Key, op.Value = uint64(1000+i), "k3.17", strconv.Itoa(1000+i)
 		var t vegeta.Target
-		if err := client.Request(&op, base, &t); err != nil {
+		if err := targets.ForLoad(client).Request(&op, base, &t); err != nil {
 			panic(err)
 		}
 		tgts = append(tgts, t)
@@ -189,8 +190,7 @@ func recorded(b *testing.B, base string, d time.Duration) (int, time.Duration) {
 	}
 	resw := bufio.NewWriterSize(resf, 256<<10)
 	lc := DefaultLoad()
-	wcfg, _ := lc.WorkloadConfig(1)
-	w, err := NewWorkload(wcfg)
+	w, err := register.New().New(lc.WorkloadConfig(1))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -384,8 +384,7 @@ func BenchmarkRecordingPath(b *testing.B) {
 	defer resf.Close()
 	resw := bufio.NewWriterSize(resf, 256<<10)
 	lc := DefaultLoad()
-	wcfg, _ := lc.WorkloadConfig(1)
-	w, _ := NewWorkload(wcfg)
+	w, _ := register.New().New(lc.WorkloadConfig(1))
 	l := &Load{
 		Client: etcdClient(b), Nodes: []LoadNode{testNode{"n1", "http://127.0.0.1:2379"}, testNode{"n2", "http://127.0.0.1:2379"}},
 		Workload: w, Rec: rec, Pacer: ClosedLoop{Processes: benchWorkers}, MaxInFlight: benchWorkers,

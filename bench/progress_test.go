@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faultline/faultline/bench/workload/register"
 	"github.com/faultline/faultline/history"
 )
 
@@ -21,7 +22,7 @@ func TestProgressSnapshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Close()
-	w, err := NewWorkload(WorkloadConfig{Kind: WorkloadRegister, Slots: 8, OpsPerKey: 100, KeyConcurrency: 2, Mix: DefaultMix(), Seed: 1})
+	w, err := register.NewKeyed(register.KeyedConfig{Kind: register.KindRegister, Slots: 8, OpsPerKey: 100, KeyConcurrency: 2, Mix: register.DefaultMix(), Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/chaos"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
@@ -40,8 +41,9 @@ type RunInfo struct {
 	GoVersion     string    `json:"go_version"`
 	Interrupted   bool      `json:"interrupted,omitempty"`
 	LoadStats     LoadStats `json:"load_stats"`
-	// FinalReads counts the reads made after healing (bench/final.go).
-	FinalReads *FinalStats `json:"final_reads,omitempty"`
+	// FinalReads counts what the workload's final phase did after healing
+	// (bench/final.go).
+	FinalReads *workload.FinalStats `json:"final_reads,omitempty"`
 }
 
 // Run is a finished (or interrupted) run.
@@ -69,9 +71,10 @@ func WithRunID(id string) Option { return func(c *runConfig) { c.runID = id } }
 
 // prepared is a scenario whose every part was resolved without launching.
 type prepared struct {
-	sc     Scenario
-	target targets.Target
-	client targets.Client
+	sc       Scenario
+	target   targets.Target
+	client   targets.Client
+	workload workload.Workload
 	// nemesis is the faults and their schedule (bench/nemesis.go).
 	nemesis *nemesisPlan
 	pacer   vegeta.Pacer
@@ -91,7 +94,11 @@ func Prepare(sc Scenario) (*prepared, error) {
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	if err := checkOps(t, sc.Load); err != nil {
+	wl, err := workload.Lookup(sc.Load.Workload)
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	if err := checkOps(t, cl, sc.Load); err != nil {
 		return nil, &ConfigError{Err: err}
 	}
 	if err := checkRuntime(sc.Cluster); err != nil {
@@ -102,7 +109,7 @@ func Prepare(sc Scenario) (*prepared, error) {
 		return nil, err
 	}
 	pacer, _ := ParseRate(sc.Load.Rate, time.Duration(sc.Load.Duration))
-	return &prepared{sc: sc, target: t, client: cl, nemesis: np, pacer: pacer}, nil
+	return &prepared{sc: sc, target: t, client: cl, workload: wl, nemesis: np, pacer: pacer}, nil
 }
 
 // Execute runs sc: build, launch, load with faults, heal, tear down. The run
@@ -204,6 +211,18 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	// Heal on every way out, including a panic in the load or Ctrl-C.
 	defer func() { err = errors.Join(err, chaos.HealAll(context.WithoutCancel(ctx), env)) }()
 
+	// The client's setup step (a schema, a stream, a queue) comes before
+	// the history's clock starts: it is not an operation under test.
+	if s, ok := p.client.(targets.Setupper); ok {
+		bases := make([]string, 0, len(cluster.Nodes()))
+		for _, n := range cluster.Nodes() {
+			bases = append(bases, n.Endpoint(targets.ClientPort))
+		}
+		cfg.log("setting up the %s client", sc.Cluster.Target)
+		if err := s.Setup(ctx, bases); err != nil {
+			return fmt.Errorf("client setup: %w", err)
+		}
+	}
 	rec, err := history.Create(filepath.Join(r.Dir, HistoryFile))
 	if err != nil {
 		return err
@@ -230,15 +249,13 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	stopNemesis := startNemesis(ctx, p.nemesis, env, nemRec, stopLoad)
 
 	cfg.log("load: %s at rate %s for %v against %d nodes, nemesis: %s", sc.Load.Workload, sc.Load.Rate, sc.Load.Duration, sc.Cluster.Nodes, nemesisLabel(sc.Chaos.Nemesis))
-	wcfg, _ := sc.Load.WorkloadConfig(sc.Seed) // validated by Prepare
-	workload, err := NewWorkload(wcfg)
+	gen, err := p.workload.New(sc.Load.WorkloadConfig(sc.Seed)) // validated by Prepare
 	if err != nil {
 		return err
 	}
-	// The final reads read back every key the load wrote.
-	written := trackWrites(workload)
+	ids := &idTracker{Generator: gen}
 	load := &Load{
-		Client: p.client, Nodes: LoadNodes(cluster.Nodes()), Workload: written,
+		Client: p.client, Nodes: LoadNodes(cluster.Nodes()), Workload: ids,
 		Rec: rec, Pacer: p.pacer, Duration: time.Duration(sc.Load.Duration),
 		MaxInFlight: sc.Load.MaxInFlight, DropAfter: time.Duration(sc.Load.DropAfter),
 		Timeout: time.Duration(sc.Load.Timeout),
@@ -257,7 +274,7 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	if err := errors.Join(lerr, nemErr); err != nil || ctx.Err() != nil {
 		return err
 	}
-	return r.finish(ctx, p, cfg, cluster, env, rec, written)
+	return r.finish(ctx, p, cfg, cluster, env, rec, ids)
 }
 
 func (r *Run) writeInfo() error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/workload/register"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/report"
 )
@@ -108,7 +109,7 @@ entries:
 	}
 	plain, bug, sections, file := s.Entries[0].Scenario, s.Entries[1].Scenario, s.Entries[2].Scenario, s.Entries[3].Scenario
 	if plain.Cluster.Target != "raftkv" || plain.Load.Duration != bench.Duration(5*time.Second) || plain.Load.Rate != "150" ||
-		plain.Chaos.Interval != bench.Duration(2*time.Second) || plain.Load.Mix != bench.DefaultMix().String() || s.Entries[0].SeedFixed {
+		plain.Chaos.Interval != bench.Duration(2*time.Second) || plain.Load.Mix != register.DefaultMix().String() || s.Entries[0].SeedFixed {
 		t.Errorf("defaults not applied: %+v", plain)
 	}
 	if bug.Cluster.Options["bug"] != "stale-reads" || !slices.Equal(bug.Chaos.Nemesis, []string{"partition", "kill"}) || bug.Seed != 42 || !s.Entries[1].SeedFixed {

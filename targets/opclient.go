@@ -1,6 +1,7 @@
 package targets
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,37 +10,125 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/faultline/faultline/history"
 )
 
-// Transporter is implemented by a Client that carries its requests itself
+// Transporter is implemented by a Requester that carries its requests itself
 // instead of over HTTP (see Native): the load gives vegeta's Attacker this
 // round tripper.
 type Transporter interface {
 	Transport() http.RoundTripper
 }
 
-// outcomeHeader carries an OpClient's outcome from the round tripper to
+// ForLoad is the form of c that vegeta's Attacker sends: its own Requester
+// when it speaks HTTP, else Native(c).
+func ForLoad(c Client) Requester {
+	if r, ok := c.(Requester); ok {
+		return r
+	}
+	return Native(c)
+}
+
+// HTTP adapts an HTTP client to the Client contract: Do builds the request
+// with r.Request, sends it (no proxy, no redirects followed) and classifies
+// the answer with r.Classify, as the load would. The load itself finds r
+// (ForLoad) and lets vegeta send it.
+func HTTP(r Requester) Client { return &httpClient{Requester: r} }
+
+type httpClient struct {
+	Requester
+	once sync.Once
+	hc   *http.Client
+}
+
+var (
+	_ Client    = (*httpClient)(nil)
+	_ Requester = (*httpClient)(nil)
+)
+
+// maxBody bounds what is read of one answer (vegeta's MaxBody in the load).
+const maxBody = 64 << 10
+
+func (c *httpClient) client() *http.Client {
+	c.once.Do(func() {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.Proxy = nil // traffic goes to the cluster's nodes, never through a proxy
+		c.hc = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}
+	})
+	return c.hc
+}
+
+func (c *httpClient) Do(ctx context.Context, op *history.Event, base string) Outcome {
+	var t vegeta.Target
+	if err := c.Request(op, base, &t); err != nil {
+		return Outcome{Type: history.Fail, Error: "build the request: " + err.Error()}
+	}
+	req, err := t.Request()
+	if err != nil {
+		return Outcome{Type: history.Fail, Error: "build the request: " + err.Error()}
+	}
+	start := time.Now()
+	res := vegeta.Result{Attack: "do", Method: t.Method, URL: t.URL, Timestamp: start}
+	resp, err := c.client().Do(req.WithContext(ctx))
+	if err != nil {
+		res.Error = err.Error()
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			res.Error = "deadline: " + res.Error
+		}
+	} else {
+		res.Body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		resp.Body.Close()
+		res.Code = uint16(resp.StatusCode)
+		if res.Code < 200 || res.Code >= 400 {
+			res.Error = resp.Status
+		} else if err != nil {
+			res.Error, res.Code = err.Error(), 0
+		}
+	}
+	res.Latency = time.Since(start)
+	return c.Classify(op, &res)
+}
+
+// CloseIdleConnections closes the keep-alive connections Do opened.
+func (c *httpClient) CloseIdleConnections() {
+	if c.hc != nil {
+		c.hc.CloseIdleConnections()
+	}
+}
+
+// outcomeHeader carries a Client's outcome type from the round tripper to
 // Classify.
 const outcomeHeader = "Faultline-Outcome"
 
-// Native adapts a non-HTTP client to Client: Request parks the operation and
-// names it in a URL, the round tripper performs it with c.Do, and the
+// Native adapts a non-HTTP client for vegeta: Request parks the operation
+// and names it in a URL, the round tripper performs it with c.Do, and the
 // synthesized response (200 ok, 409 fail, 503 info) lets vegeta time it and
 // write it to results.bin like any HTTP request.
-func Native(c OpClient) Client { return &native{c: c} }
+func Native(c Client) Requester { return &native{c: c} }
 
 type native struct {
-	c   OpClient
-	ops sync.Map // op id -> parked
+	c   Client
+	ops sync.Map // op id -> *parked
 }
+
+var (
+	_ Requester   = (*native)(nil)
+	_ Transporter = (*native)(nil)
+)
 
 type parked struct {
 	op   history.Event
 	base string
+	// out is what Do returned, kept for Classify (set before the response
+	// reaches vegeta, read after vegeta hands the result back).
+	out  Outcome
+	done bool
 }
 
 func (n *native) Transport() http.RoundTripper { return (*nativeTransport)(n) }
@@ -54,26 +143,20 @@ func (n *native) Request(op *history.Event, base string, t *vegeta.Target) error
 	return nil
 }
 
-// Classify reads the outcome the round tripper put in the response. A
-// response that never came (the client's timeout) is info for a write and
-// fail for a read, which carries no information.
+// Classify takes the outcome the round tripper kept. A response that never
+// came (the client's timeout) is info for a write and fail for a read,
+// which carries no information.
 func (n *native) Classify(op *history.Event, res *vegeta.Result) Outcome {
-	if res.Code == 0 {
-		// vegeta failed before the round trip: the operation may still be
-		// parked.
-		n.ops.Delete(op.ID)
-	}
-	t, err := history.ParseType(res.Headers.Get(outcomeHeader))
-	if err != nil || t == history.Invoke {
-		if op.F == history.FRead {
-			return Outcome{Type: history.Fail, Error: res.Error}
+	v, ok := n.ops.LoadAndDelete(op.ID)
+	if ok {
+		if p := v.(*parked); p.done && res.Code != 0 {
+			return p.out
 		}
-		return Outcome{Type: history.Info, Error: res.Error}
 	}
-	if t == history.OK {
-		return Outcome{Type: t, Value: string(res.Body)}
+	if op.F == history.FRead {
+		return Outcome{Type: history.Fail, Error: res.Error}
 	}
-	return Outcome{Type: t, Error: string(res.Body)}
+	return Outcome{Type: history.Info, Error: res.Error}
 }
 
 type nativeTransport native
@@ -86,7 +169,7 @@ func (n *nativeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("native client: no op id in %s", req.URL)
 	}
-	v, ok := n.ops.LoadAndDelete(id)
+	v, ok := n.ops.Load(id)
 	if !ok {
 		return nil, errors.New("native client: operation " + strconv.FormatUint(id, 10) + " is unknown")
 	}
@@ -95,12 +178,16 @@ func (n *nativeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	code, body := http.StatusOK, out.Value
 	switch out.Type {
 	case history.OK:
+		if len(out.Data) > 0 {
+			body = string(out.Data)
+		}
 	case history.Fail:
 		code, body = http.StatusConflict, out.Error
 	default:
 		out.Type = history.Info
 		code, body = http.StatusServiceUnavailable, out.Error
 	}
+	p.out, p.done = out, true
 	return &http.Response{
 		Status:     strconv.Itoa(code) + " " + http.StatusText(code),
 		StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,

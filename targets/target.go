@@ -7,6 +7,7 @@ package targets
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -95,37 +96,55 @@ type ClientConfig struct {
 	ReadMode string
 }
 
-// Client turns operations into HTTP requests and responses into outcomes.
-// Requests are built and timed by vegeta's Attacker.
+// Client performs a workload's operations on a node: the one client
+// contract of every target, whatever its protocol. Do performs op against
+// the node whose client endpoint is base and classifies the outcome, per
+// operation and per error: ok (it happened; with the value read, for the
+// workloads whose completions carry one), fail (it certainly did not happen)
+// or info (it may have happened). Treating info as fail invents anomalies;
+// treating every error as info makes histories uncheckable. Do must return
+// once ctx ends (the client's timeout), with info for a write that may have
+// been sent.
+//
+// The load still paces, times and records every operation through vegeta's
+// Attacker: an HTTP client also implements Requester and is sent by vegeta
+// itself (HTTP adapts a Requester to Client); any other Client is carried by
+// Native, a round tripper that calls Do instead of the network.
 type Client interface {
+	Do(ctx context.Context, op *history.Event, base string) Outcome
+}
+
+// Requester is the HTTP form of a client, which vegeta's Attacker sends on
+// the network itself (the load's fast path).
+type Requester interface {
 	// Request fills t with the request that performs op against the node
-	// whose client endpoint is base. The op id must appear in the URL so the
-	// result can be matched to its operation.
+	// whose client endpoint is base. The op id must appear in the URL (op=ID,
+	// last in the query) so the result can be matched to its operation.
 	Request(op *history.Event, base string, t *vegeta.Target) error
-	// Classify decides the outcome of op from the vegeta result: ok (with the
-	// value read), fail (certainly not applied) or info (maybe applied).
+	// Classify decides the outcome of op from the vegeta result, as
+	// Client.Do does.
 	Classify(op *history.Event, res *vegeta.Result) Outcome
 }
 
-// OpClient is the client of a target whose protocol is not HTTP. Its
-// Target.Client returns Native(opClient): the load still paces it with
-// vegeta's pacers, times it with vegeta's Attacker and records the same
-// events and results, because Native carries each operation through an
-// http.RoundTripper that calls Do instead of the network.
-type OpClient interface {
-	// Do performs op against the node whose client endpoint is base and
-	// classifies the outcome as Client.Classify does: ok (with the value
-	// read), fail (certainly not applied) or info (maybe applied). It must
-	// return once ctx ends (the client's timeout), with info for a write
-	// that may have been sent.
-	Do(ctx context.Context, op *history.Event, base string) Outcome
+// Setupper is a Client that prepares the cluster before the load: creates a
+// schema, a stream, a queue. Setup runs once, after every node is healthy
+// and before the history starts; an error ends the run (exit 4).
+type Setupper interface {
+	Setup(ctx context.Context, bases []string) error
 }
 
 // Outcome is the completion of an operation.
 type Outcome struct {
-	Type  history.Type
+	Type history.Type
+	// Value is a register's value read (a JSON string in the history).
 	Value string
-	Error string
+	// Data is any other value the completion carries (a transaction's
+	// reads, a dequeued message), as compact JSON; it replaces the invoke's.
+	Data json.RawMessage
+	// Version is what the system reported with the operation (a revision,
+	// zxid, offset), as compact JSON the target defines.
+	Version json.RawMessage
+	Error   string
 }
 
 // LeaderFinder is implemented by targets that can say which node leads.

@@ -76,7 +76,7 @@ func (once) Rate(time.Duration) float64                              { return 0 
 func do(t *testing.T, c targets.Client, base string, op history.Event) targets.Outcome {
 	t.Helper()
 	var tgt vegeta.Target
-	if err := c.Request(&op, base, &tgt); err != nil {
+	if err := targets.ForLoad(c).Request(&op, base, &tgt); err != nil {
 		t.Fatal(err)
 	}
 	atk := vegeta.NewAttacker(vegeta.Timeout(5 * time.Second))
@@ -87,7 +87,7 @@ func do(t *testing.T, c targets.Client, base string, op history.Event) targets.O
 	if res == nil {
 		t.Fatal("no result")
 	}
-	return c.Classify(&op, res)
+	return targets.ForLoad(c).Classify(&op, res)
 }
 
 // The client's read, write and compare-and-set against a real etcd: the JSON

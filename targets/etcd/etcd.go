@@ -166,9 +166,9 @@ func (*Target) Leader(ctx context.Context, hc *http.Client, bases []string) (int
 func (*Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
 	switch cfg.ReadMode {
 	case "", Linearizable:
-		return &client{}, nil
+		return targets.HTTP(&client{}), nil
 	case Serializable:
-		return &client{serializable: true}, nil
+		return targets.HTTP(&client{serializable: true}), nil
 	}
 	return nil, fmt.Errorf("etcd: unknown read mode %q (want linearizable or serializable)", cfg.ReadMode)
 }

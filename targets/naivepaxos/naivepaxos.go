@@ -78,5 +78,5 @@ func (*Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
 	if cfg.ReadMode != "" {
 		return nil, fmt.Errorf("naive-paxos has no read modes (got %q)", cfg.ReadMode)
 	}
-	return kvapi.Client{}, nil
+	return targets.HTTP(kvapi.Client{}), nil
 }

@@ -117,5 +117,5 @@ func (*Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
 	if cfg.ReadMode != "" && cfg.ReadMode != "linearizable" {
 		return nil, fmt.Errorf("raftkv: read mode %q: reads are always linearizable (use --target-opt bug=stale-reads for stale ones)", cfg.ReadMode)
 	}
-	return kvapi.Client{}, nil
+	return targets.HTTP(kvapi.Client{}), nil
 }

@@ -132,7 +132,7 @@ func TestRequests(t *testing.T) {
 	}
 	for _, c := range cases {
 		var vt vegeta.Target
-		if err := cl.Request(&c.op, "http://n:1/", &vt); err != nil {
+		if err := targets.ForLoad(cl).Request(&c.op, "http://n:1/", &vt); err != nil {
 			t.Fatalf("%s: %v", c.op.F, err)
 		}
 		if vt.Method != c.method || vt.URL != c.url || string(vt.Body) != c.body {
@@ -149,7 +149,7 @@ func TestRequests(t *testing.T) {
 	s.Requests.CAS = nil
 	cl, _ = newTarget(t, s, spec.Config{Options: map[string]string{"token": "secret"}}).Client(targets.ClientConfig{})
 	var vt vegeta.Target
-	if err := cl.Request(&history.Event{F: history.FWrite, ID: 3, Key: `k"1`, Value: "v"}, "http://n:1", &vt); err != nil {
+	if err := targets.ForLoad(cl).Request(&history.Event{F: history.FWrite, ID: 3, Key: `k"1`, Value: "v"}, "http://n:1", &vt); err != nil {
 		t.Fatal(err)
 	}
 	if string(vt.Body) != `{"key": "k\"1", "value": "v", "b64": "dg=="}` {
@@ -158,7 +158,7 @@ func TestRequests(t *testing.T) {
 	if vt.Header.Get("Authorization") != "Bearer secret" || vt.Header.Get("Content-Type") != "application/json" || vt.Header.Get("X-Op") != "3" {
 		t.Errorf("headers %v", vt.Header)
 	}
-	if err := cl.Request(&history.Event{F: history.FCAS, ID: 4, Key: "k"}, "http://n:1", &vt); err == nil {
+	if err := targets.ForLoad(cl).Request(&history.Event{F: history.FCAS, ID: 4, Key: "k"}, "http://n:1", &vt); err == nil {
 		t.Errorf("a spec without cas built a cas request")
 	}
 }
@@ -183,7 +183,7 @@ func TestClassifyLikeKVAPI(t *testing.T) {
 	for _, f := range []string{history.FRead, history.FWrite, history.FCAS} {
 		for _, res := range results {
 			op := history.Event{F: f, ID: 1, Key: "k", Value: "1"}
-			got, want := cl.Classify(&op, &res), kvapi.Client{}.Classify(&op, &res)
+			got, want := targets.ForLoad(cl).Classify(&op, &res), kvapi.Client{}.Classify(&op, &res)
 			if got.Type != want.Type || got.Value != want.Value {
 				t.Errorf("%s, status %d %q: %v %q, kvapi says %v %q", f, res.Code, res.Error, got.Type, got.Value, want.Type, want.Value)
 			}
@@ -235,7 +235,7 @@ func TestClassifyRules(t *testing.T) {
 	for _, c := range cases {
 		op := history.Event{F: c.f, ID: 1, Key: "k", Value: "1"}
 		res := vegeta.Result{Code: c.code, Body: []byte(c.body)}
-		got := cl.Classify(&op, &res)
+		got := targets.ForLoad(cl).Classify(&op, &res)
 		if got.Type != c.typ || got.Value != c.val {
 			t.Errorf("%s %d %s: %v %q (%s), want %v %q", c.f, c.code, c.body, got.Type, got.Value, got.Error, c.typ, c.val)
 		}

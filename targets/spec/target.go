@@ -275,5 +275,5 @@ func (t *Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
 	if cfg.ReadMode != "" {
 		return nil, fmt.Errorf("%s: read mode %q: a spec target has one read request (leave --read-mode out)", t.spec.Name, cfg.ReadMode)
 	}
-	return &client{reqs: t.reqs, options: t.options}, nil
+	return targets.HTTP(&client{reqs: t.reqs, options: t.options}), nil
 }

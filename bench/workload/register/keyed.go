@@ -1,4 +1,4 @@
-package bench
+package register
 
 import (
 	"fmt"
@@ -8,28 +8,20 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/history"
 )
 
-// Workload decides what each operation does. It is called concurrently.
-type Workload interface {
-	// Next fills op's F, Key, Value and From; op.ID is already set and is
-	// unique in the run.
-	Next(op *history.Event)
-	// Done is told how each operation ended: done carries the operation and
-	// its completion type (ok, fail, info; Invoke when it was abandoned
-	// before being sent), and a read's value.
-	Done(done *history.Event)
-}
+var _ workload.Generator = (*Keyed)(nil)
 
 // Workload kinds.
 const (
-	// WorkloadRegister hammers a few keys at once, rotated (Jepsen's
+	// KindRegister hammers a few keys at once, rotated (Jepsen's
 	// independent registers).
-	WorkloadRegister = "register"
-	// WorkloadKV spreads the same operations over a large key space with a
+	KindRegister = "register"
+	// KindKV spreads the same operations over a large key space with a
 	// chosen key distribution.
-	WorkloadKV = "kv"
+	KindKV = "kv"
 )
 
 // Key distributions.
@@ -41,9 +33,9 @@ const (
 // DefaultZipfS is the skew of --key-dist zipfian (Go's Zipf needs s > 1).
 const DefaultZipfS = 1.1
 
-// WorkloadConfig shapes a workload.
-type WorkloadConfig struct {
-	// Kind is WorkloadRegister or WorkloadKV.
+// KeyedConfig shapes a workload.
+type KeyedConfig struct {
+	// Kind is KindRegister or KindKV.
 	Kind string
 	// Slots is how many keys are open at once (register) or the size of the
 	// key space (kv).
@@ -83,7 +75,7 @@ type WorkloadConfig struct {
 // (the empty value, "absent", for a fresh key), so that many succeed.
 type Keyed struct {
 	mu    sync.Mutex
-	cfg   WorkloadConfig
+	cfg   KeyedConfig
 	rnd   *rand.Rand
 	zipf  *rand.Zipf
 	slots []*keyState
@@ -93,6 +85,10 @@ type Keyed struct {
 	pad   string
 	// cumulative weights of the mix
 	pRead, pWrite float64
+	// written lists every key a write or cas was invoked on, for the final
+	// reads.
+	written []string
+	wseen   map[string]bool
 }
 
 type keyState struct {
@@ -106,10 +102,10 @@ type keyState struct {
 	last string
 }
 
-// NewWorkload returns the workload cfg describes.
-func NewWorkload(cfg WorkloadConfig) (*Keyed, error) {
+// NewKeyed returns the workload cfg describes.
+func NewKeyed(cfg KeyedConfig) (*Keyed, error) {
 	if cfg.Kind == "" {
-		cfg.Kind = WorkloadRegister
+		cfg.Kind = KindRegister
 	}
 	if cfg.Slots <= 0 || cfg.OpsPerKey <= 0 || cfg.KeyConcurrency <= 0 {
 		return nil, fmt.Errorf("workload: keys, ops-per-key and key-concurrency must be at least 1")
@@ -125,14 +121,15 @@ func NewWorkload(cfg WorkloadConfig) (*Keyed, error) {
 		rnd:   rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
 		slots: make([]*keyState, cfg.Slots),
 		live:  map[string]*keyState{},
+		wseen: map[string]bool{},
 	}
 	switch cfg.Kind {
-	case WorkloadRegister:
+	case KindRegister:
 		w.probe = cfg.Slots
-	case WorkloadKV:
+	case KindKV:
 		w.probe = 1
 	default:
-		return nil, fmt.Errorf("workload %q: want %s or %s", cfg.Kind, WorkloadRegister, WorkloadKV)
+		return nil, fmt.Errorf("workload %q: want %s or %s", cfg.Kind, KindRegister, KindKV)
 	}
 	switch cfg.Dist {
 	case "", DistUniform:
@@ -252,6 +249,18 @@ func (w *Keyed) Next(op *history.Event) {
 		op.From = k.last
 		op.Value = w.value(op.ID)
 	}
+	if op.F != history.FRead && !w.wseen[op.Key] {
+		w.wseen[op.Key] = true
+		w.written = append(w.written, op.Key)
+	}
+}
+
+// Written lists every key a write or cas was invoked on, in first-write
+// order.
+func (w *Keyed) Written() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.written...)
 }
 
 // value is the op id, padded to ValueSize: the id makes it unique.

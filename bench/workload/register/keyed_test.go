@@ -1,4 +1,4 @@
-package bench
+package register
 
 import (
 	"math/rand/v2"
@@ -66,16 +66,16 @@ func drive(t *testing.T, w *Keyed, n, inflight int, seed uint64) (perKey map[str
 func TestWorkloadBoundsKeysAndConcurrency(t *testing.T) {
 	for _, c := range []struct {
 		name     string
-		cfg      WorkloadConfig
+		cfg      KeyedConfig
 		inflight int
 	}{
-		{"register", WorkloadConfig{Kind: WorkloadRegister, Slots: 8, OpsPerKey: 100, KeyConcurrency: 2}, 64},
-		{"register-one-key", WorkloadConfig{Kind: WorkloadRegister, Slots: 1, OpsPerKey: 10, KeyConcurrency: 1}, 5},
-		{"kv-uniform", WorkloadConfig{Kind: WorkloadKV, Slots: 1000, OpsPerKey: 20, KeyConcurrency: 2}, 200},
-		{"kv-zipfian", WorkloadConfig{Kind: WorkloadKV, Slots: 1000, Dist: DistZipfian, ZipfS: 1.2, OpsPerKey: 50, KeyConcurrency: 3, ValueSize: 64}, 100},
+		{"register", KeyedConfig{Kind: KindRegister, Slots: 8, OpsPerKey: 100, KeyConcurrency: 2}, 64},
+		{"register-one-key", KeyedConfig{Kind: KindRegister, Slots: 1, OpsPerKey: 10, KeyConcurrency: 1}, 5},
+		{"kv-uniform", KeyedConfig{Kind: KindKV, Slots: 1000, OpsPerKey: 20, KeyConcurrency: 2}, 200},
+		{"kv-zipfian", KeyedConfig{Kind: KindKV, Slots: 1000, Dist: DistZipfian, ZipfS: 1.2, OpsPerKey: 50, KeyConcurrency: 3, ValueSize: 64}, 100},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			w, err := NewWorkload(c.cfg)
+			w, err := NewKeyed(c.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +93,7 @@ func TestWorkloadBoundsKeysAndConcurrency(t *testing.T) {
 
 // Concurrent use, as vegeta's workers and the result loop do (run with -race).
 func TestWorkloadConcurrent(t *testing.T) {
-	w, err := NewWorkload(WorkloadConfig{Kind: WorkloadRegister, Slots: 4, OpsPerKey: 50, KeyConcurrency: 2})
+	w, err := NewKeyed(KeyedConfig{Kind: KindRegister, Slots: 4, OpsPerKey: 50, KeyConcurrency: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestWorkloadConcurrent(t *testing.T) {
 }
 
 func TestWorkloadMixAndCAS(t *testing.T) {
-	w, err := NewWorkload(WorkloadConfig{Kind: WorkloadRegister, Slots: 2, OpsPerKey: 1000, KeyConcurrency: 1,
+	w, err := NewKeyed(KeyedConfig{Kind: KindRegister, Slots: 2, OpsPerKey: 1000, KeyConcurrency: 1,
 		Mix: Mix{Read: 1, Write: 1, CAS: 2}})
 	if err != nil {
 		t.Fatal(err)
@@ -155,13 +155,13 @@ func TestWorkloadMixAndCAS(t *testing.T) {
 	if count[history.FCAS] < 1800 || count[history.FRead] < 800 || count[history.FWrite] < 800 {
 		t.Errorf("mix 1:1:2 gave %v", count)
 	}
-	if _, err := NewWorkload(WorkloadConfig{Slots: 1, OpsPerKey: 1, KeyConcurrency: 1, Mix: Mix{Read: 1}}); err != nil {
+	if _, err := NewKeyed(KeyedConfig{Slots: 1, OpsPerKey: 1, KeyConcurrency: 1, Mix: Mix{Read: 1}}); err != nil {
 		t.Errorf("read-only mix: %v", err)
 	}
 }
 
 func TestZipfianIsSkewed(t *testing.T) {
-	w, err := NewWorkload(WorkloadConfig{Kind: WorkloadKV, Slots: 1000, Dist: DistZipfian, ZipfS: 1.1, OpsPerKey: 1 << 30, KeyConcurrency: 1 << 30})
+	w, err := NewKeyed(KeyedConfig{Kind: KindKV, Slots: 1000, Dist: DistZipfian, ZipfS: 1.1, OpsPerKey: 1 << 30, KeyConcurrency: 1 << 30})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestZipfianIsSkewed(t *testing.T) {
 	if bySlot["k0"] < 1000 || bySlot["k0"] < 10*bySlot["k500"] {
 		t.Errorf("zipfian: k0 got %d, k1 %d, k500 %d of 10000", bySlot["k0"], bySlot["k1"], bySlot["k500"])
 	}
-	w, _ = NewWorkload(WorkloadConfig{Kind: WorkloadKV, Slots: 10, OpsPerKey: 1 << 30, KeyConcurrency: 1 << 30})
+	w, _ = NewKeyed(KeyedConfig{Kind: KindKV, Slots: 10, OpsPerKey: 1 << 30, KeyConcurrency: 1 << 30})
 	bySlot = map[string]int{}
 	for id := uint64(1); id <= 10000; id++ {
 		op := history.Event{ID: id}
@@ -213,41 +213,13 @@ func TestParseMixAndKeyDist(t *testing.T) {
 	}
 }
 
-func TestLoadConfigValidate(t *testing.T) {
-	def := DefaultLoad()
-	if err := def.Validate(); err != nil {
-		t.Fatalf("defaults: %v", err)
-	}
-	for name, mut := range map[string]func(*LoadConfig){
-		"workload":   func(l *LoadConfig) { l.Workload = "queue" },
-		"rate":       func(l *LoadConfig) { l.Rate = "ramp:1" },
-		"mix":        func(l *LoadConfig) { l.Mix = "read:0" },
-		"dist":       func(l *LoadConfig) { l.KeyDist = "pareto" },
-		"keys":       func(l *LoadConfig) { l.Keys = 0 },
-		"key-space":  func(l *LoadConfig) { l.KeySpace = 0 },
-		"ops":        func(l *LoadConfig) { l.OpsPerKey = 0 },
-		"conc":       func(l *LoadConfig) { l.KeyConcurrency = 0 },
-		"value-size": func(l *LoadConfig) { l.ValueSize = -1 },
-		"drop-after": func(l *LoadConfig) { l.DropAfter = -1 },
-		"in-flight":  func(l *LoadConfig) { l.MaxInFlight = 0 },
-	} {
-		l := DefaultLoad()
-		mut(&l)
-		if err := l.Validate(); err == nil {
-			t.Errorf("%s: no error", name)
-		} else if strings.Contains(err.Error(), "\n") {
-			t.Errorf("%s: error spans lines: %q", name, err)
-		}
-	}
-}
-
 // When latency climbs, every open key sits at its concurrency cap. Keys must
 // then spread over overflow keys, not be retired early: every key that was
 // closed had all its operations, so each key keeps enough history to show
 // an anomaly.
 func TestWorkloadNeverRetiresAKeyEarly(t *testing.T) {
-	for _, kind := range []string{WorkloadRegister, WorkloadKV} {
-		w, err := NewWorkload(WorkloadConfig{Kind: kind, Slots: 8, OpsPerKey: 20, KeyConcurrency: 2, Seed: 3})
+	for _, kind := range []string{KindRegister, KindKV} {
+		w, err := NewKeyed(KeyedConfig{Kind: kind, Slots: 8, OpsPerKey: 20, KeyConcurrency: 2, Seed: 3})
 		if err != nil {
 			t.Fatal(err)
 		}

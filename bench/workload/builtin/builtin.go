@@ -1,0 +1,14 @@
+// Package builtin registers the workloads that ship with Faultline. Adding
+// one is a folder under bench/workload and a line here.
+package builtin
+
+import (
+	"github.com/faultline/faultline/bench/workload"
+	"github.com/faultline/faultline/bench/workload/kv"
+	"github.com/faultline/faultline/bench/workload/register"
+)
+
+func init() {
+	workload.Register(register.New())
+	workload.Register(kv.New())
+}

@@ -1,0 +1,20 @@
+package registry
+
+import (
+	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/etcd"
+	"github.com/faultline/faultline/targets/naivepaxos"
+	"github.com/faultline/faultline/targets/raftkv"
+)
+
+// The systems that ship with Faultline: one line each.
+func init() {
+	Register("etcd", func(opts map[string]string) (targets.Target, error) {
+		if err := NoOptions("etcd", opts); err != nil {
+			return nil, err
+		}
+		return etcd.New(), nil
+	})
+	Register("raftkv", func(opts map[string]string) (targets.Target, error) { return raftkv.New(opts) })
+	Register("naive-paxos", func(opts map[string]string) (targets.Target, error) { return naivepaxos.New(opts) })
+}
