@@ -13,6 +13,7 @@
 package kvapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -56,6 +57,9 @@ func (Client) Request(op *history.Event, base string, t *vegeta.Target) error {
 	case history.FCAS:
 		t.Method, t.Body = http.MethodPut, []byte(op.Value)
 		u += "&if=" + url.QueryEscape(op.From)
+	case FTxn:
+		t.Method, t.Body = http.MethodPost, op.Data
+		u = base + "/txn?op=" + strconv.FormatUint(op.ID, 10)
 	default:
 		return fmt.Errorf("kvapi: unsupported operation %q", op.F)
 	}
@@ -69,6 +73,9 @@ func (Client) Request(op *history.Event, base string, t *vegeta.Target) error {
 // rejections before any effect (fail); a write that may have reached the
 // cluster (timeout, reset, 5xx) is info; a connection refused is fail.
 func (Client) Classify(op *history.Event, res *vegeta.Result) targets.Outcome {
+	if op.F == FTxn {
+		return classifyTxn(op, res)
+	}
 	switch {
 	case res.Code == http.StatusOK:
 		if op.F == history.FRead {
@@ -87,6 +94,38 @@ func (Client) Classify(op *history.Event, res *vegeta.Result) targets.Outcome {
 	case res.Code == 0 && strings.Contains(res.Error, "connection refused"):
 		return targets.Outcome{Type: history.Fail, Error: msg}
 	case res.Code >= 400 && res.Code < 500 && res.Code != http.StatusRequestTimeout:
+		return targets.Outcome{Type: history.Fail, Error: msg}
+	}
+	return targets.Outcome{Type: history.Info, Error: msg}
+}
+
+// FTxn is the operation function of a transaction (bench/workload/txn).
+const FTxn = "txn"
+
+// classifyTxn: 200 is ok with the reads filled in; 400 is a transaction
+// refused before anything was applied (fail); a read-only transaction that
+// did not answer 200 carries no information (fail); any other answer may
+// have applied the transaction's writes (info).
+func classifyTxn(op *history.Event, res *vegeta.Result) targets.Outcome {
+	msg := strings.TrimSpace(res.Error + " " + truncate(string(res.Body), 200))
+	if res.Code == http.StatusOK {
+		body := bytes.TrimSpace(res.Body)
+		var mops []Mop
+		if err := json.Unmarshal(body, &mops); err != nil {
+			return targets.Outcome{Type: history.Info, Error: "unreadable answer: " + msg}
+		}
+		var buf bytes.Buffer
+		if json.Compact(&buf, body) != nil {
+			return targets.Outcome{Type: history.Info, Error: "unreadable answer: " + msg}
+		}
+		return targets.Outcome{Type: history.OK, Data: buf.Bytes()}
+	}
+	var mops []Mop
+	readOnly := json.Unmarshal(op.Data, &mops) == nil && ReadOnly(mops)
+	switch {
+	case res.Code == http.StatusBadRequest, readOnly:
+		return targets.Outcome{Type: history.Fail, Error: msg}
+	case res.Code == 0 && strings.Contains(res.Error, "connection refused"):
 		return targets.Outcome{Type: history.Fail, Error: msg}
 	}
 	return targets.Outcome{Type: history.Info, Error: msg}

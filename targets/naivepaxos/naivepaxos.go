@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/gobuild"
 	"github.com/faultline/faultline/targets/kvapi"
@@ -79,4 +80,9 @@ func (*Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
 		return nil, fmt.Errorf("naive-paxos has no read modes (got %q)", cfg.ReadMode)
 	}
 	return targets.HTTP(kvapi.Client{}), nil
+}
+
+// Supports: naive-paxos has registers only, no transactions.
+func (*Target) Supports(f string) bool {
+	return f == history.FRead || f == history.FWrite || f == history.FCAS
 }

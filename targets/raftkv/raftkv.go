@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/gobuild"
 	"github.com/faultline/faultline/targets/kvapi"
@@ -118,4 +119,13 @@ func (*Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
 		return nil, fmt.Errorf("raftkv: read mode %q: reads are always linearizable (use --target-opt bug=stale-reads for stale ones)", cfg.ReadMode)
 	}
 	return targets.HTTP(kvapi.Client{}), nil
+}
+
+// Supports: raftkv performs the register operations and transactions.
+func (*Target) Supports(f string) bool {
+	switch f {
+	case history.FRead, history.FWrite, history.FCAS, kvapi.FTxn:
+		return true
+	}
+	return false
 }

@@ -9,9 +9,6 @@ package register
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/history"
@@ -94,54 +91,16 @@ func (w Workload) Ops(cfg workload.Config) ([]string, error) {
 	return ops, nil
 }
 
-// finalWorkers read keys in parallel: a few thousand keys must not take a
-// round trip each, one after another.
-const finalWorkers = 8
-
 // Final reads every key a write was invoked on, once the cluster is healed
 // and quiet: what the cluster ended up holding (the lost-write checker's
-// evidence). A read that does not succeed is retried, as a new operation on
-// the next node, until one succeeds or ctx ends; a process whose read ended
-// in info is retired.
+// evidence).
 func (Workload) Final(ctx context.Context, gen workload.Generator, env workload.FinalEnv) workload.FinalStats {
 	k, ok := gen.(*Keyed)
-	if !ok || env.Nodes() == 0 {
+	if !ok {
 		return workload.FinalStats{}
 	}
 	keys := k.Written()
-	var read, attempts atomic.Int64
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range finalWorkers {
-		wg.Go(func() {
-			proc := env.NewProcess()
-			for i := range work {
-				for try := 0; ctx.Err() == nil; try++ {
-					attempts.Add(1)
-					op := history.Event{Process: proc, F: history.FRead, Key: keys[i]}
-					out := env.Do(ctx, &op, (i+try)%env.Nodes())
-					if out.Type == history.OK {
-						read.Add(1)
-						break
-					}
-					if out.Type == history.Info {
-						proc = env.NewProcess()
-					}
-					select {
-					case <-ctx.Done():
-					case <-time.After(100 * time.Millisecond):
-					}
-				}
-			}
-		})
-	}
-	for i := range keys {
-		select {
-		case work <- i:
-		case <-ctx.Done():
-		}
-	}
-	close(work)
-	wg.Wait()
-	return workload.FinalStats{Keys: len(keys), Read: int(read.Load()), Attempts: int(attempts.Load())}
+	return workload.ReadBack(ctx, env, len(keys), func(i int) history.Event {
+		return history.Event{F: history.FRead, Key: keys[i]}
+	})
 }

@@ -9,6 +9,12 @@
 //	stale-reads        any node serves reads from its local state, no barrier
 //	ack-before-commit  the leader acknowledges a write before it commits
 //	non-atomic-cas     cas is a linearizable read then a separate write
+//	non-atomic-txn     a transaction's micro-operations are applied one by one,
+//	                   each its own log entry, so others see it half done
+//
+// Transactions (POST /txn, kvapi) are one log entry each: the state machine
+// applies every micro-operation in order and answers with the reads filled
+// in, so they are strictly serializable.
 package node
 
 import (
@@ -39,10 +45,11 @@ const (
 	BugStaleReads      = "stale-reads"
 	BugAckBeforeCommit = "ack-before-commit"
 	BugNonAtomicCAS    = "non-atomic-cas"
+	BugNonAtomicTxn    = "non-atomic-txn"
 )
 
 // Bugs lists the known bugs.
-var Bugs = []string{BugStaleReads, BugAckBeforeCommit, BugNonAtomicCAS}
+var Bugs = []string{BugStaleReads, BugAckBeforeCommit, BugNonAtomicCAS, BugNonAtomicTxn}
 
 // Peer is a member of the cluster.
 type Peer struct {
@@ -104,7 +111,7 @@ func Start(cfg Config) (*Node, error) {
 		cfg.Log = os.Stderr
 	}
 	switch cfg.Bug {
-	case "", BugStaleReads, BugAckBeforeCommit, BugNonAtomicCAS:
+	case "", BugStaleReads, BugAckBeforeCommit, BugNonAtomicCAS, BugNonAtomicTxn:
 	default:
 		return nil, fmt.Errorf("unknown bug %q (known: %s)", cfg.Bug, strings.Join(Bugs, ", "))
 	}
@@ -173,6 +180,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/kv/", n.handleKV)
+	mux.HandleFunc("/txn", n.handleTxn)
 	mux.HandleFunc("/health", n.handleHealth)
 	mux.HandleFunc("/status", n.handleStatus)
 	n.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -316,6 +324,86 @@ func (n *Node) casNonAtomic(w http.ResponseWriter, c command) {
 	n.apply(w, command{Op: "put", Key: c.Key, Value: c.Value})
 }
 
+// handleTxn performs a transaction: one log entry applied atomically by the
+// state machine (or, with the non-atomic-txn bug, one entry per
+// micro-operation; with stale-reads, a read-only transaction is served from
+// the local state by any node).
+func (n *Node) handleTxn(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	var mops []kvapi.Mop
+	if err == nil {
+		err = json.Unmarshal(body, &mops)
+	}
+	if err != nil || len(mops) == 0 {
+		http.Error(w, fmt.Sprintf("bad transaction: %v", err), http.StatusBadRequest)
+		return
+	}
+	if n.cfg.Bug == BugStaleReads && kvapi.ReadOnly(mops) {
+		f := n.fsm
+		f.mu.RLock()
+		out, err := kvapi.ApplyTxn(mops, f.data)
+		f.mu.RUnlock()
+		writeTxn(w, out, err)
+		return
+	}
+	r.Body = io.NopCloser(strings.NewReader(string(body)))
+	if n.forward(w, r) {
+		return
+	}
+	if n.cfg.Bug == BugNonAtomicTxn {
+		var done []kvapi.Mop
+		for i := range mops {
+			out, code, err := n.applyTxn(mops[i : i+1])
+			if err != nil {
+				http.Error(w, err.Error(), code)
+				return
+			}
+			done = append(done, out...)
+			time.Sleep(2 * time.Millisecond) // the window the bug lives in
+		}
+		writeTxn(w, done, nil)
+		return
+	}
+	out, code, err := n.applyTxn(mops)
+	if err != nil {
+		http.Error(w, err.Error(), code)
+		return
+	}
+	writeTxn(w, out, nil)
+}
+
+func (n *Node) applyTxn(mops []kvapi.Mop) ([]kvapi.Mop, int, error) {
+	b, _ := json.Marshal(command{Op: "txn", Txn: mops})
+	f := n.raft.Apply(b, applyTimeout)
+	if err := f.Error(); err != nil {
+		code := http.StatusGatewayTimeout // submitted: it may still commit
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrEnqueueTimeout) {
+			code = http.StatusServiceUnavailable
+		}
+		return nil, code, fmt.Errorf("apply: %w", err)
+	}
+	switch v := f.Response().(type) {
+	case []kvapi.Mop:
+		return v, http.StatusOK, nil
+	case error:
+		return nil, http.StatusBadRequest, v
+	}
+	return nil, http.StatusInternalServerError, errors.New("apply: no answer")
+}
+
+func writeTxn(w http.ResponseWriter, out []kvapi.Mop, err error) {
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(out)
+}
+
 // forward proxies the request to the leader when this node does not lead; it
 // reports whether it handled the request.
 func (n *Node) forward(w http.ResponseWriter, r *http.Request) bool {
@@ -351,6 +439,8 @@ type command struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
 	From  string `json:"from,omitempty"`
+	// Txn is a transaction's micro-operations (Op "txn").
+	Txn []kvapi.Mop `json:"txn,omitempty"`
 }
 
 type fsm struct {
@@ -384,6 +474,12 @@ func (f *fsm) Apply(l *raft.Log) interface{} {
 		}
 		f.data[c.Key] = c.Value
 		return true
+	case "txn":
+		out, err := kvapi.ApplyTxn(c.Txn, f.data)
+		if err != nil {
+			return err
+		}
+		return out
 	}
 	return false
 }
