@@ -70,13 +70,10 @@ func (f *finalEnv) Do(ctx context.Context, op *history.Event, i int) targets.Out
 	return out
 }
 
-// finalClient is the client of the final phase: linearizable reads where the
-// target names them, otherwise its default.
+// finalClient is the client of the final phase: the target's strongest
+// reads.
 func finalClient(t targets.Target) (targets.Client, error) {
-	if c, err := t.Client(targets.ClientConfig{ReadMode: "linearizable"}); err == nil {
-		return c, nil
-	}
-	return t.Client(targets.ClientConfig{})
+	return t.Client(targets.ClientConfig{Final: true})
 }
 
 // quietPeriod waits d, or until ctx ends.

@@ -94,6 +94,9 @@ type NodeSpec struct {
 type ClientConfig struct {
 	// ReadMode is target specific; etcd knows "linearizable" and "serializable".
 	ReadMode string
+	// Final asks for the client of the final phase: the strongest reads the
+	// target has, whatever its options say the load uses.
+	Final bool
 }
 
 // Client performs a workload's operations on a node: the one client

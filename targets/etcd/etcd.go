@@ -36,10 +36,32 @@ const (
 )
 
 // Target is etcd.
-type Target struct{}
+type Target struct {
+	// readMode is the target option read-mode (--target-opt
+	// read-mode=serializable); --read-mode says the same.
+	readMode string
+}
 
 // New returns the etcd target.
 func New() *Target { return &Target{} }
+
+// NewWithOptions returns the etcd target configured by its target options:
+// read-mode (linearizable or serializable).
+func NewWithOptions(opts map[string]string) (*Target, error) {
+	t := &Target{}
+	for k, v := range opts {
+		switch k {
+		case "read-mode":
+			if v != Linearizable && v != Serializable {
+				return nil, fmt.Errorf("etcd: --target-opt read-mode=%s: want linearizable or serializable", v)
+			}
+			t.readMode = v
+		default:
+			return nil, fmt.Errorf("etcd: unknown target option %q (known: read-mode)", k)
+		}
+	}
+	return t, nil
+}
 
 func (*Target) Name() string           { return "etcd" }
 func (*Target) DefaultVersion() string { return DefaultVersion }
@@ -163,8 +185,17 @@ func (*Target) Leader(ctx context.Context, hc *http.Client, bases []string) (int
 }
 
 // Client returns the JSON-gateway workload client.
-func (*Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
-	switch cfg.ReadMode {
+func (t *Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
+	mode := cfg.ReadMode
+	switch {
+	case cfg.Final:
+		mode = Linearizable
+	case mode == "":
+		mode = t.readMode
+	case t.readMode != "" && mode != t.readMode:
+		return nil, fmt.Errorf("etcd: --read-mode %s contradicts --target-opt read-mode=%s", mode, t.readMode)
+	}
+	switch mode {
 	case "", Linearizable:
 		return targets.HTTP(&client{}), nil
 	case Serializable:

@@ -9,12 +9,7 @@ import (
 
 // The systems that ship with Faultline: one line each.
 func init() {
-	Register("etcd", func(opts map[string]string) (targets.Target, error) {
-		if err := NoOptions("etcd", opts); err != nil {
-			return nil, err
-		}
-		return etcd.New(), nil
-	})
+	Register("etcd", func(opts map[string]string) (targets.Target, error) { return etcd.NewWithOptions(opts) })
 	Register("raftkv", func(opts map[string]string) (targets.Target, error) { return raftkv.New(opts) })
 	Register("naive-paxos", func(opts map[string]string) (targets.Target, error) { return naivepaxos.New(opts) })
 }
