@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"debug/elf"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/moby/moby/client"
@@ -69,11 +71,7 @@ func Closure(ctx context.Context, binary string, opts ...Option) (Ref, error) {
 		ref := "faultline/" + repoName(name) + ":" + hashOf("closure-v1", binary, key, recipe)
 		return closureOnce(ctx, cli, c, ref, func() ([]closureFile, func(), error) { return files, func() {}, nil })
 	}
-	pkgs, err := packageSet(ctx, dedupSorted(c.packages))
-	if err != nil {
-		return Ref{}, err
-	}
-	debs, err := debHashes(ctx, pkgs)
+	pkgs, debs, err := aptAnswers(ctx, c.cacheDir, dedupSorted(c.packages))
 	if err != nil {
 		return Ref{}, err
 	}
@@ -358,11 +356,79 @@ func contentKey(files []closureFile) (string, error) {
 	return fmt.Sprintf("%x", h.Sum(nil)), nil
 }
 
+// aptAnswers returns the package set of pkgs and its .deb hashes. apt gives
+// the same answers until its index changes, and each call costs ~0.5 s, so
+// the answers are remembered on disk under a stamp of the index (names,
+// sizes and times of the lists, sources and preferences).
+func aptAnswers(ctx context.Context, cacheDir string, pkgs []string) (set []string, debs string, err error) {
+	type answers struct {
+		Packages []string
+		Debs     string
+	}
+	memo := ""
+	if stamp, ok := aptIndexStamp(); ok {
+		memo = filepath.Join(cacheDir, "apt", hashOf("apt-answers-v1", stamp, strings.Join(pkgs, " "))+".json")
+		var a answers
+		if b, err := os.ReadFile(memo); err == nil && json.Unmarshal(b, &a) == nil && len(a.Packages) > 0 {
+			return a.Packages, a.Debs, nil
+		}
+	}
+	if set, err = packageSet(ctx, pkgs); err != nil {
+		return nil, "", err
+	}
+	if debs, err = debHashes(ctx, set); err != nil {
+		return nil, "", err
+	}
+	if memo != "" {
+		b, _ := json.Marshal(answers{set, debs})
+		if os.MkdirAll(filepath.Dir(memo), 0o755) == nil {
+			tmp := memo + ".tmp" + strconv.Itoa(os.Getpid())
+			if os.WriteFile(tmp, b, 0o644) == nil {
+				os.Rename(tmp, memo)
+			}
+		}
+	}
+	return set, debs, nil
+}
+
+func aptIndexStamp() (string, bool) {
+	var parts []string
+	for _, pat := range []string{"/var/lib/apt/lists/*", "/etc/apt/sources.list", "/etc/apt/sources.list.d/*",
+		"/etc/apt/preferences", "/etc/apt/preferences.d/*"} {
+		m, _ := filepath.Glob(pat)
+		for _, f := range m {
+			st, err := os.Stat(f)
+			if err != nil || !st.Mode().IsRegular() || filepath.Base(f) == "lock" {
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%s %d %d", f, st.Size(), st.ModTime().UnixNano()))
+		}
+	}
+	if len(parts) == 0 {
+		return "", false
+	}
+	return hashOf(parts...), true
+}
+
 // packageSet is pkgs plus, transitively, the lib* packages and the
 // packages of the same source they depend on (first alternative of each
-// or-group, virtual packages skipped).
+// or-group, virtual packages skipped). apt answers slowly (~0.5 s a call
+// without its binary cache), so the whole graph comes from one recursive
+// apt-cache depends and the sources from one apt-cache show.
 func packageSet(ctx context.Context, pkgs []string) ([]string, error) {
-	srcs, err := sources(ctx, pkgs)
+	out, err := aptCmd(ctx, "", "apt-cache", append([]string{"depends", "--recurse", "--important"}, pkgs...)...)
+	if err != nil {
+		return nil, err
+	}
+	graph := parseDependsGraph(out)
+	var others []string
+	for p := range graph {
+		if !strings.HasPrefix(p, "lib") {
+			others = append(others, p)
+		}
+	}
+	sort.Strings(others)
+	srcs, err := sources(ctx, others)
 	if err != nil {
 		return nil, err
 	}
@@ -371,74 +437,69 @@ func packageSet(ctx context.Context, pkgs []string) ([]string, error) {
 		want[srcs[p]] = true
 	}
 	seen := map[string]bool{}
+	level := pkgs
 	for _, p := range pkgs {
 		seen[p] = true
 	}
-	level := pkgs
+	set := append([]string(nil), pkgs...)
 	for len(level) > 0 {
-		deps, err := depends(ctx, level)
-		if err != nil {
-			return nil, err
-		}
-		var cand, next []string
-		for _, d := range deps {
-			if seen[d] {
-				continue
-			}
-			seen[d] = true
-			if strings.HasPrefix(d, "lib") {
-				next = append(next, d)
-			} else {
-				cand = append(cand, d)
-			}
-		}
-		if len(cand) > 0 {
-			s, err := sources(ctx, cand)
-			if err != nil {
-				return nil, err
-			}
-			for _, d := range cand {
-				if want[s[d]] {
-					next = append(next, d)
+		var next []string
+		for _, p := range level {
+			for _, d := range graph[p] {
+				if seen[d] || !(strings.HasPrefix(d, "lib") || want[srcs[d]]) {
+					continue
 				}
+				seen[d] = true
+				next = append(next, d)
 			}
 		}
+		set = append(set, next...)
 		level = next
-		pkgs = append(pkgs, next...)
 	}
-	sort.Strings(pkgs)
-	return pkgs, nil
+	sort.Strings(set)
+	return set, nil
 }
 
-// depends lists the direct Depends and Pre-Depends of pkgs.
-func depends(ctx context.Context, pkgs []string) ([]string, error) {
-	out, err := aptCmd(ctx, "", "apt-cache", append([]string{"depends", "--important"}, pkgs...)...)
-	if err != nil {
-		return nil, err
-	}
-	return parseDepends(out), nil
-}
-
-func parseDepends(out string) []string {
-	var deps []string
+// parseDependsGraph reads apt-cache depends output into package -> its
+// Depends and PreDepends: the first alternative of an or-group ("|Depends:"
+// then "Depends:"), no virtual package ("<name>"), no provider lines (the
+// deeper-indented names under a dependency).
+func parseDependsGraph(out string) map[string][]string {
+	g := map[string][]string{}
+	var cur string
 	inOr := false
 	for _, line := range strings.Split(out, "\n") {
+		if line == "" {
+			continue
+		}
+		if !strings.HasPrefix(line, " ") {
+			cur, inOr = strings.TrimSpace(line), false
+			if strings.HasPrefix(cur, "<") {
+				cur = "" // a virtual package's section
+				continue
+			}
+			if _, ok := g[cur]; !ok {
+				g[cur] = nil
+			}
+			continue
+		}
+		if cur == "" || strings.HasPrefix(line, "    ") {
+			continue
+		}
 		t := strings.TrimSpace(line)
 		alt := strings.HasPrefix(t, "|")
-		t = strings.TrimPrefix(t, "|")
-		k, v, ok := strings.Cut(t, ": ")
-		if !ok || (k != "Depends" && k != "PreDepends") || !strings.HasPrefix(line, "  ") || strings.HasPrefix(line, "    ") {
-			continue // a package line, or a provider of a virtual package
+		k, v, ok := strings.Cut(strings.TrimPrefix(t, "|"), ": ")
+		if !ok || (k != "Depends" && k != "PreDepends") {
+			continue
 		}
 		first := !inOr
 		inOr = alt
 		v = strings.TrimSpace(v)
-		if !first || strings.HasPrefix(v, "<") {
-			continue
+		if first && !strings.HasPrefix(v, "<") {
+			g[cur] = append(g[cur], strings.TrimSuffix(v, ":any"))
 		}
-		deps = append(deps, strings.TrimSuffix(v, ":any"))
 	}
-	return deps
+	return g
 }
 
 // sources maps each package to its source package.
