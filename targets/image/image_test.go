@@ -162,9 +162,10 @@ func TestDebianPackageImage(t *testing.T) {
 		t.Fatalf("second Debian = %+v, want the cached %+v", again, r)
 	}
 	// The package is installed (dpkg knows it) and its program runs: nc
-	// listens and receives a line on the container's loopback.
-	code, out := runOut(t, ctx, cli, r.Tag, "sh", "-c",
-		`dpkg-query -W -f='${Status}\n' netcat-openbsd && (nc -l -q 1 127.0.0.1 7777 & sleep 0.5; echo hello-nc | nc -q 1 127.0.0.1 7777; wait)`)
+	// listens and receives a line on the container's loopback (the client
+	// retries until the listener is up, 50 times at most).
+	code, out := runOut(t, ctx, cli, r.Tag, "sh", "-c", `dpkg-query -W -f='${Status}\n' netcat-openbsd &&
+		{ nc -d -l 127.0.0.1 7777 & for i in $(seq 50); do echo hello-nc | nc -N 127.0.0.1 7777 2>/dev/null && break; sleep 0.1; done; wait; }`)
 	if code != 0 || !strings.Contains(out, "install ok installed") || !strings.Contains(out, "hello-nc") {
 		t.Errorf("netcat image: exit %d, output %q", code, out)
 	}
