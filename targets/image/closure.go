@@ -194,6 +194,9 @@ func hostClosure(ctx context.Context, binary string) ([]closureFile, error) {
 func treeClosure(ctx context.Context, root, binary string) ([]closureFile, error) {
 	bin, err := resolveIn(root, binary)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("image: %s is in none of the packages", binary)
+		}
 		return nil, fmt.Errorf("image: %s in the packages: %w", binary, err)
 	}
 	interp, err := interpreter(bin)

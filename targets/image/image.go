@@ -22,6 +22,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -259,7 +260,7 @@ func dockerBuild(ctx context.Context, cli *client.Client, c *config, ref string,
 // why) if it ends with one.
 func readStream(r io.Reader, log func(string, ...any), what string) error {
 	dec := json.NewDecoder(r)
-	var tail []string
+	var tail []byte // the end of the output; chunks are not whole lines
 	for {
 		var m struct {
 			Stream      string `json:"stream"`
@@ -279,25 +280,38 @@ func readStream(r io.Reader, log func(string, ...any), what string) error {
 			if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
 				msg = m.ErrorDetail.Message
 			}
-			if len(tail) > 0 {
-				msg += " (last output: " + strings.Join(tail, " | ") + ")"
+			if last := lastOutput(tail, 3); last != "" {
+				msg += " (last output: " + last + ")"
 			}
 			return fmt.Errorf("%s: %s", what, oneLine(msg))
 		}
-		for _, l := range strings.Split(m.Stream+m.Status, "\n") {
-			l = strings.TrimSpace(l)
-			if l == "" {
-				continue
-			}
-			if strings.HasPrefix(l, "Step ") {
-				log("%s", l)
-			}
-			tail = append(tail, l)
-			if len(tail) > 4 {
-				tail = tail[1:]
-			}
+		if strings.HasPrefix(m.Stream, "Step ") {
+			log("%s", strings.TrimSpace(m.Stream))
+		}
+		tail = append(tail, m.Stream+m.Status...)
+		if len(tail) > 4096 {
+			tail = tail[len(tail)-4096:]
 		}
 	}
+}
+
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]")
+
+// lastOutput is the last n lines a build printed, without colours and the
+// builder's own bookkeeping.
+func lastOutput(b []byte, n int) string {
+	var keep []string
+	for _, l := range strings.Split(ansi.ReplaceAllString(string(b), ""), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "--->") || strings.HasPrefix(l, "Removing intermediate container") {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	if len(keep) > n {
+		keep = keep[len(keep)-n:]
+	}
+	return strings.Join(keep, " | ")
 }
 
 // hashOf is the content address of parts: 12 hex digits of their SHA-256.

@@ -278,7 +278,7 @@ func TestConcurrentBuildsBuildOnce(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() {
-		if _, err := cli.ImageRemove(context.Background(), refs[0].Tag, client.ImageRemoveOptions{Force: true}); err != nil {
+		if _, err := cli.ImageRemove(context.Background(), refs[0].Tag, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
 			t.Errorf("remove test image: %v", err)
 		}
 	})
@@ -409,5 +409,27 @@ func TestTagsFollowContent(t *testing.T) {
 	}
 	if hashOf("ab", "c") == hashOf("a", "bc") {
 		t.Error("hashOf is ambiguous")
+	}
+}
+
+func TestBuildErrorSaysWhy(t *testing.T) {
+	stream := `{"stream":"Step 3/4 : RUN apt-get install nope"}
+{"stream":"\n"}
+{"stream":"\u001b[91mE"}
+{"stream":": Unable to locate package nope\n\u001b[0m"}
+{"stream":"Removing intermediate container 1c814b6593ef\n"}
+{"errorDetail":{"code":100,"message":"The command '/bin/sh -c apt-get install nope' returned a non-zero code: 100"},"error":"x"}
+`
+	var steps []string
+	err := readStream(strings.NewReader(stream), func(f string, a ...any) { steps = append(steps, f) }, "build image x")
+	want := "build image x: The command '/bin/sh -c apt-get install nope' returned a non-zero code: 100 (last output: Step 3/4 : RUN apt-get install nope | E: Unable to locate package nope)"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+	if len(steps) != 1 {
+		t.Errorf("steps logged: %q", steps)
+	}
+	if err := readStream(strings.NewReader(`{"stream":"Step 1/1 : FROM scratch\n"}`+"\n"), func(string, ...any) {}, "b"); err != nil {
+		t.Errorf("a clean stream: %v", err)
 	}
 }
