@@ -53,6 +53,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -172,7 +173,8 @@ type value struct {
 
 type streamState struct {
 	name   string
-	vals   map[int64]*value
+	vals   map[int64]int32 // message -> index in values
+	values []value
 	offs   map[int64]int64   // offset -> first message seen there
 	multi  map[int64][]int64 // offset -> every distinct message, when several
 	dupOff map[int64][]int64 // message -> every distinct read offset, when several
@@ -199,7 +201,7 @@ func (c *Checker) Check(ctx context.Context, in *checkers.Input) checkers.Result
 	sOf := func(k string) *streamState {
 		s := streams[k]
 		if s == nil {
-			s = &streamState{name: k, vals: map[int64]*value{}, offs: map[int64]int64{}, multi: map[int64][]int64{},
+			s = &streamState{name: k, vals: map[int64]int32{}, offs: map[int64]int64{}, multi: map[int64][]int64{},
 				dupOff: map[int64][]int64{}, cursors: map[history.Process]*cursor{}}
 			streams[k] = s
 			order = append(order, s)
@@ -252,25 +254,8 @@ func (c *Checker) Check(ctx context.Context, in *checkers.Input) checkers.Result
 				continue
 			}
 			final := op.F == FReadAll
-			var per map[string][]delivery.Pair
-			d0 := op.Data
-			if len(d0) > 0 && d0[0] == '{' {
-				m, ok := delivery.StreamPairs(d0)
-				if !ok {
-					bad(op)
-					continue
-				}
-				per = m
-			} else {
-				var ok bool
-				buf, ok = delivery.Pairs(d0, buf[:0])
-				if !ok {
-					bad(op)
-					continue
-				}
-				per = map[string][]delivery.Pair{op.Key: buf}
-			}
-			for k, ps := range per {
+			// records takes in what the op read from stream k.
+			records := func(k string, ps []delivery.Pair) {
 				s := sOf(k)
 				if final && op.Type == history.OK {
 					s.final = true
@@ -303,11 +288,29 @@ func (c *Checker) Check(ctx context.Context, in *checkers.Input) checkers.Result
 					s.reset(op.Process)
 				}
 			}
-			if op.Type != history.OK && len(per) == 0 {
-				for _, s := range order {
-					s.reset(op.Process)
+			if d0 := op.Data; len(d0) > 0 && d0[0] == '{' {
+				m, ok := delivery.StreamPairs(d0)
+				if !ok {
+					bad(op)
+					continue
 				}
+				for _, k := range slices.Sorted(maps.Keys(m)) {
+					records(k, m[k])
+				}
+				if op.Type != history.OK && len(m) == 0 {
+					for _, s := range order {
+						s.reset(op.Process)
+					}
+				}
+				continue
 			}
+			var ok bool
+			buf, ok = delivery.Pairs(op.Data, buf[:0])
+			if !ok {
+				bad(op)
+				continue
+			}
+			records(op.Key, buf)
 		}
 	}
 	if processed == 0 {
@@ -361,12 +364,13 @@ type counts struct {
 }
 
 func (s *streamState) val(v int64) *value {
-	x := s.vals[v]
-	if x == nil {
-		x = &value{send: -1, ackOff: noOffset, readOff: noOffset, firstDel: -1}
-		s.vals[v] = x
+	i, ok := s.vals[v]
+	if !ok {
+		i = int32(len(s.values))
+		s.vals[v] = i
+		s.values = append(s.values, value{send: -1, ackOff: noOffset, readOff: noOffset, firstDel: -1})
 	}
-	return x
+	return &s.values[i]
 }
 
 // at records that offset off holds message v.
@@ -452,7 +456,8 @@ func (c *Checker) checkStream(in *checkers.Input, s *streamState, d *Details, n 
 		op   int32
 	}
 	byProducer := map[history.Process][]sent{}
-	for v, x := range s.vals {
+	for v, xi := range s.vals {
+		x := &s.values[xi]
 		var t history.Type
 		if x.send >= 0 {
 			t = in.Ops[x.send].Type
