@@ -392,3 +392,13 @@ func List[T any](xs []T, n int) string {
 	}
 	return b.String()
 }
+
+// Millis are the samples' latencies in milliseconds (a negative one, a
+// delivery before the acknowledgement arrived, as 0).
+func Millis(samples []Sample) []float64 {
+	out := make([]float64, len(samples))
+	for i, s := range samples {
+		out[i] = max(float64(s.Delivered-s.Ack)/1e6, 0)
+	}
+	return out
+}

@@ -127,7 +127,24 @@ type queueState struct {
 	unknownTake int
 }
 
+// Check runs the check; Deliveries gives its delivery-latency samples.
 func (c *Checker) Check(ctx context.Context, in *checkers.Input) checkers.Result {
+	r, _ := c.check(ctx, in)
+	return r
+}
+
+// Deliveries are the samples of the delivery-latency measurement, one per
+// acknowledged message delivered during the load (enqueue acknowledged ->
+// first delivery), for a report that draws its own plots (delivery.Plot,
+// delivery.Millis). Nothing is written.
+func (c *Checker) Deliveries(ctx context.Context, in *checkers.Input) []delivery.Sample {
+	cp := *in
+	cp.Dir = ""
+	_, s := c.check(ctx, &cp)
+	return s
+}
+
+func (c *Checker) check(ctx context.Context, in *checkers.Input) (checkers.Result, []delivery.Sample) {
 	start := time.Now()
 	batch := max(c.Batch, 1)
 	maxEx := c.MaxExamples
@@ -222,7 +239,7 @@ func (c *Checker) Check(ctx context.Context, in *checkers.Input) checkers.Result
 	}
 	if ops == 0 {
 		r.Verdict, r.Summary = checkers.Skipped, "the history has no enqueue, dequeue or drain operations"
-		return r
+		return r, nil
 	}
 
 	// Findings, queue by queue.
@@ -431,7 +448,7 @@ func (c *Checker) Check(ctx context.Context, in *checkers.Input) checkers.Result
 		r.Verdict, r.Summary = checkers.Unknown, "cancelled: "+ctx.Err().Error()
 	}
 	r.ElapsedMS = time.Since(start).Milliseconds()
-	return r
+	return r, samples
 }
 
 func lostReason(take int) string {

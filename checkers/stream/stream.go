@@ -189,7 +189,24 @@ type cursor struct {
 	ops  []int32 // op index of each read
 }
 
+// Check runs the check; Deliveries gives its delivery-latency samples.
 func (c *Checker) Check(ctx context.Context, in *checkers.Input) checkers.Result {
+	r, _ := c.check(ctx, in)
+	return r
+}
+
+// Deliveries are the samples of the delivery-latency measurement, one per
+// acknowledged message delivered during the load (send acknowledged ->
+// first delivery), for a report that draws its own plots (delivery.Plot,
+// delivery.Millis). Nothing is written.
+func (c *Checker) Deliveries(ctx context.Context, in *checkers.Input) []delivery.Sample {
+	cp := *in
+	cp.Dir = ""
+	_, s := c.check(ctx, &cp)
+	return s
+}
+
+func (c *Checker) check(ctx context.Context, in *checkers.Input) (checkers.Result, []delivery.Sample) {
 	start := time.Now()
 	maxEx := c.MaxExamples
 	if maxEx <= 0 {
@@ -315,7 +332,7 @@ func (c *Checker) Check(ctx context.Context, in *checkers.Input) checkers.Result
 	}
 	if processed == 0 {
 		r.Verdict, r.Summary = checkers.Skipped, "the history has no send, poll or read-all operations"
-		return r
+		return r, nil
 	}
 
 	var n counts
@@ -353,7 +370,7 @@ func (c *Checker) Check(ctx context.Context, in *checkers.Input) checkers.Result
 		r.Verdict, r.Summary = checkers.Unknown, "cancelled: "+ctx.Err().Error()
 	}
 	r.ElapsedMS = time.Since(start).Milliseconds()
-	return r
+	return r, samples
 }
 
 type counts struct {
