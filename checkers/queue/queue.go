@@ -243,7 +243,7 @@ func (c *Checker) check(ctx context.Context, in *checkers.Input) (checkers.Resul
 	}
 
 	// Findings, queue by queue.
-	var lost, dup, unexpected, recovered, possibly int
+	var lost, dup, unexpected, recovered, possibly, explainable int
 	var acked, unknownEnq, failedEnq, deliveredN, notDrainedMsgs int
 	var samples []delivery.Sample
 	find := func(q *queueState, v int64, m *msg, reason string) Finding {
@@ -289,7 +289,7 @@ func (c *Checker) check(ctx context.Context, in *checkers.Input) (checkers.Resul
 			}
 			switch {
 			case m.times > 0 && m.enq < 0:
-				add(&d.Unexpected, &unexpected, func() Finding { return find(q, v, m, "never enqueued") })
+				add(&d.Unexpected, &unexpected, func() Finding { return find(q, v, m, "never enqueued in this queue") })
 			case m.times > 0 && et == history.Fail:
 				add(&d.Unexpected, &unexpected, func() Finding { return find(q, v, m, "its enqueue failed") })
 			case m.times > 0 && et == history.Info:
@@ -309,7 +309,7 @@ func (c *Checker) check(ctx context.Context, in *checkers.Input) (checkers.Resul
 		}
 		slices.Sort(missing)
 		take := q.unknownTake
-		if c.Redelivers && take < math.MaxInt {
+		if c.Redelivers {
 			take = 0
 		}
 		switch {
@@ -317,6 +317,7 @@ func (c *Checker) check(ctx context.Context, in *checkers.Input) (checkers.Resul
 			notDrainedMsgs += len(missing)
 			d.NotDrained = append(d.NotDrained, q.name)
 		case len(missing) > take:
+			explainable += take
 			for _, v := range missing {
 				m := &msgs[q.idx[v]]
 				add(&d.Lost, &lost, func() Finding { return find(q, v, m, lostReason(take)) })
@@ -349,6 +350,7 @@ func (c *Checker) check(ctx context.Context, in *checkers.Input) (checkers.Resul
 		}
 	}
 	final := d.Delivery.FinalOnly
+	slices.SortFunc(samples, func(a, b delivery.Sample) int { return cmp.Or(cmp.Compare(a.Ack, b.Ack), cmp.Compare(a.Delivered, b.Delivered)) })
 	d.Delivery = delivery.Measure(samples, in.Faults)
 	d.Delivery.Undelivered, d.Delivery.FinalOnly = undelivered, final
 	d.Delivery.AddStats(r.Stats)
@@ -407,6 +409,9 @@ func (c *Checker) check(ctx context.Context, in *checkers.Input) (checkers.Resul
 		return s
 	})
 	var notes []string
+	if explainable > 0 {
+		notes = append(notes, fmt.Sprintf("up to %d of the lost may have been taken by dequeues with unknown outcome", explainable))
+	}
 	if recovered > 0 {
 		notes = append(notes, fmt.Sprintf("%d enqueues with unknown outcome were delivered", recovered))
 	}
