@@ -350,7 +350,9 @@ func (c *Checker) check(ctx context.Context, in *checkers.Input) (checkers.Resul
 		}
 	}
 	final := d.Delivery.FinalOnly
-	slices.SortFunc(samples, func(a, b delivery.Sample) int { return cmp.Or(cmp.Compare(a.Ack, b.Ack), cmp.Compare(a.Delivered, b.Delivered)) })
+	slices.SortFunc(samples, func(a, b delivery.Sample) int {
+		return cmp.Or(cmp.Compare(a.Ack, b.Ack), cmp.Compare(a.Delivered, b.Delivered))
+	})
 	d.Delivery = delivery.Measure(samples, in.Faults)
 	d.Delivery.Undelivered, d.Delivery.FinalOnly = undelivered, final
 	d.Delivery.AddStats(r.Stats)
