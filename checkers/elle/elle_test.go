@@ -1,0 +1,239 @@
+package elle
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/faultline/faultline/checkers"
+	"github.com/faultline/faultline/history"
+)
+
+// hb builds histories by hand: each transaction an invoke and (unless it
+// never completed) a completion, at the times given.
+type hb struct {
+	evs []history.Event
+	id  uint64
+}
+
+var nullReads = regexp.MustCompile(`\["r",("[^"]*"|\d+),(\[[^\]]*\]|-?\d+|null)\]`)
+
+// tx adds a transaction whose completion carries value; its invoke carries
+// the same micro-operations with reads null, as a client records them. A
+// completion type of Invoke means it never completed.
+func (h *hb) tx(p int, call, ret int64, typ history.Type, value string) *hb {
+	h.id++
+	inv := nullReads.ReplaceAllString(value, `["r",$1,null]`)
+	h.evs = append(h.evs, history.Event{Time: call, Type: history.Invoke, Process: history.Process(p), F: FTxn, ID: h.id, Data: json.RawMessage(inv), Node: "n1"})
+	if typ != history.Invoke {
+		d := value
+		if typ != history.OK {
+			d = inv
+		}
+		h.evs = append(h.evs, history.Event{Time: ret, Type: typ, Process: history.Process(p), F: FTxn, ID: h.id, Data: json.RawMessage(d), Node: "n1"})
+	}
+	return h
+}
+
+// ok adds a committed transaction that overlaps every other (call 0,
+// return 1000): no real-time order between them.
+func (h *hb) ok(p int, value string) *hb { return h.tx(p, 0, 1000, history.OK, value) }
+
+func (h *hb) sorted() []history.Event {
+	evs := append([]history.Event(nil), h.evs...)
+	// Invokes before completions at equal times; stable otherwise.
+	for i := 1; i < len(evs); i++ {
+		for j := i; j > 0 && evs[j].Time < evs[j-1].Time; j-- {
+			evs[j], evs[j-1] = evs[j-1], evs[j]
+		}
+	}
+	return evs
+}
+
+func check(t *testing.T, w Workload, m Model, evs []history.Event, dir string) checkers.Result {
+	t.Helper()
+	c, err := New(w, WithModel(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Check(context.Background(), checkers.NewInput(evs, dir))
+}
+
+// expectAnomaly checks a history under every model: invalid exactly under
+// the models that forbid the anomaly, which it must name, else valid.
+func expectAnomaly(t *testing.T, w Workload, anomaly string, evs []history.Event) {
+	t.Helper()
+	for _, m := range Models {
+		r := check(t, w, m, evs, "")
+		want := checkers.Valid
+		if Forbids(m, anomaly) {
+			want = checkers.Invalid
+		}
+		if r.Verdict != want {
+			t.Errorf("%s under %s: %s, want %s: %s\n%s", anomaly, m, r.Verdict, want, r.Summary, r.Explanation)
+			continue
+		}
+		if want == checkers.Invalid && r.Stats["anomaly_"+anomaly] == 0 {
+			t.Errorf("%s under %s: not named: %s\n%s", anomaly, m, r.Summary, r.Explanation)
+		}
+	}
+}
+
+func TestListAppendAnomalies(t *testing.T) {
+	cases := []struct {
+		anomaly string
+		h       *hb
+	}{
+		{G0, new(hb).ok(1, `[["append","x",1],["append","y",1]]`).ok(2, `[["append","x",2],["append","y",2]]`).
+			ok(3, `[["r","x",[1,2]],["r","y",[2,1]]]`)},
+		{G1a, new(hb).tx(1, 0, 10, history.Fail, `[["append","x",1]]`).ok(2, `[["r","x",[1]]]`)},
+		{G1b, new(hb).ok(1, `[["append","x",1],["append","x",2]]`).ok(2, `[["r","x",[1]]]`)},
+		{G1c, new(hb).ok(1, `[["append","x",1],["r","y",[1]]]`).ok(2, `[["append","y",1],["r","x",[1]]]`)},
+		{GSingle, new(hb).ok(1, `[["r","x",[]],["r","y",[1]]]`).ok(2, `[["append","x",1],["append","y",1]]`).ok(3, `[["r","x",[1]]]`)},
+		{G2Item, new(hb).ok(1, `[["r","x",[]],["append","y",1]]`).ok(2, `[["r","y",[]],["append","x",1]]`).ok(3, `[["r","x",[1]],["r","y",[1]]]`)},
+		{GNonadjacent, new(hb).ok(1, `[["r","d",[1]],["r","a",[]]]`).ok(2, `[["append","a",1],["append","b",1]]`).
+			ok(3, `[["r","b",[1]],["r","c",[]]]`).ok(4, `[["append","c",1],["append","d",1]]`).ok(5, `[["r","a",[1]],["r","c",[1]]]`)},
+		{LostUpdate, new(hb).ok(1, `[["r","x",[]],["append","x",1]]`).ok(2, `[["r","x",[]],["append","x",2]]`).ok(3, `[["r","x",[1,2]]]`)},
+		{Internal, new(hb).ok(1, `[["append","x",1],["r","x",[]]]`)},
+		{DuplicateElements, new(hb).ok(1, `[["append","x",1]]`).ok(2, `[["r","x",[1,1]]]`)},
+		{IncompatibleOrder, new(hb).ok(1, `[["append","x",1]]`).ok(2, `[["append","x",2]]`).ok(3, `[["r","x",[1,2]]]`).ok(4, `[["r","x",[2,1]]]`)},
+		{GarbageRead, new(hb).ok(1, `[["r","x",[7]]]`)},
+		// T1 appended and completed before T2 began, yet T2 missed it.
+		{GSingle + realtimeSuffix, new(hb).tx(1, 0, 10, history.OK, `[["append","x",1]]`).tx(2, 20, 30, history.OK, `[["r","x",[]]]`).
+			tx(3, 40, 50, history.OK, `[["r","x",[1]]]`)},
+	}
+	for _, c := range cases {
+		t.Run(c.anomaly, func(t *testing.T) { expectAnomaly(t, ListAppend, c.anomaly, c.h.sorted()) })
+	}
+}
+
+func TestRegisterAnomalies(t *testing.T) {
+	cases := []struct {
+		anomaly string
+		h       *hb
+	}{
+		{G1a, new(hb).tx(1, 0, 10, history.Fail, `[["w","x",1]]`).ok(2, `[["r","x",1]]`)},
+		{G1b, new(hb).ok(1, `[["w","x",1],["w","x",2]]`).ok(2, `[["r","x",1]]`)},
+		{G1c, new(hb).ok(1, `[["w","x",1],["r","y",1]]`).ok(2, `[["w","y",1],["r","x",1]]`)},
+		{GSingle, new(hb).ok(1, `[["r","x",null],["r","y",1]]`).ok(2, `[["w","x",1],["w","y",1]]`)},
+		{G2Item, new(hb).ok(1, `[["r","x",null],["w","y",1]]`).ok(2, `[["r","y",null],["w","x",1]]`)},
+		{LostUpdate, new(hb).ok(1, `[["r","x",null],["w","x",1]]`).ok(2, `[["r","x",null],["w","x",2]]`)},
+		{Internal, new(hb).ok(1, `[["w","x",1],["r","x",2]]`).ok(2, `[["w","x",2]]`)},
+		{GarbageRead, new(hb).ok(1, `[["r","x",9]]`)},
+		// wfr orders 3 before 4 (T2) and 4 before 5 (T3): T1 read 3 and
+		// T3 read 4, each missing the next: G-single through wfr edges.
+		{GSingle, new(hb).ok(1, `[["w","x",3],["w","y",1]]`).ok(2, `[["r","x",3],["w","x",4]]`).
+			ok(3, `[["r","y",1],["r","x",4],["w","x",5],["w","y",2]]`).ok(4, `[["r","y",2],["r","x",3]]`)},
+		{GSingle + realtimeSuffix, new(hb).tx(1, 0, 10, history.OK, `[["w","x",1]]`).tx(2, 20, 30, history.OK, `[["r","x",null]]`)},
+	}
+	for _, c := range cases {
+		t.Run(c.anomaly, func(t *testing.T) { expectAnomaly(t, RWRegister, c.anomaly, c.h.sorted()) })
+	}
+}
+
+// Writes-follow-reads is assumed only where G1 is forbidden: there, two
+// transactions that each read the other's write and overwrote it order
+// the versions in a cycle (and form a G1c).
+func TestCyclicVersions(t *testing.T) {
+	evs := new(hb).ok(1, `[["r","x",1],["w","x",2]]`).ok(2, `[["r","x",2],["w","x",1]]`).sorted()
+	r := check(t, RWRegister, ReadCommitted, evs, "")
+	if r.Verdict != checkers.Invalid || r.Stats["anomaly_"+CyclicVersions] == 0 || r.Stats["anomaly_"+G1c] == 0 {
+		t.Fatalf("%s: %s\n%s", r.Verdict, r.Summary, r.Explanation)
+	}
+	if r := check(t, RWRegister, ReadUncommitted, evs, ""); r.Verdict != checkers.Valid {
+		t.Fatalf("read uncommitted: %s: %s", r.Verdict, r.Summary)
+	}
+}
+
+// Indeterminate transactions: they may or may not have committed.
+func TestInfoTransactions(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		w    Workload
+		h    *hb
+		want checkers.Verdict
+	}{
+		{"unobserved info append", ListAppend, new(hb).tx(1, 0, -1, history.Invoke, `[["append","x",1]]`).tx(2, 20, 30, history.OK, `[["r","x",[]]]`), checkers.Valid},
+		{"observed info append", ListAppend, new(hb).tx(1, 0, 5, history.Info, `[["append","x",1],["append","y",1]]`).tx(2, 20, 30, history.OK, `[["r","x",[1]],["r","y",[1]]]`), checkers.Valid},
+		// An info txn that never completed may take effect after a later
+		// read, even under strict serializability.
+		{"info after a later read", ListAppend, new(hb).tx(1, 0, 10, history.Info, `[["append","x",1]]`).tx(2, 20, 30, history.OK, `[["r","x",[]]]`).
+			tx(3, 40, 50, history.OK, `[["r","x",[1]]]`), checkers.Valid},
+		// The same with the append acknowledged: a stale read.
+		{"ok before a later read", ListAppend, new(hb).tx(1, 0, 10, history.OK, `[["append","x",1]]`).tx(2, 20, 30, history.OK, `[["r","x",[]]]`).
+			tx(3, 40, 50, history.OK, `[["r","x",[1]]]`), checkers.Invalid},
+		{"unobserved failed append", ListAppend, new(hb).tx(1, 0, 10, history.Fail, `[["append","x",1]]`).tx(2, 20, 30, history.OK, `[["r","x",[]]]`), checkers.Valid},
+		{"info register writes", RWRegister, new(hb).tx(1, 0, 10, history.Info, `[["w","x",1]]`).tx(2, 20, 30, history.OK, `[["r","x",null]]`).
+			tx(3, 40, 50, history.Info, `[["w","x",2]]`).tx(4, 60, 70, history.OK, `[["r","x",2]]`), checkers.Valid},
+	} {
+		r := check(t, c.w, StrictSerializable, c.h.sorted(), "")
+		if r.Verdict != c.want {
+			t.Errorf("%s: %s, want %s: %s\n%s", c.name, r.Verdict, c.want, r.Summary, r.Explanation)
+		}
+	}
+}
+
+func TestExplanationAndPicture(t *testing.T) {
+	dir := t.TempDir()
+	evs := new(hb).ok(1, `[["r","x",[]],["r","y",[1]]]`).ok(2, `[["append","x",1],["append","y",1]]`).ok(3, `[["r","x",[1]]]`).sorted()
+	r := check(t, ListAppend, Serializable, evs, dir)
+	if r.Verdict != checkers.Invalid {
+		t.Fatalf("%s: %s", r.Verdict, r.Summary)
+	}
+	for _, want := range []string{"G-single #1", "read x = [] without", "append of 1", "op 3 (process 3) read x = [1]", "rules out snapshot-isolation and repeatable-read"} {
+		if !strings.Contains(r.Explanation, want) {
+			t.Errorf("explanation lacks %q:\n%s", want, r.Explanation)
+		}
+	}
+	if !strings.Contains(r.Summary, "G-single ×1") {
+		t.Errorf("summary %q", r.Summary)
+	}
+	if len(r.Artifacts) != 1 || r.Artifacts[0] != "elle-G-single-1.svg" {
+		t.Fatalf("artifacts %v", r.Artifacts)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, r.Artifacts[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<svg", "T1", "T2", "rw x", "wr y", "</svg>"} {
+		if !strings.Contains(string(svg), want) {
+			t.Errorf("svg lacks %q", want)
+		}
+	}
+	d := r.Details.(*Details)
+	if len(d.Anomalies) != 1 || len(d.Anomalies[0].Edges) != 2 || !d.Anomalies[0].Forbidden || d.Anomalies[0].Picture == "" {
+		t.Fatalf("details %+v", d)
+	}
+	if got := strings.Join(d.RuledOut, ","); got != "strict-serializable,serializable,snapshot-isolation,repeatable-read" {
+		t.Errorf("ruled out %s", got)
+	}
+	if r.Stats["txns"] != 3 || r.Stats["edges_rw"] != 1 || r.Stats["sccs"] != 1 || r.Stats["keys"] != 2 {
+		t.Errorf("stats %v", r.Stats)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	if _, err := New(ListAppend, WithConsistency("linearizable")); err == nil {
+		t.Error("unknown model accepted")
+	}
+	evs := new(hb).ok(1, `[["append","x",1]]`).ok(2, `[["append","x",1]]`).sorted()
+	if r := check(t, ListAppend, Serializable, evs, ""); r.Verdict != checkers.Unknown {
+		t.Errorf("duplicate appends: %s", r.Verdict)
+	}
+	evs = new(hb).ok(1, `[["frob","x",1]]`).sorted()
+	if r := check(t, ListAppend, Serializable, evs, ""); r.Verdict != checkers.Unknown {
+		t.Errorf("bad micro-op: %s", r.Verdict)
+	}
+	if r := check(t, ListAppend, Serializable, nil, ""); r.Verdict != checkers.Skipped {
+		t.Errorf("empty: %s", r.Verdict)
+	}
+	// Integer keys, as Jepsen's histories have.
+	evs = new(hb).ok(1, `[["append",3,1]]`).ok(2, `[["r",3,[1]]]`).sorted()
+	if r := check(t, ListAppend, Serializable, evs, ""); r.Verdict != checkers.Valid {
+		t.Errorf("integer keys: %s %s", r.Verdict, r.Summary)
+	}
+}
