@@ -9,10 +9,10 @@ import (
 type rel uint8
 
 const (
-	relWW rel = 1 << iota // write-write: T2 overwrote (appended after) T1's version
-	relWR                 // write-read: T2 read T1's version
-	relRW                 // read-write (anti-dependency): T2 overwrote the version T1 read
-	relRT                 // real time: T1 completed before T2 was invoked
+	relWW   rel = 1 << iota // write-write: T2 overwrote (appended after) T1's version
+	relWR                   // write-read: T2 read T1's version
+	relRW                   // read-write (anti-dependency): T2 overwrote the version T1 read
+	relRT                   // real time: T1 completed before T2 was invoked
 	relData = relWW | relWR | relRW
 )
 
