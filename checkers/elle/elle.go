@@ -54,6 +54,7 @@ type Checker struct {
 	maxSVGs     int
 	budget      int
 	wfr         bool
+	linKeys     bool
 	err         error
 }
 
@@ -98,6 +99,13 @@ func WithSearchBudget(edges int) Option { return func(c *Checker) { c.budget = e
 // forbid G1 (read committed and stronger), where a system breaking it shows
 // a G1c anyway.
 func WithWritesFollowReads(on bool) Option { return func(c *Checker) { c.wfr = on } }
+
+// WithLinearizableKeys, for registers under strict serializability: each
+// key is taken to be linearizable (Elle's :linearizable-keys?), so a
+// transaction that completed before another was invoked left each key it
+// touched at a version no later than the one the other met. Off by
+// default, as in Elle.
+func WithLinearizableKeys(on bool) Option { return func(c *Checker) { c.linKeys = on } }
 
 // New returns a checker of the workload's histories.
 func New(w Workload, opts ...Option) (*Checker, error) {

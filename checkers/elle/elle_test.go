@@ -237,3 +237,43 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("integer keys: %s %s", r.Verdict, r.Summary)
 	}
 }
+
+// With linearizable keys, real time orders register versions: T3 read 1
+// after T2 overwrote it in real time, so 1 < 2 < 1.
+func TestLinearizableKeys(t *testing.T) {
+	evs := new(hb).tx(1, 0, 10, history.OK, `[["w","x",1]]`).tx(2, 20, 30, history.OK, `[["w","x",2]]`).tx(3, 40, 50, history.OK, `[["r","x",1]]`).sorted()
+	if r := check(t, RWRegister, StrictSerializable, evs, ""); r.Verdict != checkers.Valid {
+		t.Fatalf("without linearizable keys: %s: %s", r.Verdict, r.Summary)
+	}
+	c, err := New(RWRegister, WithModel(StrictSerializable), WithLinearizableKeys(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Check(context.Background(), checkers.NewInput(evs, ""))
+	if r.Verdict != checkers.Invalid || r.Stats["anomaly_cyclic-versions-realtime"] == 0 {
+		t.Fatalf("with linearizable keys: %s: %s\n%s", r.Verdict, r.Summary, r.Explanation)
+	}
+	if !strings.Contains(r.Explanation, "linearizable keys") {
+		t.Errorf("explanation:\n%s", r.Explanation)
+	}
+	// Only under strict serializability.
+	c, _ = New(RWRegister, WithModel(Serializable), WithLinearizableKeys(true))
+	if r := c.Check(context.Background(), checkers.NewInput(evs, "")); r.Verdict != checkers.Valid {
+		t.Fatalf("serializable: %s: %s", r.Verdict, r.Summary)
+	}
+}
+
+func TestLinearizableKeysGSingle(t *testing.T) {
+	// T1 left x = 1 before T2 wrote x = 2; R saw T2's y but T1's x.
+	evs := new(hb).tx(1, 0, 10, history.OK, `[["w","x",1]]`).tx(2, 20, 30, history.OK, `[["w","x",2],["w","y",5]]`).
+		tx(3, 5, 100, history.OK, `[["r","x",1],["r","y",5]]`).sorted()
+	if r := check(t, RWRegister, StrictSerializable, evs, ""); r.Verdict != checkers.Valid {
+		t.Fatalf("without linearizable keys: %s: %s", r.Verdict, r.Summary)
+	}
+	c, _ := New(RWRegister, WithModel(StrictSerializable), WithLinearizableKeys(true))
+	r := c.Check(context.Background(), checkers.NewInput(evs, ""))
+	if r.Verdict != checkers.Invalid || r.Stats["anomaly_"+GSingle] == 0 || !strings.Contains(r.Explanation, "(linearizable keys)") {
+		t.Fatalf("with linearizable keys: %s: %s\n%s", r.Verdict, r.Summary, r.Explanation)
+	}
+	t.Log(r.Explanation)
+}

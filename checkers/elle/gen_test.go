@@ -237,6 +237,12 @@ func TestPropertySerializableIsValid(t *testing.T) {
 					t.Fatalf("seed %d %s under %s: %s: %s\n%s", seed, w, m, r.Verdict, r.Summary, r.Explanation)
 				}
 			}
+			if w == RWRegister {
+				c, _ := New(w, WithModel(StrictSerializable), WithLinearizableKeys(true))
+				if r := c.Check(context.Background(), checkers.NewInput(evs, "")); r.Verdict != checkers.Valid {
+					t.Fatalf("seed %d %s, linearizable keys: %s: %s\n%s", seed, w, r.Verdict, r.Summary, r.Explanation)
+				}
+			}
 		}
 	}
 }
@@ -266,5 +272,40 @@ func TestGenerateHelpers(t *testing.T) {
 	c, _ := New(ListAppend)
 	if r := c.Check(context.Background(), checkers.NewInput(evs, "")); r.Stats["txns"] != 50 {
 		t.Fatalf("stats %v", r.Stats)
+	}
+}
+
+// chaotic is a list-append history whose reads return random prefixes of
+// each key's list: stale reads everywhere, one huge strongly connected
+// component.
+func chaotic(n, keys int, seed uint64) []history.Event {
+	rng := rand.New(rand.NewPCG(seed, 9))
+	lists := make([][]int64, keys)
+	h := new(hb)
+	for i := range n {
+		var ms []string
+		for range 1 + rng.IntN(4) {
+			k := rng.IntN(keys)
+			if rng.IntN(2) == 0 {
+				lists[k] = append(lists[k], int64(len(lists[k])+1))
+				ms = append(ms, fmt.Sprintf(`["append","k%d",%d]`, k, len(lists[k])))
+			} else {
+				ms = append(ms, fmt.Sprintf(`["r","k%d",%s]`, k, listJSON(lists[k][:rng.IntN(len(lists[k])+1)])))
+			}
+		}
+		h.tx(i%10, int64(i)*10, int64(i)*10+25, history.OK, "["+strings.Join(ms, ",")+"]")
+	}
+	return h.sorted()
+}
+
+func TestHugeComponent(t *testing.T) {
+	evs := chaotic(3000, 20, 1)
+	for _, budget := range []int{20_000_000, 1000} {
+		c, _ := New(ListAppend, WithModel(StrictSerializable), WithSearchBudget(budget))
+		r := c.Check(context.Background(), checkers.NewInput(evs, t.TempDir()))
+		if r.Verdict != checkers.Invalid || r.Stats["sccs"] == 0 {
+			t.Fatalf("budget %d: %s: %s", budget, r.Verdict, r.Summary)
+		}
+		t.Logf("budget %d: %s (%d ms)", budget, r.Summary, r.ElapsedMS)
 	}
 }

@@ -12,6 +12,9 @@ import (
 // registerState is what rw-register inference learned.
 type registerState struct {
 	writer map[ekey]int32
+	// why holds, for each inferred version order v1 < v2, how it was
+	// inferred.
+	why map[[2]ekey]vedge
 }
 
 func lastWrite(ms []mop, k int32) (int64, bool) {
@@ -140,9 +143,7 @@ func (a *analysis) inferRegister() {
 			}
 		}
 	}
-	if a.c.wfr && Forbids(a.c.model, G1c) {
-		a.wfrEdges(readers)
-	}
+	a.versionEdges(readers, observed)
 	for lk, ts := range lost {
 		if len(ts) < 2 {
 			continue
@@ -156,17 +157,46 @@ func (a *analysis) inferRegister() {
 	}
 }
 
-// wfrEdges orders v1 before v2 when a committed transaction read v1 and
-// then wrote v2 (its final write of the key), unless those orders form a
-// cycle.
-func (a *analysis) wfrEdges(readers map[ekey][]int32) {
+// vedge is an inferred version order v1 < v2 of key k: by read v1 and
+// then wrote v2 (writes follow reads), or, with linearizable keys, from
+// left k at v1 and completed before by was invoked and met k at v2.
+type vedge struct {
+	k      int32
+	v1, v2 int64
+	by     int32
+	from   int32 // -1 for writes-follow-reads
+}
+
+// versionEdges orders versions from the sources the options allow, drops
+// the inferred order of any key where it is cyclic (an anomaly itself),
+// and turns each v1 < v2 into ww from v1's writer and rw from v1's other
+// readers to v2's writer.
+func (a *analysis) versionEdges(readers map[ekey][]int32, observed []bool) {
 	st := a.rr
-	type vedge struct {
-		k      int32
-		v1, v2 int64
-		by     int32
-	}
 	var ves []vedge
+	if a.c.wfr && Forbids(a.c.model, G1c) {
+		for ti := range a.txns {
+			t := &a.txns[ti]
+			if t.typ != history.OK {
+				continue
+			}
+			for k, mi := range extReads(t.mops) {
+				m := &t.mops[mi]
+				if m.isNil {
+					continue
+				}
+				if v2, ok := lastWrite(t.mops, k); ok {
+					ves = append(ves, vedge{k, m.val, v2, int32(ti), -1})
+				}
+			}
+		}
+	}
+	if a.c.linKeys && needsRealtime(a.c.model) {
+		ves = append(ves, a.linearizableVersions(observed)...)
+	}
+	if len(ves) == 0 {
+		return
+	}
 	ids := map[ekey]int32{}
 	var vals []ekey
 	id := func(e ekey) int32 {
@@ -177,27 +207,9 @@ func (a *analysis) wfrEdges(readers map[ekey][]int32) {
 		vals = append(vals, e)
 		return ids[e]
 	}
-	var raw []rawEdge
-	for ti := range a.txns {
-		t := &a.txns[ti]
-		if t.typ != history.OK {
-			continue
-		}
-		for k, mi := range extReads(t.mops) {
-			m := &t.mops[mi]
-			if m.isNil {
-				continue
-			}
-			v2, ok := lastWrite(t.mops, k)
-			if !ok {
-				continue
-			}
-			ves = append(ves, vedge{k, m.val, v2, int32(ti)})
-			raw = append(raw, rawEdge{id(ekey{k, m.val}), id(ekey{k, v2}), relWW, k})
-		}
-	}
-	if len(ves) == 0 {
-		return
+	raw := make([]rawEdge, 0, len(ves))
+	for _, e := range ves {
+		raw = append(raw, rawEdge{id(ekey{e.k, e.v1}), id(ekey{e.k, e.v2}), relWW, e.k})
 	}
 	// Cycles in the version order, through Tarjan on the value graph.
 	vg := buildGraph(len(vals), raw)
@@ -219,29 +231,156 @@ func (a *analysis) wfrEdges(readers map[ekey][]int32) {
 			vs = append(vs, strconv.FormatInt(vals[v].v, 10))
 		}
 		var txns []int32
+		typ := CyclicVersions
 		for _, e := range ves {
 			if e.k == k && in[ekey{k, e.v1}] && in[ekey{k, e.v2}] {
 				txns = append(txns, e.by)
+				if e.from >= 0 {
+					// The cycle needs real time: it rules out strict
+					// serializability only.
+					txns = append(txns, e.from)
+					typ = CyclicVersions + realtimeSuffix
+				}
 			}
 		}
 		slices.Sort(txns)
 		txns = slices.Compact(txns)
-		a.add(finding{typ: CyclicVersions, key: k, txns: txns,
-			text: fmt.Sprintf("each of {all} read %s and then overwrote it, which orders the values %s of %s in a cycle", a.keys.names[k], strings.Join(vs, ", "), a.keys.names[k])})
+		a.add(finding{typ: typ, key: k, txns: txns,
+			text: fmt.Sprintf("{all} order the values %s of %s in a cycle (each read one and overwrote it, or, with linearizable keys, met it after another had left the one before)", strings.Join(vs, ", "), a.keys.names[k])})
+	}
+	if a.rr.why == nil {
+		a.rr.why = map[[2]ekey]vedge{}
 	}
 	for _, e := range ves {
 		if bad[e.k] {
 			continue
 		}
+		if _, ok := a.rr.why[[2]ekey{{e.k, e.v1}, {e.k, e.v2}}]; !ok {
+			a.rr.why[[2]ekey{{e.k, e.v1}, {e.k, e.v2}}] = e
+		}
+		w2, ok := st.writer[ekey{e.k, e.v2}]
+		if !ok {
+			continue
+		}
 		if w, ok := st.writer[ekey{e.k, e.v1}]; ok {
 			if v, _ := lastWrite(a.txns[w].mops, e.k); v == e.v1 {
-				a.edge(w, e.by, relWW, e.k)
+				a.edge(w, w2, relWW, e.k)
 			}
 		}
 		for _, r := range readers[ekey{e.k, e.v1}] {
-			a.edge(r, e.by, relRW, e.k)
+			a.edge(r, w2, relRW, e.k)
 		}
 	}
+}
+
+// linearizableVersions: if every key is linearizable (Elle's
+// :linearizable-keys?, sound under strict serializability), a transaction
+// that completed before another was invoked left each key it touched at a
+// version no later than the one the other meets first. Per key, the
+// real-time order among the transactions touching it is reduced as in
+// realtimeEdges.
+func (a *analysis) linearizableVersions(observed []bool) []vedge {
+	type touch struct {
+		txn        int32
+		first      int64 // the version it met first (ext read, else its write)
+		firstNil   bool
+		last       int64 // the version it left
+		lastNil    bool
+		call, ret  int64
+		completes  bool
+		invokeSide bool
+	}
+	perKey := make([][]touch, len(a.keys.names))
+	for ti := range a.txns {
+		t := &a.txns[ti]
+		if t.typ == history.Fail || t.typ == history.Info && !observed[ti] {
+			continue
+		}
+		ext := map[int32]int{}
+		if t.typ == history.OK {
+			ext = extReads(t.mops)
+		}
+		seen := map[int32]bool{}
+		for _, m := range t.mops {
+			if seen[m.key] || m.f == mRead && t.typ != history.OK {
+				continue
+			}
+			seen[m.key] = true
+			tc := touch{txn: int32(ti), call: t.op.Call, ret: t.op.Return, completes: t.typ == history.OK && t.op.Return >= 0}
+			if mi, ok := ext[m.key]; ok {
+				r := &t.mops[mi]
+				tc.first, tc.firstNil = r.val, r.isNil
+				tc.last, tc.lastNil = r.val, r.isNil
+			}
+			if v, ok := lastWrite(t.mops, m.key); ok {
+				tc.last, tc.lastNil = v, false
+				if _, read := ext[m.key]; !read {
+					tc.first, tc.firstNil = firstWrite(t.mops, m.key), false
+				}
+			}
+			perKey[m.key] = append(perKey[m.key], tc)
+		}
+	}
+	var out []vedge
+	for k, ts := range perKey {
+		type ev struct {
+			t      int64
+			i      int
+			invoke bool
+		}
+		var evs []ev
+		for i, tc := range ts {
+			evs = append(evs, ev{tc.call, i, true})
+			if tc.completes {
+				evs = append(evs, ev{tc.ret, i, false})
+			}
+		}
+		slices.SortStableFunc(evs, func(x, y ev) int {
+			if x.t != y.t {
+				if x.t < y.t {
+					return -1
+				}
+				return 1
+			}
+			if x.invoke != y.invoke {
+				if x.invoke {
+					return -1
+				}
+				return 1
+			}
+			return 0
+		})
+		frontier := map[int]bool{}
+		preds := map[int][]int{}
+		for _, e := range evs {
+			if e.invoke {
+				b := ts[e.i]
+				for f := range frontier {
+					x := ts[f]
+					preds[e.i] = append(preds[e.i], f)
+					if !x.lastNil && !b.firstNil && x.last != b.first {
+						out = append(out, vedge{int32(k), x.last, b.first, b.txn, x.txn})
+					}
+				}
+				continue
+			}
+			for _, p := range preds[e.i] {
+				delete(frontier, p)
+			}
+			delete(preds, e.i)
+			frontier[e.i] = true
+		}
+	}
+	return out
+}
+
+func firstWrite(ms []mop, k int32) int64 {
+	for _, m := range ms {
+		if m.f == mWrite && m.key == k {
+			return m.val
+		}
+	}
+	return 0
 }
 
 // internalRegister: after writing k = v or reading it, a transaction's
@@ -282,19 +421,38 @@ func (a *analysis) explainRegister(x, y int32, r rel, k int32, name func(int32) 
 		if m := ext(y); m != nil {
 			return fmt.Sprintf("%s read %s = %s, written by %s", name(y), kn, regValue(m), name(x))
 		}
-	case relWW:
-		if m := ext(y); m != nil {
-			v2, _ := lastWrite(a.txns[y].mops, k)
-			return fmt.Sprintf("%s read %s = %s, written by %s, and then overwrote it with %d", name(y), kn, regValue(m), name(x), v2)
+	case relWW, relRW:
+		var v1 int64
+		if r == relWW {
+			v1, _ = lastWrite(a.txns[x].mops, k)
+		} else {
+			m := ext(x)
+			if m == nil {
+				break
+			}
+			if m.isNil {
+				v2, _ := lastWrite(a.txns[y].mops, k)
+				return fmt.Sprintf("%s read %s = nil, the initial state, which %s's write of %d follows", name(x), kn, name(y), v2)
+			}
+			v1 = m.val
 		}
-	case relRW:
-		m := ext(x)
-		v2, _ := lastWrite(a.txns[y].mops, k)
-		if m != nil && m.isNil {
-			return fmt.Sprintf("%s read %s = nil, the initial state, which %s's write of %d follows", name(x), kn, name(y), v2)
-		}
-		if m != nil {
-			return fmt.Sprintf("%s read %s = %s, and %s read %s = %s too and then overwrote it with %d", name(x), kn, regValue(m), name(y), kn, regValue(m), v2)
+		for _, m := range a.txns[y].mops {
+			if m.f != mWrite || m.key != k {
+				continue
+			}
+			e, ok := a.rr.why[[2]ekey{{k, v1}, {k, m.val}}]
+			if !ok {
+				continue
+			}
+			what := fmt.Sprintf("%s wrote %s = %d", name(x), kn, v1)
+			if r == relRW {
+				what = fmt.Sprintf("%s read %s = %d", name(x), kn, v1)
+			}
+			if e.from < 0 {
+				return fmt.Sprintf("%s, and %s read %s = %d and then overwrote it with %d", what, name(e.by), kn, v1, m.val)
+			}
+			return fmt.Sprintf("%s, and %d came before %s's %d: %s, which left %s = %d, completed before %s, which met %s = %d, was invoked (linearizable keys)",
+				what, v1, name(y), m.val, name(e.from), kn, v1, name(e.by), kn, e.v2)
 		}
 	}
 	return fmt.Sprintf("%s %s %s on %s", name(x), r, name(y), kn)

@@ -66,7 +66,7 @@ type EdgeReport struct {
 // severity orders anomaly types in reports: the plainest violations first.
 var severity = []string{GarbageRead, DuplicateElements, CyclicVersions, G0, G1a, G1b, IncompatibleOrder, G1c,
 	Internal, LostUpdate, GSingle, GNonadjacent, G2Item,
-	G0 + realtimeSuffix, G1c + realtimeSuffix, GSingle + realtimeSuffix, GNonadjacent + realtimeSuffix, G2Item + realtimeSuffix}
+	CyclicVersions + realtimeSuffix, G0 + realtimeSuffix, G1c + realtimeSuffix, GSingle + realtimeSuffix, GNonadjacent + realtimeSuffix, G2Item + realtimeSuffix}
 
 func rank(t string) int {
 	if i := slices.Index(severity, t); i >= 0 {
