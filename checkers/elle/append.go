@@ -21,6 +21,8 @@ type appendState struct {
 	// transaction read; witness is that transaction.
 	order   [][]int64
 	witness []int32
+	// shown is, per key, the elements of its order.
+	shown []map[int64]bool
 }
 
 // readList is a list-append read's value; nil reads the empty list.
@@ -117,6 +119,9 @@ func (a *analysis) inferAppend() {
 			}
 		}
 	}
+	// Reads that saw a key's whole order: an append no read shows comes
+	// after all of it (Elle's previously-appended-element).
+	fullReaders := make([][]int32, nk)
 	type luKey struct {
 		k     int32
 		v     int64
@@ -175,6 +180,8 @@ func (a *analysis) inferAppend() {
 				if w, ok := st.writer[ekey{k, order[len(l)]}]; ok {
 					a.edge(int32(ti), w, relRW, k)
 				}
+			} else {
+				fullReaders[k] = append(fullReaders[k], int32(ti))
 			}
 			if appendsAfter(t.mops, mi, k) {
 				lk := luKey{k: k, empty: len(l) == 0}
@@ -185,6 +192,7 @@ func (a *analysis) inferAppend() {
 			}
 		}
 	}
+	a.unobservedAppends(fullReaders)
 	for lk, ts := range lost {
 		if len(ts) < 2 {
 			continue
@@ -195,6 +203,43 @@ func (a *analysis) inferAppend() {
 		}
 		a.add(finding{typ: LostUpdate, key: lk.k, txns: ts,
 			text: fmt.Sprintf("%d committed transactions read %s of %s and each appended to it: {all}", len(ts), what, a.keys.names[lk.k])})
+	}
+}
+
+// unobservedAppends orders the appends no read shows after every element
+// read: ww from the writer of the last element of the key's order, rw from
+// the reads of the whole order. Only committed or possibly committed
+// transactions are vertices; one that is indeterminate and never observed
+// gets incoming edges only, so it cannot close a cycle.
+func (a *analysis) unobservedAppends(fullReaders [][]int32) {
+	st := a.la
+	nk := len(st.order)
+	st.shown = make([]map[int64]bool, nk)
+	for k := range nk {
+		st.shown[k] = make(map[int64]bool, len(st.order[k]))
+		for _, e := range st.order[k] {
+			st.shown[k][e] = true
+		}
+	}
+	for ti := range a.txns {
+		t := &a.txns[ti]
+		if !a.inGraph(int32(ti)) {
+			continue
+		}
+		for _, m := range t.mops {
+			if m.f != mAppend || st.shown[m.key][m.val] {
+				continue
+			}
+			k := m.key
+			if order := st.order[k]; len(order) > 0 {
+				if w, ok := st.writer[ekey{k, order[len(order)-1]}]; ok {
+					a.edge(w, int32(ti), relWW, k)
+				}
+			}
+			for _, r := range fullReaders[k] {
+				a.edge(r, int32(ti), relRW, k)
+			}
+		}
 	}
 }
 
@@ -284,6 +329,10 @@ func (a *analysis) explainAppend(x, y int32, r rel, k int32, name func(int32) st
 					name(y), order[p], kn, name(x), order[p-1], wit, kn, formatList(order[:p+1], 2))
 			}
 		}
+		if e, ok := a.unshown(y, k); ok && len(order) > 0 {
+			return fmt.Sprintf("%s appended %d to %s, which no read shows, so after every element read, the last of them %s's append of %d: %s read %s = %s",
+				name(y), e, kn, name(x), order[len(order)-1], wit, kn, formatList(order, 1))
+		}
 	case relWR:
 		if mi, ok := extReads(a.txns[y].mops)[k]; ok {
 			l := readList(&a.txns[y].mops[mi])
@@ -299,7 +348,21 @@ func (a *analysis) explainAppend(x, y int32, r rel, k int32, name func(int32) st
 				return fmt.Sprintf("%s read %s = %s without %s's append of %d, yet that append comes next: %s read %s = %s",
 					name(x), kn, formatList(l, 1), name(y), e, wit, kn, formatList(order[:len(l)+1], 2))
 			}
+			if e, ok := a.unshown(y, k); ok {
+				return fmt.Sprintf("%s read %s = %s without %s's append of %d, which no read shows, so it comes after every element read",
+					name(x), kn, formatList(l, 1), name(y), e)
+			}
 		}
 	}
 	return fmt.Sprintf("%s %s %s on %s", name(x), r, name(y), kn)
+}
+
+// unshown returns an append of t to k that no read shows.
+func (a *analysis) unshown(t, k int32) (int64, bool) {
+	for _, m := range a.txns[t].mops {
+		if m.f == mAppend && m.key == k && !a.la.shown[k][m.val] {
+			return m.val, true
+		}
+	}
+	return 0, false
 }

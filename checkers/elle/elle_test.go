@@ -277,3 +277,28 @@ func TestLinearizableKeysGSingle(t *testing.T) {
 	}
 	t.Log(r.Explanation)
 }
+
+// Elle's histories/si-without-g-single.edn (its
+// intermediate-sequential-extension-test expects exactly G2-item, ruling
+// out repeatable read and not snapshot isolation): appends no read shows
+// come after every element read.
+func TestElleSIWithoutGSingle(t *testing.T) {
+	evs := new(hb).ok(2, `[["append",9,2]]`).ok(4, `[["append",8,1],["r",9,null]]`).
+		ok(7, `[["r",6,null],["r",8,null],["append",9,5]]`).ok(9, `[["append",6,2],["r",9,[2]]]`).sorted()
+	for m, want := range map[Model]checkers.Verdict{SnapshotIsolation: checkers.Valid, RepeatableRead: checkers.Invalid, Serializable: checkers.Invalid} {
+		r := check(t, ListAppend, m, evs, "")
+		if r.Verdict != want {
+			t.Errorf("%s: %s, want %s: %s\n%s", m, r.Verdict, want, r.Summary, r.Explanation)
+		}
+		d := r.Details.(*Details)
+		if len(d.Counts) != 1 || d.Counts[G2Item] == 0 {
+			t.Errorf("%s: anomalies %v, want G2-item only", m, d.Counts)
+		}
+		if got := strings.Join(d.RuledOut, ","); got != "strict-serializable,serializable,repeatable-read" {
+			t.Errorf("%s: ruled out %s", m, got)
+		}
+	}
+	if r := check(t, ListAppend, Serializable, evs, ""); r.Stats["edges_rw"] != 4 || r.Stats["edges_ww"] != 1 || r.Stats["edges_wr"] != 1 {
+		t.Errorf("edges %v (Elle: T1 ww T3, T1 wr T4, T2 rw T1, T3 rw T2, T3 rw T4, T4 rw T3)", r.Stats)
+	}
+}
