@@ -168,6 +168,15 @@ func (a *analysis) inferAppend() {
 						text: fmt.Sprintf("{1} read %s = %s, which ends with %d, an intermediate append of {0} (not its last to %s)", a.keys.names[k], formatList(l, 1), e, a.keys.names[k])})
 				}
 			}
+			if ext[k] == mi {
+				for _, later := range t.mops[mi+1:] {
+					if later.f == mAppend && later.key == k && slices.Contains(l, later.val) {
+						a.add(finding{typ: FutureRead, key: k, txns: []int32{int32(ti)},
+							text: fmt.Sprintf("{0} read %s = %s, which holds %d, an element it appends only afterwards", a.keys.names[k], formatList(l, 0), later.val)})
+						break
+					}
+				}
+			}
 			if ext[k] != mi || !prefix {
 				continue
 			}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -300,5 +301,57 @@ func TestElleSIWithoutGSingle(t *testing.T) {
 	}
 	if r := check(t, ListAppend, Serializable, evs, ""); r.Stats["edges_rw"] != 4 || r.Stats["edges_ww"] != 1 || r.Stats["edges_wr"] != 1 {
 		t.Errorf("edges %v (Elle: T1 ww T3, T1 wr T4, T2 rw T1, T3 rw T2, T3 rw T4, T4 rw T3)", r.Stats)
+	}
+}
+
+// Histories from Elle's own tests (test/elle/list_append_test.clj), with
+// the anomalies and the models Elle says they rule out.
+func TestElleListAppendCases(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		h     *hb
+		types []string // exactly the anomaly types found
+		model Model    // checked under
+		want  checkers.Verdict
+	}{
+		// lost-update-test: both read [0] and append; neither is seen,
+		// so each also anti-depends on the other (G2-item).
+		{"lost-update", new(hb).ok(0, `[["append","x",0]]`).ok(1, `[["r","x",[0]],["append","x",1]]`).ok(2, `[["r","x",[0]],["append","x",2]]`),
+			[]string{LostUpdate, G2Item}, StrictSerializable, checkers.Invalid},
+		{"one txn, double write", new(hb).ok(0, `[["r","x",[]],["append","x",1],["append","x",2]]`).ok(1, `[["r","x",[1,2]]]`),
+			nil, StrictSerializable, checkers.Valid},
+		// unobserved-write-test: G-single and G0.
+		{"unobserved write", new(hb).ok(1, `[["append","x",1],["append","y",1]]`).ok(2, `[["append","x",2],["append","y",2]]`).
+			ok(3, `[["append","x",3],["append","y",3]]`).ok(4, `[["r","x",[1,2]]]`).ok(5, `[["r","y",[2]]]`),
+			[]string{G0, GSingle}, Serializable, checkers.Invalid},
+		// repeatable-read-test: G2-item, valid under read committed.
+		{"repeatable read", new(hb).ok(1, `[["r","x",null],["append","y",1]]`).ok(2, `[["r","y",null],["append","x",1]]`),
+			[]string{G2Item}, ReadCommitted, checkers.Valid},
+		// G-nonadjacent-test.
+		{"G-nonadjacent", new(hb).ok(1, `[["append","x",1]]`).ok(2, `[["r","x",[1]],["r","y",null]]`).ok(3, `[["append","y",1]]`).
+			ok(4, `[["r","y",[1]],["r","x",null]]`), []string{GNonadjacent}, StrictSerializable, checkers.Invalid},
+		// ... and Elle's rw rw wr rw wr case is valid under snapshot
+		// isolation.
+		{"rw rw wr rw wr", new(hb).ok(1, `[["r","x",[5]],["append","y",1]]`).ok(2, `[["r","y",null],["append","z",2]]`).
+			ok(3, `[["r","z",null],["append","t",3]]`).ok(4, `[["r","t",[3]],["append","u",4]]`).ok(5, `[["r","u",null],["append","x",5]]`),
+			nil, SnapshotIsolation, checkers.Valid},
+		// rr-g-single-item-test: rules out consistent view (so snapshot
+		// isolation) and repeatable read.
+		{"G-single-item", new(hb).ok(1, `[["append","x",1],["append","y",1]]`).ok(2, `[["r","x",[1]],["r","y",null]]`),
+			[]string{GSingle}, RepeatableRead, checkers.Invalid},
+		// future-read-test.
+		{"future read", new(hb).ok(0, `[["r","x",[1]],["append","x",1]]`), []string{FutureRead}, ReadCommitted, checkers.Invalid},
+	} {
+		r := check(t, ListAppend, c.model, c.h.sorted(), "")
+		var got []string
+		for typ := range r.Details.(*Details).Counts {
+			got = append(got, typ)
+		}
+		slices.Sort(got)
+		want := slices.Clone(c.types)
+		slices.Sort(want)
+		if r.Verdict != c.want || !slices.Equal(got, want) {
+			t.Errorf("%s: %s with %v, want %s with %v: %s\n%s", c.name, r.Verdict, got, c.want, want, r.Summary, r.Explanation)
+		}
 	}
 }

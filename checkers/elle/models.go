@@ -73,6 +73,7 @@ const (
 	GarbageRead       = "garbage-read"
 	LostUpdate        = "lost-update"
 	CyclicVersions    = "cyclic-versions"
+	FutureRead        = "future-read"
 	realtimeSuffix    = "-realtime"
 )
 
@@ -85,7 +86,9 @@ const (
 //     (Adya). A garbage read (a value nobody wrote) is no Adya history at
 //     all: even PL-1 reads versions some transaction installed.
 //   - G1a, G1b, G1c: PL-2, read committed (Adya). Incompatible orders imply
-//     G1a (Elle: two committed reads that cannot come from one timeline).
+//     G1a (Elle: two committed reads that cannot come from one timeline); a
+//     future read (a transaction reads what it writes only later) is a
+//     trivial G1c cycle (Elle).
 //   - G-single: consistent view (Adya PL-2+), implied by snapshot isolation;
 //     our dependencies are all on items, so a G-single is also a
 //     G-single-item, which implies G-nonadjacent-item and G2-item, so it
@@ -109,6 +112,7 @@ var weakestRuledOut = map[string][]Model{
 	G1b:               {ReadCommitted},
 	G1c:               {ReadCommitted},
 	IncompatibleOrder: {ReadCommitted},
+	FutureRead:        {ReadCommitted},
 	GSingle:           {SnapshotIsolation, RepeatableRead},
 	GNonadjacent:      {SnapshotIsolation, RepeatableRead},
 	LostUpdate:        {SnapshotIsolation, RepeatableRead},

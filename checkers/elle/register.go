@@ -116,6 +116,10 @@ func (a *analysis) inferRegister() {
 						text: fmt.Sprintf("{1} read %s = %d, an intermediate write of {0}, which later wrote %s = %d", a.keys.names[k], m.val, a.keys.names[k], v)})
 				}
 			}
+			if isExt && w == int32(ti) {
+				a.add(finding{typ: FutureRead, key: k, txns: []int32{int32(ti)},
+					text: fmt.Sprintf("{0} read %s = %d, a value it writes only afterwards", a.keys.names[k], m.val)})
+			}
 			if isExt && w != int32(ti) {
 				observed[w] = true
 				readers[ekey{k, m.val}] = append(readers[ekey{k, m.val}], int32(ti))

@@ -64,7 +64,7 @@ type EdgeReport struct {
 }
 
 // severity orders anomaly types in reports: the plainest violations first.
-var severity = []string{GarbageRead, DuplicateElements, CyclicVersions, G0, G1a, G1b, IncompatibleOrder, G1c,
+var severity = []string{GarbageRead, DuplicateElements, CyclicVersions, G0, G1a, G1b, IncompatibleOrder, FutureRead, G1c,
 	Internal, LostUpdate, GSingle, GNonadjacent, G2Item,
 	CyclicVersions + realtimeSuffix, G0 + realtimeSuffix, G1c + realtimeSuffix, GSingle + realtimeSuffix, GNonadjacent + realtimeSuffix, G2Item + realtimeSuffix}
 
