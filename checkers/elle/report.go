@@ -175,6 +175,15 @@ func (a *analysis) report(r *checkers.Result, dir string, g *graph) {
 		r.Verdict = checkers.Valid
 		r.Summary = fmt.Sprintf("%d transactions (%d keys) consistent with %s: no anomaly found", len(a.txns), len(a.keys.names), c.model)
 	}
+	if r.Verdict == checkers.Valid && len(g.to) == 0 {
+		// Nothing relates any two transactions: nothing was checked (Elle's
+		// empty-transaction-graph, which is unknown, not valid).
+		r.Verdict = checkers.Unknown
+		r.Summary = fmt.Sprintf("no dependency between any two of the %d transactions could be inferred, so nothing was checked", len(a.txns))
+		if len(allowed) > 0 {
+			r.Summary += "; found only anomalies " + string(c.model) + " allows: " + strings.Join(allowed, ", ")
+		}
+	}
 	if len(a.notes) > 0 && r.Verdict == checkers.Valid && len(forbidden) == 0 {
 		r.Summary += " (" + strings.Join(a.notes, "; ") + ")"
 	}
