@@ -18,16 +18,21 @@ import (
 // per transaction.
 //
 //	go test -run '^$' -bench ListAppend -benchtime 1x ./checkers/elle
-func BenchmarkListAppend(b *testing.B) {
+func BenchmarkListAppend(b *testing.B) { benchWorkload(b, ListAppend) }
+
+// BenchmarkRWRegister is the same for registers (writes follow reads on).
+func BenchmarkRWRegister(b *testing.B) { benchWorkload(b, RWRegister) }
+
+func benchWorkload(b *testing.B, w Workload) {
 	for _, c := range []struct {
 		name  string
 		plant string
 		want  checkers.Verdict
 	}{{"valid", "", checkers.Valid}, {"g-single", GSingle, checkers.Invalid}} {
 		b.Run(c.name, func(b *testing.B) {
-			evs := generate(genConfig{workload: ListAppend, txns: 100_000, keys: 1000, procs: 20, maxMops: 4, info: 0.01, fail: 0.01, seed: 42, plant: c.plant})
+			evs := generate(genConfig{workload: w, txns: 100_000, keys: 1000, procs: 20, maxMops: 4, info: 0.01, fail: 0.01, seed: 42, plant: c.plant})
 			in := checkers.NewInput(evs, "")
-			chk, err := New(ListAppend, WithModel(StrictSerializable))
+			chk, err := New(w, WithModel(StrictSerializable))
 			if err != nil {
 				b.Fatal(err)
 			}
