@@ -153,6 +153,8 @@ type analysis struct {
 	// not unique): nothing can be concluded.
 	unknown string
 	notes   []string
+	// cut counts the components whose budgeted searches ran out.
+	cut int
 }
 
 func (a *analysis) add(f finding) {
@@ -187,7 +189,7 @@ func (c *Checker) Check(ctx context.Context, in *checkers.Input) checkers.Result
 	}
 	for i := range in.Ops {
 		op := &in.Ops[i]
-		if op.F != FTxn {
+		if op.F != FTxn && op.F != ":"+FTxn {
 			continue
 		}
 		if len(op.Data) == 0 {
@@ -233,6 +235,7 @@ func (c *Checker) Check(ctx context.Context, in *checkers.Input) checkers.Result
 		return done()
 	}
 	if cut > 0 {
+		a.cut = cut
 		a.notes = append(a.notes, fmt.Sprintf("the cycle search ran out of budget in %d strongly connected component(s): they may hold a G-single or G-nonadjacent not reported", cut))
 	}
 	a.stats(r.Stats, g, sccs)
@@ -309,20 +312,31 @@ func (a *analysis) searchComponent(g *graph, s *scratch, comp []int32, mask rel)
 		}
 		return g.tarjan(s, comp, s.stamp, m)
 	}
-	// firstInside closes a cycle through the first edge of kind k found
-	// inside one of comps (both ends there): certain to succeed.
+	// firstInside closes cycles through the first few edges of kind k
+	// inside one of comps (both ends there), each certain to succeed, and
+	// keeps the shortest: tries bounds the searches, so that a huge
+	// component costs a few passes over it.
 	firstInside := func(comps [][]int32, k, m rel) *cycle {
+		const tries = 8
+		var best *cycle
+		n := 0
 		for ci, c := range comps {
 			for _, v := range c {
 				for e := g.off[v]; e < g.off[v+1]; e++ {
 					if w := g.to[e]; g.rels[e]&k != 0 && s.mark[w] == s.stamp && s.comp[w] == int32(ci) {
 						unlimited := int(^uint(0) >> 1)
-						return g.closeCycle(s, v, g.to[e], k, int32(ci), m, false, &unlimited)
+						cy := g.closeCycle(s, v, w, k, int32(ci), m, false, &unlimited)
+						if cy != nil && (best == nil || len(cy.nodes) < len(best.nodes)) {
+							best = cy
+						}
+						if n++; n >= tries || best != nil && len(best.nodes) == 2 {
+							return best
+						}
 					}
 				}
 			}
 		}
-		return nil
+		return best
 	}
 	if cs := sub(relWW); len(cs) > 0 {
 		report(firstInside(cs, relWW, relWW))
@@ -342,31 +356,27 @@ func (a *analysis) searchComponent(g *graph, s *scratch, comp []int32, mask rel)
 			}
 		}
 	}
+	tries := 0
 	for _, ed := range rwEdges {
 		if c := s.comp[ed[0]]; c >= 0 && c == s.comp[ed[1]] {
 			unlimited := int(^uint(0) >> 1)
-			single = g.closeCycle(s, ed[0], ed[1], relRW, c, relWW|relWR, false, &unlimited)
-			break
+			cy := g.closeCycle(s, ed[0], ed[1], relRW, c, relWW|relWR, false, &unlimited)
+			if cy != nil && (single == nil || len(cy.nodes) < len(single.nodes)) {
+				single = cy
+			}
+			if tries++; tries >= 8 || len(single.nodes) == 2 {
+				break
+			}
 		}
 	}
 	if single == nil && len(rwEdges) > 0 {
 		// Search the whole component: mark it as one "comp".
-		all := func() {
-			for _, v := range comp {
-				s.comp[v] = -2
-			}
+		for _, v := range comp {
+			s.comp[v] = -2
 		}
-		all()
-		for _, ed := range rwEdges {
-			if budget <= 0 {
-				cut = true
-				break
-			}
-			if cy := g.closeCycle(s, ed[0], ed[1], relRW, -2, relWW|relWR, false, &budget); cy != nil {
-				single = cy
-				break
-			}
-		}
+		var c bool
+		single, c = g.deepening(s, rwEdges, func([2]int32) int32 { return -2 }, relWW|relWR, false, &budget)
+		cut = cut || c
 	}
 	if single != nil {
 		report(single)
@@ -374,20 +384,15 @@ func (a *analysis) searchComponent(g *graph, s *scratch, comp []int32, mask rel)
 		data := sub(relData)
 		var nonadj *cycle
 		if len(data) > 0 {
+			var inside [][2]int32
 			for _, ed := range rwEdges {
-				c := s.comp[ed[0]]
-				if c < 0 || c != s.comp[ed[1]] {
-					continue
-				}
-				if budget <= 0 {
-					cut = true
-					break
-				}
-				if cy := g.closeCycle(s, ed[0], ed[1], relRW, c, relData, true, &budget); cy != nil {
-					nonadj = cy
-					break
+				if c := s.comp[ed[0]]; c >= 0 && c == s.comp[ed[1]] {
+					inside = append(inside, ed)
 				}
 			}
+			var c bool
+			nonadj, c = g.deepening(s, inside, func(ed [2]int32) int32 { return s.comp[ed[0]] }, relData, true, &budget)
+			cut = cut || c
 		}
 		if nonadj != nil {
 			report(nonadj)
@@ -546,4 +551,32 @@ func modelList(ms []Model) string {
 		s[i] = string(m)
 	}
 	return strings.Join(s, " and ")
+}
+
+// deepening looks for a cycle closing any of the rw edges, with searches
+// of growing size per edge (so that short cycles anywhere are found before
+// long searches anywhere), within budget. cut says the budget ran out
+// before every search could finish.
+func (g *graph) deepening(s *scratch, edges [][2]int32, comp func([2]int32) int32, mask rel, noAdjRW bool, budget *int) (*cycle, bool) {
+	for per := 64; ; per *= 8 {
+		complete := true
+		for _, ed := range edges {
+			if *budget <= 0 {
+				return nil, true
+			}
+			local := min(per, *budget)
+			start := local
+			cy := g.closeCycle(s, ed[0], ed[1], relRW, comp(ed), mask, noAdjRW, &local)
+			*budget -= start - max(local, 0)
+			if cy != nil {
+				return cy, false
+			}
+			if local < 0 {
+				complete = false
+			}
+		}
+		if complete {
+			return nil, false
+		}
+	}
 }

@@ -370,3 +370,23 @@ func TestElleListAppendCases(t *testing.T) {
 		}
 	}
 }
+
+// A search cut short by its budget cannot pass a history whose model
+// forbids what it may have missed.
+func TestSearchBudgetCut(t *testing.T) {
+	evs := withEdge(new(hb).ok(1, `[["r","x",[]],["append","y",1]]`).ok(2, `[["r","y",[]],["append","x",1]]`).
+		ok(3, `[["r","x",[1]],["r","y",[1]]]`), ListAppend).sorted()
+	if r := check(t, ListAppend, SnapshotIsolation, evs, ""); r.Verdict != checkers.Valid {
+		t.Fatalf("full search: %s: %s", r.Verdict, r.Summary)
+	}
+	c, _ := New(ListAppend, WithModel(SnapshotIsolation), WithSearchBudget(1))
+	r := c.Check(context.Background(), checkers.NewInput(evs, ""))
+	if r.Verdict != checkers.Unknown || !strings.Contains(r.Summary, "ran out of budget") {
+		t.Fatalf("cut search: %s: %s", r.Verdict, r.Summary)
+	}
+	// Under read committed nothing it forbids could have been missed.
+	c, _ = New(ListAppend, WithModel(ReadCommitted), WithSearchBudget(1))
+	if r := c.Check(context.Background(), checkers.NewInput(evs, "")); r.Verdict != checkers.Valid {
+		t.Fatalf("read committed: %s: %s", r.Verdict, r.Summary)
+	}
+}

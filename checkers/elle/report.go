@@ -175,6 +175,12 @@ func (a *analysis) report(r *checkers.Result, dir string, g *graph) {
 		r.Verdict = checkers.Valid
 		r.Summary = fmt.Sprintf("%d transactions (%d keys) consistent with %s: no anomaly found", len(a.txns), len(a.keys.names), c.model)
 	}
+	if r.Verdict == checkers.Valid && a.cut > 0 && (Forbids(c.model, GSingle) || Forbids(c.model, GNonadjacent)) {
+		// A G-single or G-nonadjacent may be there, unfound: not a pass.
+		r.Verdict = checkers.Unknown
+		r.Summary = fmt.Sprintf("%d transactions: no anomaly %s forbids was found, but the cycle search ran out of budget in %d strongly connected component(s), which may hold a G-single or G-nonadjacent",
+			len(a.txns), c.model, a.cut)
+	}
 	if r.Verdict == checkers.Valid && len(g.to) == 0 {
 		// Nothing relates any two transactions: nothing was checked (Elle's
 		// empty-transaction-graph, which is unknown, not valid).
