@@ -46,6 +46,17 @@ func (w Workload) String() string {
 	return fmt.Sprintf("workload(%d)", int(w))
 }
 
+// ParseWorkload accepts "list-append" and "rw-register".
+func ParseWorkload(s string) (Workload, error) {
+	switch s {
+	case "list-append", "append":
+		return ListAppend, nil
+	case "rw-register", "wr-register", "wr":
+		return RWRegister, nil
+	}
+	return 0, fmt.Errorf("transactional workload %q: want list-append or rw-register", s)
+}
+
 // Checker is the transactional isolation checker.
 type Checker struct {
 	workload    Workload

@@ -231,6 +231,15 @@ func TestBadInput(t *testing.T) {
 	if _, err := New(ListAppend, WithConsistency("linearizable")); err == nil {
 		t.Error("unknown model accepted")
 	}
+	if c, err := New(RWRegister, WithConsistency("Snapshot-Isolation")); err != nil || c.Model() != SnapshotIsolation || c.Name() != "elle-rw-register" {
+		t.Errorf("model %v, %v", c, err)
+	}
+	if w, err := ParseWorkload("list-append"); err != nil || w != ListAppend {
+		t.Errorf("workload %v %v", w, err)
+	}
+	if _, err := ParseWorkload("bank"); err == nil {
+		t.Error("unknown workload accepted")
+	}
 	evs := new(hb).ok(1, `[["append","x",1]]`).ok(2, `[["append","x",1]]`).sorted()
 	if r := check(t, ListAppend, Serializable, evs, ""); r.Verdict != checkers.Unknown {
 		t.Errorf("duplicate appends: %s", r.Verdict)

@@ -342,8 +342,8 @@ func cycleSVG(rep AnomalyReport) string {
 		if e.Key != "" {
 			label += " " + e.Key
 		}
-		fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" font-size="13" fill="%s" text-anchor="middle" stroke="white" stroke-width="4" paint-order="stroke">%s</text>`+"\n",
-			lx+nx*14, ly+ny*14, col, xmlEscape(label))
+		fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" font-size="13" fill="%s" text-anchor="middle" dominant-baseline="middle" stroke="white" stroke-width="4" paint-order="stroke">%s</text>`+"\n",
+			lx+nx*20, ly+ny*20, col, xmlEscape(label))
 	}
 	byName := map[string]TxnReport{}
 	for _, t := range rep.Txns {
