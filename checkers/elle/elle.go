@@ -550,11 +550,6 @@ func extReads(ms []mop) map[int32]int {
 	return out
 }
 
-func (a *analysis) txnLabel(t int32) string {
-	op := a.txns[t].op
-	return fmt.Sprintf("op %d", op.ID)
-}
-
 // modelList renders models for people.
 func modelList(ms []Model) string {
 	s := make([]string, len(ms))

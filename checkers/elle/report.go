@@ -208,7 +208,7 @@ func (a *analysis) explain(f finding, g *graph) AnomalyReport {
 	}
 	names := map[int32]string{}
 	for i, t := range members {
-		if _, ok := names[t]; !ok {
+		if _, ok := names[t]; !ok && t >= 0 {
 			names[t] = fmt.Sprintf("T%d", i+1)
 			rep.Txns = append(rep.Txns, a.txnReport(t, names[t]))
 		}
