@@ -38,6 +38,7 @@ type genTxn struct {
 	typ       history.Type // Invoke: never completed
 	mops      []string     // completion's micro-operations
 	inv       []string     // invoke's (reads null)
+	appends   [][2]int64   // (key, element) appended and applied, in order
 }
 
 type sim struct {
@@ -128,11 +129,17 @@ func generate(cfg genConfig) []history.Event {
 				case x < 7 || len(t.mops)+2 > n:
 					w := s.write(k, apply)
 					t.mops, t.inv = append(t.mops, w), append(t.inv, w)
+					if apply {
+						t.appends = append(t.appends, [2]int64{int64(k), s.next[k]})
+					}
 				default: // read, then write the same key
 					t.mops = append(t.mops, s.read(k))
 					t.inv = append(t.inv, s.readNull(k))
 					w := s.write(k, apply)
 					t.mops, t.inv = append(t.mops, w), append(t.inv, w)
+					if apply {
+						t.appends = append(t.appends, [2]int64{int64(k), s.next[k]})
+					}
 				}
 			}
 		} else { // final reads of every key
@@ -205,6 +212,17 @@ func (s *sim) plantAt(anomaly string, c int64) {
 		w := s.write(k, true)
 		s.out = append(s.out, genTxn{proc: 9000, call: c + 2, ret: c + 8, typ: history.Fail, mops: []string{w}, inv: []string{w}})
 		x = []string{s.read(k)}
+	case GSingle + realtimeSuffix: // a stale read: it misses an append acknowledged before it began
+		for i := len(s.out) - 1; i >= 0; i-- {
+			w := &s.out[i]
+			if w.typ != history.OK || w.ret >= c+2 || len(w.appends) == 0 {
+				continue
+			}
+			k, v := int(w.appends[0][0]), w.appends[0][1]
+			p := slices.Index(s.lists[k], v)
+			x = []string{fmt.Sprintf(`["r","%s",%s]`, s.key(k), listJSON(s.lists[k][:p]))}
+			break
+		}
 	case Internal: // a read that misses the transaction's own append
 		r := s.read(k)
 		x = []string{s.write(k, true), r}
@@ -258,6 +276,21 @@ func TestPropertyPlantedAnomaly(t *testing.T) {
 					t.Fatalf("%s seed %d %s: %s, want invalid naming it: %s\n%s", anomaly, seed, w, r.Verdict, r.Summary, r.Explanation)
 				}
 			}
+		}
+	}
+}
+
+// A planted stale read is invalid under strict serializability only.
+func TestPropertyPlantedStaleRead(t *testing.T) {
+	for seed := uint64(1); seed <= 15; seed++ {
+		cfg := genConfig{workload: ListAppend, txns: 300, keys: 3 + int(seed%8), procs: 1 + int(seed%6), maxMops: 4, info: 0.1, fail: 0.05, seed: seed, plant: GSingle + realtimeSuffix}
+		evs := generate(cfg)
+		r := check(t, ListAppend, StrictSerializable, evs, "")
+		if r.Verdict != checkers.Invalid || r.Stats["anomaly_"+GSingle+realtimeSuffix] == 0 {
+			t.Fatalf("seed %d: %s, want invalid naming G-single-realtime: %s\n%s", seed, r.Verdict, r.Summary, r.Explanation)
+		}
+		if r := check(t, ListAppend, Serializable, evs, ""); r.Verdict != checkers.Valid {
+			t.Fatalf("seed %d serializable: %s: %s\n%s", seed, r.Verdict, r.Summary, r.Explanation)
 		}
 	}
 }
