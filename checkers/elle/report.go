@@ -150,7 +150,7 @@ func (a *analysis) report(r *checkers.Result, dir string, g *graph) {
 					svgs++
 				}
 			}
-			lines = append(lines, rep.text(i+1)...)
+			lines = append(lines, rep.text(i+1, c.model)...)
 			det.Anomalies = append(det.Anomalies, rep)
 		}
 		if n := a.counts[t]; n > c.maxExamples {
@@ -265,10 +265,10 @@ func (a *analysis) explain(f finding, g *graph) AnomalyReport {
 	return rep
 }
 
-func (rep AnomalyReport) text(i int) []string {
-	verdict := "allowed by the checked model"
+func (rep AnomalyReport) text(i int, m Model) []string {
+	verdict := "which " + string(m) + " allows"
 	if rep.Forbidden {
-		verdict = "forbidden by the checked model"
+		verdict = "forbidden by " + string(m)
 	}
 	head := fmt.Sprintf("%s #%d (rules out %s; %s)", rep.Type, i, strings.Join(rep.RulesOut, " and "), verdict)
 	if rep.Picture != "" {
