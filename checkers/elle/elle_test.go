@@ -399,3 +399,20 @@ func TestSearchBudgetCut(t *testing.T) {
 		t.Fatalf("read committed: %s: %s", r.Verdict, r.Summary)
 	}
 }
+
+// Elle's histories/paper-example.edn, the paper's example: T2 -wr-> T3
+// (255 ends with 8), T3 -ww-> T4 (T4's unobserved append to 256 follows
+// T3's 4), T4 -rw-> T2 (T4 read 255 without 8): a G-single.
+func TestEllePaperExample(t *testing.T) {
+	evs := new(hb).ok(0, `[["append",253,1],["append",253,3],["append",253,4],["append",255,2],["append",255,3],["append",255,4],["append",255,5],["append",256,1],["append",256,2]]`).
+		ok(1, `[["append",255,8],["r",253,[1,3,4]]]`).
+		ok(2, `[["append",256,4],["r",255,[2,3,4,5,8]],["r",256,[1,2,4]],["r",253,[1,3,4]]]`).
+		ok(3, `[["append",250,10],["r",253,[1,3,4]],["r",255,[2,3,4,5]],["append",256,3]]`).sorted()
+	r := check(t, ListAppend, Serializable, evs, "")
+	if r.Verdict != checkers.Invalid || len(r.Details.(*Details).Counts) != 1 || r.Stats["anomaly_"+GSingle] != 1 {
+		t.Fatalf("%s: %s\n%s", r.Verdict, r.Summary, r.Explanation)
+	}
+	if r := check(t, ListAppend, ReadCommitted, evs, ""); r.Verdict != checkers.Valid {
+		t.Fatalf("read committed: %s: %s", r.Verdict, r.Summary)
+	}
+}
