@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/faultline/faultline/checkers"
+	"github.com/faultline/faultline/checkers/elle"
 	"github.com/faultline/faultline/checkers/queue"
 	"github.com/faultline/faultline/checkers/stream"
 )
@@ -44,6 +45,26 @@ func init() {
 	checkers.Register("stale-reads", func(checkers.Config) (checkers.Checker, error) { return &checkers.StaleReads{}, nil })
 	checkers.Register("lost-writes", func(checkers.Config) (checkers.Checker, error) { return &checkers.LostWrites{}, nil })
 	checkers.Register("availability", func(checkers.Config) (checkers.Checker, error) { return &checkers.Availability{}, nil })
+	for name, w := range map[string]elle.Workload{"elle-list-append": elle.ListAppend, "elle-rw-register": elle.RWRegister} {
+		checkers.Register(name, func(cfg checkers.Config) (checkers.Checker, error) {
+			opts := []elle.Option{}
+			if m := cfg.Options["consistency"]; m != "" {
+				opts = append(opts, elle.WithConsistency(m))
+			}
+			if v, ok := cfg.Options["writes-follow-reads"]; ok {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return nil, fmt.Errorf("check.options.writes-follow-reads %q: want true or false", v)
+				}
+				opts = append(opts, elle.WithWritesFollowReads(b))
+			}
+			c, err := elle.New(w, opts...)
+			if err != nil {
+				return nil, fmt.Errorf("check.consistency: %w", err)
+			}
+			return c, nil
+		})
+	}
 	checkers.Register("queue", func(cfg checkers.Config) (checkers.Checker, error) {
 		c := &queue.Checker{}
 		var err [3]error
