@@ -15,6 +15,7 @@ import (
 	"github.com/faultline/faultline/chaos"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/httpx"
 	"github.com/faultline/faultline/targets/runtime"
 )
 
@@ -74,7 +75,7 @@ type finalReads struct {
 func (f *finalReads) run(ctx context.Context, keys []string, firstID uint64, firstProc history.Process) FinalStats {
 	ctx, cancel := context.WithTimeout(ctx, f.deadline)
 	defer cancel()
-	hc := &http.Client{Timeout: f.timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	hc := httpx.NewClient(f.timeout, httpx.WithAllow(nodeHosts(f.nodes)))
 	defer hc.CloseIdleConnections()
 	var nextID atomic.Uint64
 	nextID.Store(firstID)
@@ -125,7 +126,8 @@ func (f *finalReads) run(ctx context.Context, keys []string, firstID uint64, fir
 func (f *finalReads) read(ctx context.Context, hc *http.Client, node runtime.Node, key string, proc history.Process, id uint64) (history.Type, bool) {
 	op := history.Event{Type: history.Invoke, Process: proc, F: history.FRead, ID: id, Key: key, Node: node.Name(), Final: true}
 	var t vegeta.Target
-	if err := f.client.Request(&op, node.Endpoint(targets.ClientPort), &t); err != nil {
+	base := node.Endpoint(targets.ClientPort)
+	if err := f.client.Request(&op, base, &t); err != nil || httpx.CheckURL(t.URL, base) != nil {
 		return history.Fail, false
 	}
 	req, err := t.Request()

@@ -3,8 +3,6 @@ package bench
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +18,8 @@ import (
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/runtime"
+
+	"github.com/faultline/faultline/internal/safefile"
 )
 
 // Files of a run directory.
@@ -120,7 +120,9 @@ func Execute(ctx context.Context, sc Scenario, opts ...Option) (*Run, error) {
 		return nil, err
 	}
 	if cfg.runID == "" {
-		cfg.runID = newRunID()
+		cfg.runID = runtime.NewRunID()
+	} else if err := runtime.ValidateRunID(cfg.runID); err != nil {
+		return nil, &ConfigError{Err: err}
 	}
 	now := time.Now()
 	name := fmt.Sprintf("%s-%s-%s-%s", now.Format("20060102-150405"), sc.Cluster.Target, nemesisLabel(sc.Chaos.Nemesis), cfg.runID)
@@ -209,7 +211,7 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 		return err
 	}
 	defer func() { err = errors.Join(err, rec.Close()) }()
-	resf, err := os.Create(filepath.Join(r.Dir, ResultsFile))
+	resf, err := safefile.Create(r.Dir, ResultsFile, 0o644)
 	if err != nil {
 		return fmt.Errorf("create results file: %w", err)
 	}
@@ -265,7 +267,7 @@ func (r *Run) writeInfo() error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(r.Dir, ScenarioFile), append(b, '\n'), 0o644); err != nil {
+	if err := safefile.WriteFile(r.Dir, ScenarioFile, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write scenario.json: %w", err)
 	}
 	return nil
@@ -282,12 +284,6 @@ func ReadInfo(dir string) (RunInfo, error) {
 		return info, fmt.Errorf("read %s: %w", filepath.Join(dir, ScenarioFile), err)
 	}
 	return info, nil
-}
-
-func newRunID() string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func nemesisLabel(ns []string) string {

@@ -45,6 +45,12 @@ func checkRuntime(c ClusterConfig) error {
 	default:
 		return fmt.Errorf("unknown --netns %q (known: auto, on, off)", c.Netns)
 	}
+	if c.Runtime != RuntimeDocker {
+		// The local runtime keeps its state there; refused before launching.
+		if err := runtime.CheckStateDir(runtime.StateDir()); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -110,6 +116,11 @@ func resolvedNetns(rt runtime.Runtime) string {
 // every run when runID is empty. Docker is skipped, and says so, when no
 // engine answers.
 func Clean(ctx context.Context, runID string) (removed []string, skipped []string, err error) {
+	if runID != "" {
+		if err := runtime.ValidateRunID(runID); err != nil {
+			return nil, nil, &ConfigError{Err: err}
+		}
+	}
 	var errs []error
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	d, derr := docker.New(dctx)

@@ -41,6 +41,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/faultline/faultline/internal/safefile"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/runtime"
 )
@@ -99,8 +100,15 @@ func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runti
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	dir := filepath.Join(r.stateDir, spec.RunID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := runtime.EnsureStateDir(r.stateDir); err != nil {
+		return nil, fmt.Errorf("local runtime: %w", err)
+	}
+	dir, err := runtime.RunPath(r.stateDir, spec.RunID)
+	if err != nil {
+		return nil, fmt.Errorf("local runtime: %w", err)
+	}
+	// A run's directory is new: one that exists is another run's, or planted.
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("local runtime: %w", err)
 	}
 	c := &cluster{
@@ -292,7 +300,7 @@ func (n *node) Start(ctx context.Context) error {
 	if n.running() {
 		return nil
 	}
-	logf, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", n.name, err)
 	}
@@ -389,43 +397,76 @@ func (n *node) NetNS(ctx context.Context) (string, error) {
 	return nsDir + "/" + n.nsName, nil
 }
 
+// Logs returns the node's output, at most its last runtime.MaxLogBytes.
 func (n *node) Logs(ctx context.Context) ([]byte, error) {
-	b, err := os.ReadFile(n.logPath)
+	f, err := os.OpenFile(n.logPath, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("logs of %s: %w", n.name, err)
 	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("logs of %s: %w", n.name, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("logs of %s: %s is not a regular file", n.name, n.logPath)
+	}
+	if size := st.Size(); size > runtime.MaxLogBytes {
+		if _, err := f.Seek(size-runtime.MaxLogBytes, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("logs of %s: %w", n.name, err)
+		}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, runtime.MaxLogBytes))
+	if err != nil {
+		return b, fmt.Errorf("logs of %s: %w", n.name, err)
+	}
 	return b, nil
 }
 
-// copyTree copies the regular files and directories under src into dst.
+// copyTree copies the regular files and directories under src into dst, at
+// most runtime.MaxDataBytes. src belongs to the node (which may have put
+// symlinks there): they are skipped, and files are opened without following
+// one. dst is written through internal/safefile.
 func copyTree(src, dst string) error {
+	if err := safefile.MkdirAll(filepath.Dir(dst), filepath.Base(dst), 0o755); err != nil {
+		return err
+	}
+	var total int64
 	return filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(src, p)
-		out := filepath.Join(dst, rel)
 		switch {
+		case rel == ".":
+			return nil
 		case fi.IsDir():
-			return os.MkdirAll(out, 0o755)
+			return safefile.MkdirAll(dst, rel, 0o755)
 		case fi.Mode().IsRegular():
-			in, err := os.Open(p)
+			in, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 			if err != nil {
 				return err
 			}
 			defer in.Close()
-			o, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+			if st, err := in.Stat(); err != nil || !st.Mode().IsRegular() {
+				return nil // swapped for something else since the walk saw it
+			}
+			o, err := safefile.Create(dst, rel, 0o644)
 			if err != nil {
 				return err
 			}
-			if _, err := io.Copy(o, in); err != nil {
-				o.Close()
-				return err
+			n, err := io.Copy(o, io.LimitReader(in, runtime.MaxDataBytes-total+1))
+			total += n
+			if cerr := o.Close(); err == nil {
+				err = cerr
 			}
-			return o.Close()
+			if err == nil && total > runtime.MaxDataBytes {
+				err = fmt.Errorf("more than %d MiB of data: the copy stops here", runtime.MaxDataBytes>>20)
+			}
+			return err
 		}
 		return nil
 	})
