@@ -50,6 +50,9 @@ func checkRuntime(c ClusterConfig) error {
 		if err := runtime.CheckStateDir(runtime.StateDir()); err != nil {
 			return err
 		}
+		if err := local.CheckNodeUser(c.NodeUser); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -79,7 +82,7 @@ func newRuntime(ctx context.Context, c ClusterConfig, logf func(string, ...any))
 }
 
 func newLocal(c ClusterConfig) (*local.Runtime, error) {
-	var opts []local.Option
+	opts := []local.Option{local.WithNodeUser(c.NodeUser)}
 	switch c.Netns {
 	case NetnsOn:
 		opts = append(opts, local.WithNamespaces(true))

@@ -58,10 +58,17 @@ func WithNamespaces(on bool) Option { return func(r *Runtime) { r.netns = on } }
 // runtime.StateDir()).
 func WithStateDir(dir string) Option { return func(r *Runtime) { r.stateDir = dir } }
 
+// WithNodeUser sets who node programs run as: a user name or uid; "root"
+// keeps root. By default (""), a root harness runs them as DefaultNodeUser
+// and an unprivileged one as itself.
+func WithNodeUser(name string) Option { return func(r *Runtime) { r.userName = name } }
+
 // Runtime launches nodes as child processes.
 type Runtime struct {
 	netns    bool
 	stateDir string
+	userName string
+	user     *nodeUser
 }
 
 // CanUseNamespaces reports whether this process may create network
@@ -78,6 +85,11 @@ func New(opts ...Option) (*Runtime, error) {
 	if r.netns && !CanUseNamespaces() {
 		return nil, errors.New("local runtime: network namespaces need root (run as root, or turn them off)")
 	}
+	u, err := resolveNodeUser(r.userName)
+	if err != nil {
+		return nil, fmt.Errorf("local runtime: %w", err)
+	}
+	r.user = u
 	return r, nil
 }
 
@@ -112,12 +124,29 @@ func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runti
 		return nil, fmt.Errorf("local runtime: %w", err)
 	}
 	c := &cluster{
-		runID: spec.RunID, dir: dir, logDir: spec.LogDir, binary: spec.Artifact.Binary,
+		runID: spec.RunID, dir: dir, logDir: spec.LogDir, binary: spec.Artifact.Binary, user: r.user,
 		st: &state{path: filepath.Join(dir, stateFile), RunID: spec.RunID, Harness: os.Getpid(), Dir: dir, Started: time.Now()},
 	}
 	if err := c.st.save(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
+	}
+	// Nodes running as another user get a directory they can reach, with
+	// a copy of the binary they cannot change (user.go).
+	nodeParent := dir
+	if !r.user.same() {
+		root, bin, err := makeNodeRoot(spec.RunID, c.binary)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		c.nodeRoot, c.binary, nodeParent = root, bin, root
+		c.st.NodeRoot = root
+		if err := c.st.save(); err != nil {
+			os.RemoveAll(root)
+			os.RemoveAll(dir)
+			return nil, err
+		}
 	}
 	c.sp = newSpawner()
 	defer func() {
@@ -176,9 +205,9 @@ func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runti
 	c.nodes = make([]*node, spec.Nodes)
 	for i := range peers {
 		name := peers[i].Name
-		ndir := filepath.Join(dir, name)
-		if err := os.MkdirAll(ndir, 0o755); err != nil {
-			return nil, fmt.Errorf("local runtime: %w", err)
+		ndir := filepath.Join(nodeParent, name)
+		if err := r.user.nodeDir(ndir); err != nil {
+			return nil, err
 		}
 		peers[i].DataDir = filepath.Join(ndir, "data")
 		n := &node{c: c, name: name, addr: peers[i].Host, dir: ndir, logPath: filepath.Join(dir, name+".log"),
@@ -211,9 +240,13 @@ type cluster struct {
 	dir    string
 	logDir string
 	binary string
-	sp     *spawner
-	net    *network
-	st     *state
+	// user is who the nodes run as (nil: as the harness); nodeRoot holds
+	// their directories then.
+	user     *nodeUser
+	nodeRoot string
+	sp       *spawner
+	net      *network
+	st       *state
 
 	mu     sync.Mutex
 	nodes  []*node
@@ -266,8 +299,13 @@ func (c *cluster) Close(ctx context.Context) error {
 		}
 	}
 	c.sp.stop()
-	if err := os.RemoveAll(c.dir); err != nil {
-		errs = append(errs, fmt.Errorf("remove %s: %w", c.dir, err))
+	for _, d := range []string{c.dir, c.nodeRoot} {
+		if d == "" {
+			continue
+		}
+		if err := os.RemoveAll(d); err != nil {
+			errs = append(errs, fmt.Errorf("remove %s: %w", d, err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -309,7 +347,7 @@ func (n *node) Start(ctx context.Context) error {
 	cmd.Env = n.env
 	cmd.Dir = n.dir
 	cmd.Stdout, cmd.Stderr = logf, logf // files: no copying goroutine
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true, Credential: n.c.user.credential()}
 	nsPath := ""
 	if n.nsName != "" {
 		nsPath = nsDir + "/" + n.nsName

@@ -39,6 +39,8 @@ type state struct {
 	NetNS   []string       `json:"netns,omitempty"`
 	Links   []string       `json:"links,omitempty"`
 	Pids    map[string]int `json:"pids,omitempty"`
+	// NodeRoot holds the nodes' directories when they run as another user.
+	NodeRoot string `json:"node_root,omitempty"`
 }
 
 func (s *state) setPid(node string, pid int) {
@@ -112,7 +114,7 @@ func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
 			}
 		}
 	}
-	var namespaces, links []string
+	var namespaces, links, nodeRoots []string
 	for _, d := range dirs {
 		st, err := readState(filepath.Join(d, stateFile))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -133,6 +135,13 @@ func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
 				namespaces = append(namespaces, ns)
 			} else {
 				errs = append(errs, fmt.Errorf("%s lists network namespace %q, not one of run %s: left alone", st.path, ns, id))
+			}
+		}
+		if st.NodeRoot != "" {
+			if isNodeRoot(st.NodeRoot, id) {
+				nodeRoots = append(nodeRoots, st.NodeRoot)
+			} else {
+				errs = append(errs, fmt.Errorf("%s lists node directory %q, not one of run %s: left alone", st.path, st.NodeRoot, id))
 			}
 		}
 		for _, l := range st.Links {
@@ -185,7 +194,19 @@ func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
 		}
 		removed = append(removed, "link "+name)
 	}
-	for _, d := range dirs {
+	// Node directories of runs whose state file is gone, found by name.
+	pattern := nodeRootPrefix + "*"
+	if runID != "" {
+		pattern = nodeRootPrefix + runID + "-*"
+	}
+	m, _ := filepath.Glob(filepath.Join(os.TempDir(), pattern))
+	for _, p := range m {
+		id, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(p), nodeRootPrefix), "-")
+		if runtime.ValidateRunID(id) == nil && isNodeRoot(p, id) {
+			nodeRoots = append(nodeRoots, p)
+		}
+	}
+	for _, d := range append(dirs, dedup(nodeRoots)...) {
 		if _, err := os.Stat(d); err != nil {
 			continue
 		}
