@@ -31,7 +31,9 @@ type ClusterConfig struct {
 	Netns string `json:"netns,omitempty"`
 	// NodeUser is who the local runtime runs node programs as when the
 	// harness is root (--node-user): by default nobody; "root" keeps root.
-	NodeUser string `json:"node_user,omitempty"`
+	// A flag only: no scenario file chooses it (a downloaded one must not
+	// raise node programs to root).
+	NodeUser string `json:"-"`
 	Nodes    int    `json:"nodes"`
 	// HealthTimeout bounds the wait for every node to become healthy.
 	HealthTimeout Duration `json:"health_timeout"`

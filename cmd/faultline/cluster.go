@@ -206,6 +206,11 @@ func cmdClusterDown(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := checkRunFlag(*runID); err != nil {
 		return usageErr(stderr, err)
 	}
+	// Records are trusted (their pid gets signalled) only in a state
+	// directory nobody else controls.
+	if err := runtime.CheckStateDir(runtime.StateDir()); err != nil {
+		return usageErr(stderr, err)
+	}
 	if *runID == "" {
 		recs := readRecords()
 		switch len(recs) {
