@@ -148,8 +148,8 @@ func TestSecurityRecordWithAForeignPid(t *testing.T) {
 	}
 	self, _ := runtime.Self()
 	for _, rec := range []clusterRecord{
-		{RunID: runtime.NewRunID(), Process: runtime.Process{Pid: p.Pid}},                                // a record of old, pid only
-		{RunID: runtime.NewRunID(), Process: runtime.Process{Pid: p.Pid, Exe: self.Exe, Start: p.Start}}, // another executable
+		{RunID: runtime.NewRunID(), Process: runtime.Process{Pid: p.Pid}},                                 // a record of old, pid only
+		{RunID: runtime.NewRunID(), Process: runtime.Process{Pid: p.Pid, Exe: self.Exe, Start: p.Start}},  // another executable
 		{RunID: runtime.NewRunID(), Process: runtime.Process{Pid: p.Pid, Exe: p.Exe, Start: p.Start - 1}}, // started at another time
 	} {
 		plantRecord(t, state, rec)
