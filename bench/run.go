@@ -276,7 +276,7 @@ func (r *Run) writeInfo() error {
 // ReadInfo reads a run directory's scenario.json.
 func ReadInfo(dir string) (RunInfo, error) {
 	var info RunInfo
-	b, err := os.ReadFile(filepath.Join(dir, ScenarioFile))
+	b, err := safefile.ReadFile(filepath.Join(dir, ScenarioFile), 16<<20)
 	if err != nil {
 		return info, fmt.Errorf("read run: %w", err)
 	}

@@ -6,14 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
+
+	"github.com/faultline/faultline/internal/safefile"
 )
 
 // ReadFile reads a history.jsonl. A run that crashed may have left a torn last
 // line; that line is skipped and reported through truncated, not as an error.
 func ReadFile(path string) (events []Event, truncated bool, err error) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path) // a regular file, not a device or a FIFO
 	if err != nil {
 		return nil, false, fmt.Errorf("open history: %w", err)
 	}

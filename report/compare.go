@@ -84,7 +84,7 @@ type loadedRun struct {
 }
 
 func loadRun(e CompareEntry) (*loadedRun, error) {
-	b, err := os.ReadFile(filepath.Join(e.Dir, SummaryFile))
+	b, err := safefile.ReadFile(filepath.Join(e.Dir, SummaryFile), 64<<20)
 	if err != nil {
 		return nil, fmt.Errorf("%s has no summary (run `faultline check %s` first): %w", e.Dir, e.Dir, err)
 	}

@@ -245,3 +245,57 @@ func TestSecurityNodeUserNotFromAFile(t *testing.T) {
 	}
 	oneLine(t, "node_user in a file", stderr)
 }
+
+// A crafted run directory whose files are devices or FIFOs, or far too
+// big, is refused quickly: nothing reads forever or holds it all.
+func TestSecurityRunDirectoryOfDevices(t *testing.T) {
+	for _, name := range []string{"scenario.json", "history.jsonl"} {
+		dir := runDir(t, synth.None)
+		os.Remove(filepath.Join(dir, name))
+		if err := os.Symlink("/dev/zero", filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		var code int
+		var stderr string
+		go func() {
+			code, _, stderr = check(t, dir)
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Minute):
+			t.Fatalf("%s -> /dev/zero: check still reading", name)
+		}
+		if code == 0 || !strings.Contains(stderr, "not a regular file") {
+			t.Errorf("%s -> /dev/zero: exit %d, stderr %q", name, code, stderr)
+		}
+	}
+	dir := runDir(t, synth.None)
+	f, err := os.OpenFile(filepath.Join(dir, "history.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte(`{"time":1,"type":"invoke","f":"read","id":99999,"key":"` + strings.Repeat("k", 17<<20) + "\"}\n{}\n"))
+	f.Close()
+	if code, _, stderr := check(t, dir); code == 0 || !strings.Contains(stderr, "longer than") {
+		t.Errorf("a 17 MiB history line: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// A logs/ directory planted as a symlink in a run directory is not written
+// through.
+func TestSecuritySymlinkedLogsDir(t *testing.T) {
+	dir := t.TempDir()
+	elsewhere := t.TempDir()
+	if err := os.Symlink(elsewhere, filepath.Join(dir, "logs")); err != nil {
+		t.Fatal(err)
+	}
+	err := runtime.SaveLogs(t.Context(), filepath.Join(dir, "logs"), nil)
+	if err == nil {
+		t.Errorf("SaveLogs wrote through a symlinked logs/")
+	}
+	if m, _ := filepath.Glob(filepath.Join(elsewhere, "*")); len(m) > 0 {
+		t.Errorf("written elsewhere: %v", m)
+	}
+}

@@ -16,11 +16,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // WriteFile writes data to dir/name: into a new temporary file beside it,
@@ -164,4 +166,46 @@ func tempIn(root *os.Root, rel string, perm fs.FileMode) (string, *os.File, erro
 		return tmp, f, err
 	}
 	return "", nil, errors.New("no free temporary name")
+}
+
+// ReadFile reads a regular file of at most max bytes. A run directory may
+// name /dev/zero or a FIFO where scenario.json should be: either is refused,
+// as is a file larger than max, instead of reading forever.
+func ReadFile(name string, max int64) ([]byte, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
+	if st.Size() > max {
+		return nil, fmt.Errorf("%s has %d bytes, more than the %d MiB it may have", name, st.Size(), max>>20)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err == nil && int64(len(b)) > max {
+		err = fmt.Errorf("%s has more than the %d MiB it may have", name, max>>20)
+	}
+	return b, err
+}
+
+// Open opens a regular file for reading (not a device or a FIFO).
+func Open(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s is not a regular file", name)
+		}
+		return nil, err
+	}
+	return f, nil
 }
