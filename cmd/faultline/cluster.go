@@ -107,6 +107,10 @@ func cmdClusterUp(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := c.Validate(); err != nil {
 		return usageErr(stderr, err)
 	}
+	// The record goes into the state directory, whatever the runtime.
+	if err := runtime.CheckStateDir(runtime.StateDir()); err != nil {
+		return usageErr(stderr, err)
+	}
 	t, err := c.LookupTarget()
 	if err != nil {
 		return usageErr(stderr, err)
@@ -128,9 +132,6 @@ func cmdClusterUp(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		fmt.Fprintf(stderr, "faultline: prepare %s: %v\n", t.Name(), err)
 		return faultline.ExitInfra
-	}
-	if err := runtime.CheckStateDir(runtime.StateDir()); err != nil {
-		return usageErr(stderr, err)
 	}
 	self, err := runtime.Self()
 	if err != nil {

@@ -437,7 +437,8 @@ func (c *cluster) SaveData(ctx context.Context, dir string) error {
 // archive comes from the node: links in it are skipped, and files are
 // written through internal/safefile.
 func untar(r io.Reader, dst string) error {
-	if err := safefile.MkdirAll(filepath.Dir(dst), filepath.Base(dst), 0o755); err != nil {
+	// dst is <run dir>/data/<node>: neither data/ nor <node> may be a link.
+	if err := safefile.MkdirAll(filepath.Dir(filepath.Dir(dst)), filepath.Join(filepath.Base(filepath.Dir(dst)), filepath.Base(dst)), 0o755); err != nil {
 		return err
 	}
 	tr := tar.NewReader(r)

@@ -469,7 +469,8 @@ func (n *node) Logs(ctx context.Context) ([]byte, error) {
 // symlinks there): they are skipped, and files are opened without following
 // one. dst is written through internal/safefile.
 func copyTree(src, dst string) error {
-	if err := safefile.MkdirAll(filepath.Dir(dst), filepath.Base(dst), 0o755); err != nil {
+	// dst is <run dir>/data/<node>: neither data/ nor <node> may be a link.
+	if err := safefile.MkdirAll(filepath.Dir(filepath.Dir(dst)), filepath.Join(filepath.Base(filepath.Dir(dst)), filepath.Base(dst)), 0o755); err != nil {
 		return err
 	}
 	var total int64

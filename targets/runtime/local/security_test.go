@@ -202,6 +202,16 @@ func TestNodesRunUnprivileged(t *testing.T) {
 			if m, _ := filepath.Glob(filepath.Join(dataDir, "n1", "member", "*")); len(m) == 0 {
 				t.Errorf("no data saved of n1")
 			}
+			// A data/ planted as a symlink in the run directory is not
+			// written through.
+			runDir, elsewhere := t.TempDir(), t.TempDir()
+			os.Symlink(elsewhere, filepath.Join(runDir, "data"))
+			if err := cl.SaveData(ctx, filepath.Join(runDir, "data")); err == nil {
+				t.Errorf("save data through a symlinked data/")
+			}
+			if m, _ := filepath.Glob(filepath.Join(elsewhere, "*")); len(m) > 0 {
+				t.Errorf("data written elsewhere: %v", m)
+			}
 			if err := cl.Close(ctx); err != nil {
 				t.Fatal(err)
 			}
