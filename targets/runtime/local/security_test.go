@@ -52,16 +52,16 @@ func TestCleanLeavesForeignNamesAlone(t *testing.T) {
 	otherNS := "faultline-" + other + "-n1"
 	victimLink := "flv" + id[:6] + "x"
 	victimDir := t.TempDir()
-	for _, args := range [][]string{{"netns", "add", victimNS}, {"netns", "add", otherNS}, {"link", "add", victimLink, "type", "veth", "peer", "name", victimLink + "p"}} {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v %s", args, err, out)
-		}
-	}
 	t.Cleanup(func() {
 		exec.Command("ip", "netns", "del", victimNS).Run()
 		exec.Command("ip", "netns", "del", otherNS).Run()
 		exec.Command("ip", "link", "del", victimLink).Run()
 	})
+	for _, args := range [][]string{{"netns", "add", victimNS}, {"netns", "add", otherNS}, {"link", "add", victimLink, "type", "veth", "peer", "name", victimLink + "p"}} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v %s", args, err, out)
+		}
+	}
 	plant(t, stateDir, id, map[string]any{"run_id": id, "netns": []string{victimNS, otherNS}, "links": []string{victimLink},
 		"node_root": victimDir})
 	// A state file that names another run than its directory.
