@@ -1,25 +1,57 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/chaos"
 )
 
-func clusterFlags(fs *flag.FlagSet, c *bench.ClusterConfig) func() {
-	fs.StringVar(&c.Target, "target", c.Target, "system under test")
-	fs.StringVar(&c.Version, "version", c.Version, "version of the target to build (default: the target's own default)")
-	fs.StringVar(&c.Runtime, "runtime", c.Runtime, "where nodes run: docker, local (child processes) or auto (docker when an engine answers, else local)")
-	fs.StringVar(&c.Netns, "netns", c.Netns, "local runtime: a network namespace per node, needed by network faults: auto (when root), on, off")
-	fs.IntVar(&c.Nodes, "nodes", c.Nodes, "cluster size")
-	fs.Var((*durationFlag)(&c.HealthTimeout), "health-timeout", "how long nodes may take to become healthy")
-	fs.Var((*optionsFlag)(&c.Options), "target-opt", "target option key=value, repeatable (raftkv: bug=stale-reads|ack-before-commit|non-atomic-cas)")
-	bug := fs.String("bug", "", "shorthand for --target-opt bug=<name>")
+// The groups a command's help lists its flags under, in this order.
+const (
+	groupScenario = "scenario"
+	groupCluster  = "cluster"
+	groupLoad     = "load"
+	groupFaults   = "faults"
+	groupChecks   = "checks"
+	groupOutput   = "output"
+	groupSuite    = "suite"
+)
+
+var groupOrder = []string{groupScenario, groupSuite, groupCluster, groupLoad, groupFaults, groupChecks, groupOutput}
+
+// groupAnnotation is the pflag annotation that files a flag under a group.
+const groupAnnotation = "faultline_group"
+
+// inGroup files every flag define adds to fs under group.
+func inGroup(fs *pflag.FlagSet, group string, define func()) {
+	before := map[string]bool{}
+	fs.VisitAll(func(f *pflag.Flag) { before[f.Name] = true })
+	define()
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !before[f.Name] {
+			_ = fs.SetAnnotation(f.Name, groupAnnotation, []string{group})
+		}
+	})
+}
+
+func clusterFlags(fs *pflag.FlagSet, c *bench.ClusterConfig) (finish func()) {
+	var bug *string
+	inGroup(fs, groupCluster, func() {
+		fs.StringVarP(&c.Target, "target", "t", c.Target, "system under test")
+		fs.StringVar(&c.Version, "version", c.Version, "version of the target to build (default: the target's own default)")
+		fs.StringVar(&c.Runtime, "runtime", c.Runtime, "where nodes run: docker, local (child processes) or auto (docker when an engine answers, else local)")
+		fs.StringVar(&c.Netns, "netns", c.Netns, "local runtime: a network namespace per node, needed by network faults: auto (when root), on, off")
+		fs.IntVarP(&c.Nodes, "nodes", "n", c.Nodes, "cluster size")
+		fs.Var((*durationFlag)(&c.HealthTimeout), "health-timeout", "how long nodes may take to become healthy")
+		fs.Var((*optionsFlag)(&c.Options), "target-opt", "target option key=value, repeatable (raftkv: bug=stale-reads|ack-before-commit|non-atomic-cas)")
+		bug = fs.String("bug", "", "shorthand for --target-opt bug=<name>")
+	})
 	return func() {
 		if *bug != "" {
 			if c.Options == nil {
@@ -33,6 +65,7 @@ func clusterFlags(fs *flag.FlagSet, c *bench.ClusterConfig) func() {
 // optionsFlag collects key=value pairs.
 type optionsFlag map[string]string
 
+func (o *optionsFlag) Type() string { return "key=value" }
 func (o *optionsFlag) String() string {
 	var parts []string
 	for k, v := range *o {
@@ -54,43 +87,50 @@ func (o *optionsFlag) Set(s string) error {
 	return nil
 }
 
-func loadFlags(fs *flag.FlagSet, l *bench.LoadConfig) func() {
-	fs.Var((*durationFlag)(&l.Duration), "duration", "how long the load runs")
-	fs.StringVar(&l.Rate, "rate", l.Rate, "operations per second (open loop), ramp:FROM..TO, sine:MEAN,AMPLITUDE,PERIOD, or closed:PROCESSES")
-	fs.StringVar(&l.Workload, "workload", l.Workload, "register (a few keys, rotated) or kv (a large key space)")
-	fs.StringVar(&l.Mix, "mix", l.Mix, "relative weights of the operations")
-	fs.StringVar(&l.ReadMode, "read-mode", l.ReadMode, "target read mode (etcd: linearizable or serializable)")
-	fs.Var((*durationFlag)(&l.Timeout), "timeout", "client timeout per request")
-	fs.IntVar(&l.MaxInFlight, "max-in-flight", l.MaxInFlight, "most requests in flight at once (open loop)")
-	fs.Var((*durationFlag)(&l.DropAfter), "drop-after", "drop a request not sent within this long of its intended time (0: send it late)")
-	fs.IntVar(&l.Keys, "keys", l.Keys, "register: keys open for operations at once")
-	fs.IntVar(&l.KeySpace, "key-space", l.KeySpace, "kv: number of keys")
-	fs.StringVar(&l.KeyDist, "key-dist", l.KeyDist, "key distribution: uniform or zipfian[:S]")
-	fs.IntVar(&l.OpsPerKey, "ops-per-key", l.OpsPerKey, "operations a key receives before it is retired")
-	fs.IntVar(&l.KeyConcurrency, "key-concurrency", l.KeyConcurrency, "most operations in flight on one key")
-	fs.IntVar(&l.ValueSize, "value-size", l.ValueSize, "bytes per written value (values stay unique)")
+func loadFlags(fs *pflag.FlagSet, l *bench.LoadConfig) (finish func()) {
+	inGroup(fs, groupLoad, func() {
+		fs.VarP((*durationFlag)(&l.Duration), "duration", "d", "how long the load runs")
+		fs.StringVarP(&l.Rate, "rate", "r", l.Rate, "operations per second (open loop), ramp:FROM..TO, sine:MEAN,AMPLITUDE,PERIOD, or closed:PROCESSES")
+		fs.StringVarP(&l.Workload, "workload", "w", l.Workload, "register (a few keys, rotated) or kv (a large key space)")
+		fs.StringVar(&l.Mix, "mix", l.Mix, "relative weights of the operations")
+		fs.StringVar(&l.ReadMode, "read-mode", l.ReadMode, "target read mode (etcd: linearizable or serializable)")
+		fs.Var((*durationFlag)(&l.Timeout), "timeout", "client timeout per request")
+		fs.IntVar(&l.MaxInFlight, "max-in-flight", l.MaxInFlight, "most requests in flight at once (open loop)")
+		fs.Var((*durationFlag)(&l.DropAfter), "drop-after", "drop a request not sent within this long of its intended time (0: send it late)")
+		fs.IntVar(&l.Keys, "keys", l.Keys, "register: keys open for operations at once")
+		fs.IntVar(&l.KeySpace, "key-space", l.KeySpace, "kv: number of keys")
+		fs.StringVar(&l.KeyDist, "key-dist", l.KeyDist, "key distribution: uniform or zipfian[:S]")
+		fs.IntVar(&l.OpsPerKey, "ops-per-key", l.OpsPerKey, "operations a key receives before it is retired")
+		fs.IntVar(&l.KeyConcurrency, "key-concurrency", l.KeyConcurrency, "most operations in flight on one key")
+		fs.IntVar(&l.ValueSize, "value-size", l.ValueSize, "bytes per written value (values stay unique)")
+	})
 	return func() {}
 }
 
-func chaosFlags(fs *flag.FlagSet, c *bench.ChaosConfig) func() {
-	nemesis := fs.String("nemesis", joinList(c.Nemesis), "comma-separated faults, one chosen at random (seeded) each interval: none, "+
-		strings.Join(chaos.Names(), ", ")+" (see README, Faults)")
-	fs.Var((*durationFlag)(&c.Interval), "nemesis-interval", "quiet time before each fault, and its length")
-	fs.StringVar(&c.Firewall, "firewall", c.Firewall, "how network faults reach the nodes: auto, netns (root), sidecar (docker, no host root)")
-	fs.IntVar(&c.LossPercent, "loss-percent", c.LossPercent, "share of packets the loss fault drops, 1 to 100")
-	fs.Var((*durationFlag)(&c.Delay), "delay", "delay of the delay fault (tc netem)")
-	fs.Var((*durationFlag)(&c.Jitter), "jitter", "jitter of the delay fault")
-	fs.Var((*durationFlag)(&c.Quiet), "quiet-period", "time left to the cluster after the last fault is healed, before the final reads")
-	fs.BoolVar(&c.FinalReads, "final-reads", c.FinalReads, "after healing, read back every key the run wrote")
-	fs.Var((*durationFlag)(&c.FinalTimeout), "final-timeout", "deadline of the final reads")
+func chaosFlags(fs *pflag.FlagSet, c *bench.ChaosConfig) (finish func()) {
+	var nemesis *string
+	inGroup(fs, groupFaults, func() {
+		nemesis = fs.StringP("nemesis", "N", joinList(c.Nemesis), "comma-separated faults, one chosen at random (seeded) each interval: none, "+
+			strings.Join(chaos.Names(), ", ")+" (see README, Faults)")
+		fs.VarP((*durationFlag)(&c.Interval), "nemesis-interval", "i", "quiet time before each fault, and its length")
+		fs.StringVar(&c.Firewall, "firewall", c.Firewall, "how network faults reach the nodes: auto, netns (root), sidecar (docker, no host root)")
+		fs.IntVar(&c.LossPercent, "loss-percent", c.LossPercent, "share of packets the loss fault drops, 1 to 100")
+		fs.Var((*durationFlag)(&c.Delay), "delay", "delay of the delay fault (tc netem)")
+		fs.Var((*durationFlag)(&c.Jitter), "jitter", "jitter of the delay fault")
+		fs.Var((*durationFlag)(&c.Quiet), "quiet-period", "time left to the cluster after the last fault is healed, before the final reads")
+		fs.BoolVar(&c.FinalReads, "final-reads", c.FinalReads, "after healing, read back every key the run wrote")
+		fs.Var((*durationFlag)(&c.FinalTimeout), "final-timeout", "deadline of the final reads")
+	})
 	return func() { c.Nemesis = splitList(*nemesis) }
 }
 
-func checkFlags(fs *flag.FlagSet, c *bench.CheckConfig) func() {
-	fs.Var((*durationFlag)(&c.Timeout), "check-timeout", "time budget of the linearizability check")
-	fs.IntVar(&c.MemoryMB, "check-memory-mb", c.MemoryMB, "heap (MiB) over which the linearizability check stops its heaviest search, leaving that key unknown")
-	fs.Var((*thresholdsFlag)(&c.Thresholds), "threshold",
-		"fail the run when missed, e.g. 'p99 < 200ms outside faults', 'availability > 0.99 outside faults' (repeatable; 'none' clears)")
+func checkFlags(fs *pflag.FlagSet, c *bench.CheckConfig) (finish func()) {
+	inGroup(fs, groupChecks, func() {
+		fs.Var((*durationFlag)(&c.Timeout), "check-timeout", "time budget of the linearizability check")
+		fs.IntVar(&c.MemoryMB, "check-memory-mb", c.MemoryMB, "heap (MiB) over which the linearizability check stops its heaviest search, leaving that key unknown")
+		fs.Var((*thresholdsFlag)(&c.Thresholds), "threshold",
+			"fail the run when missed, e.g. 'p99 < 200ms outside faults', 'availability > 0.99 outside faults' (repeatable; 'none' clears)")
+	})
 	return func() {}
 }
 
@@ -98,6 +138,7 @@ func checkFlags(fs *flag.FlagSet, c *bench.CheckConfig) func() {
 // validated, so a bad one is exit 3 before anything is launched.
 type thresholdsFlag []string
 
+func (t *thresholdsFlag) Type() string   { return "expr" }
 func (t *thresholdsFlag) String() string { return strings.Join(*t, "; ") }
 func (t *thresholdsFlag) Set(s string) error {
 	if strings.TrimSpace(s) == "none" {
@@ -110,6 +151,7 @@ func (t *thresholdsFlag) Set(s string) error {
 
 type durationFlag bench.Duration
 
+func (d *durationFlag) Type() string   { return "duration" }
 func (d *durationFlag) String() string { return time.Duration(*d).String() }
 func (d *durationFlag) Set(s string) error {
 	v, err := time.ParseDuration(s)
@@ -117,5 +159,18 @@ func (d *durationFlag) Set(s string) error {
 		return fmt.Errorf("want a duration like 30s")
 	}
 	*d = durationFlag(v)
+	return nil
+}
+
+// outputFlag is --output: text (the verdict line) or json (one object).
+type outputFlag string
+
+func (o *outputFlag) Type() string   { return "text|json" }
+func (o *outputFlag) String() string { return string(*o) }
+func (o *outputFlag) Set(s string) error {
+	if s != "text" && s != "json" {
+		return fmt.Errorf("want text or json")
+	}
+	*o = outputFlag(s)
 	return nil
 }

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/faultline/faultline"
+	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/report"
+)
+
+// scenarioFlags binds the flags of `faultline run` to a scenario; each
+// concern registers its own (flags.go). The returned function finishes what
+// flags cannot express directly (lists, shorthands).
+func scenarioFlags(fs *pflag.FlagSet, sc *bench.Scenario) (finish func()) {
+	inGroup(fs, groupScenario, func() {
+		fs.StringVar(&sc.Name, "name", sc.Name, "name of the run (default: target and nemesis)")
+		fs.Uint64VarP(&sc.Seed, "seed", "s", sc.Seed, "seed of every random choice (default: from the clock, recorded in scenario.json)")
+	})
+	inGroup(fs, groupOutput, func() {
+		fs.StringVar(&sc.Out, "out", sc.Out, "directory that receives the run directory")
+		fs.BoolVar(&sc.Cluster.KeepData, "keep-data", sc.Cluster.KeepData, "copy every node's data directory into the run directory (data/) whatever the verdict (a failed run keeps it anyway)")
+	})
+	finishers := []func(){
+		clusterFlags(fs, &sc.Cluster),
+		loadFlags(fs, &sc.Load),
+		chaosFlags(fs, &sc.Chaos),
+		checkFlags(fs, &sc.Check),
+	}
+	return func() {
+		for _, f := range finishers {
+			f()
+		}
+	}
+}
+
+// scenarioFileFlag adds --scenario (-f) to a command that reads one.
+func scenarioFileFlag(fs *pflag.FlagSet, usage string) {
+	inGroup(fs, groupScenario, func() { fs.StringP("scenario", "f", "", usage) })
+}
+
+// loadScenario is the scenario a command runs: the file --scenario names
+// (read first) with the command's flags over it, or the defaults with the
+// flags over them. bind is how the command binds its flags to a scenario;
+// sc and finish are what it bound when the tree was built (over the
+// defaults). seeded says the file fixed the seed.
+func (a *app) loadScenario(cmd *cobra.Command, bind func(*pflag.FlagSet, *bench.Scenario) func(), sc *bench.Scenario, finish func()) (bench.Scenario, bool, error) {
+	if !cmd.Flags().Changed("scenario") {
+		finish()
+		return *sc, false, nil
+	}
+	path, _ := cmd.Flags().GetString("scenario")
+	fresh := bench.Default()
+	seeded, err := bench.LoadFile(path, &fresh)
+	if err != nil {
+		return fresh, false, err
+	}
+	// The same arguments parsed again, over the file's values this time;
+	// cobra has already refused any that are wrong.
+	fs := pflag.NewFlagSet(cmd.Name(), pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	finish = bind(fs, &fresh)
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if fs.Lookup(f.Name) == nil {
+			fs.AddFlag(f)
+		}
+	})
+	if err := fs.Parse(a.args); err != nil {
+		return fresh, false, err
+	}
+	finish()
+	return fresh, seeded, nil
+}
+
+// noArgs refuses positional arguments in one line.
+func noArgs(hint string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return fmt.Errorf("unexpected argument %q%s", args[0], hint)
+		}
+		return nil
+	}
+}
+
+func (a *app) runCmd() *cobra.Command {
+	sc := bench.Default()
+	cmd := &cobra.Command{
+		Use:   "run [flags]",
+		Short: "launch a cluster, load it while injecting faults, check and report",
+		Long: `Launch a cluster of the target, drive load at it while injecting faults, heal, read
+back, tear down, check the history and write the run directory (report.html,
+summary.json, history.jsonl, ...). A scenario file (--scenario) is read first;
+flags given with it override what it says.`,
+		Example: `  faultline run --target etcd --nodes 3 --nemesis partition --duration 30s --rate 200
+  faultline run -t raftkv --bug stale-reads -N partition -d 20s
+  faultline run --scenario examples/raftkv.yaml --seed 7
+  faultline run --threshold 'p99 < 500ms outside faults' --output json`,
+		Args: noArgs(""),
+	}
+	fs := cmd.Flags()
+	bind := func(fs *pflag.FlagSet, sc *bench.Scenario) func() { return scenarioFlags(fs, sc) }
+	finish := bind(fs, &sc)
+	scenarioFileFlag(fs, "scenario file, YAML or JSON (keys of scenario.json; chaos.timeline for explicit faults); flags override it")
+	var quiet bool
+	inGroup(fs, groupOutput, func() {
+		fs.BoolVarP(&quiet, "quiet", "q", false, "print only the verdict line")
+	})
+	cmd.RunE = a.do(func(cmd *cobra.Command, _ []string) int {
+		sc, fileSeeded, err := a.loadScenario(cmd, bind, &sc, finish)
+		if err != nil {
+			return usageErr(a.stderr, err)
+		}
+		if !fileSeeded && !cmd.Flags().Changed("seed") {
+			sc.Seed = uint64(time.Now().UnixNano())
+		}
+		return a.cmdRun(sc, quiet)
+	})
+	return cmd
+}
+
+func (a *app) cmdRun(sc bench.Scenario, quiet bool) int {
+	disp := newDisplay(a.stderr, quiet)
+	opts := []faultline.Option{faultline.WithLog(disp.Logf)}
+	if disp.tty {
+		opts = append(opts, faultline.WithProgress(progressEvery, disp.Progress))
+	}
+	out, err := faultline.RunContext(a.ctx, sc, opts...)
+	disp.Close()
+	code := faultline.ExitCode(out, err)
+	if code == faultline.ExitUsage {
+		return usageErr(a.stderr, err)
+	}
+	if err != nil {
+		fmt.Fprintf(a.stderr, "faultline: %v\n", err)
+	}
+	if out != nil && out.Summary.Verdict != "" {
+		fmt.Fprintln(a.stdout, report.VerdictLine(out.Summary, out.Dir))
+	}
+	return code
+}
+
+func (a *app) checkCmd() *cobra.Command {
+	var cc bench.CheckConfig
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "check [flags] RUN_DIR",
+		Short: "re-run the checkers on a stored run directory",
+		Long: `Re-run every checker on a stored run directory (also one a crashed run left) and
+rewrite its summary, report and plots. Flags given here replace the run's own
+check settings; the others keep what the run used.`,
+		Example: `  faultline check results/latest
+  faultline check results/etcd-partition-20260101-120000 --check-timeout 5m
+  faultline check --threshold 'availability > 0.99 outside faults' results/latest`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return errors.New("check wants one run directory, e.g. faultline check results/latest")
+			}
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	finish := checkFlags(fs, &cc)
+	inGroup(fs, groupOutput, func() {
+		fs.BoolVarP(&quiet, "quiet", "q", false, "print only the verdict line")
+	})
+	cmd.RunE = a.do(func(cmd *cobra.Command, args []string) int {
+		finish()
+		set := cmd.Flags().Changed
+		override := func(c *bench.CheckConfig) {
+			if set("check-timeout") {
+				c.Timeout = cc.Timeout
+			}
+			if set("check-memory-mb") {
+				c.MemoryMB = cc.MemoryMB
+			}
+			if set("threshold") {
+				c.Thresholds = cc.Thresholds
+			}
+		}
+		logf := func(format string, args ...any) {
+			if !quiet {
+				fmt.Fprintf(a.stderr, "faultline: "+format+"\n", args...)
+			}
+		}
+		out, err := faultline.Check(a.ctx, args[0], faultline.WithCheckConfig(override), faultline.WithLog(logf))
+		if out == nil {
+			return usageErr(a.stderr, err)
+		}
+		if err != nil {
+			fmt.Fprintf(a.stderr, "faultline: %v\n", err)
+		}
+		fmt.Fprintln(a.stdout, report.VerdictLine(out.Summary, out.Dir))
+		return faultline.ExitCode(out, nil)
+	})
+	return cmd
+}
