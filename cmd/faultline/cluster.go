@@ -82,14 +82,27 @@ func (a *app) clusterUpCmd() *cobra.Command {
 	fs := cmd.Flags()
 	// A scenario file's cluster section (a spec target included), else the
 	// default cluster; flags override it, as for run.
-	bind := func(fs *pflag.FlagSet, sc *bench.Scenario) func() { return clusterFlags(fs, &sc.Cluster) }
+	bind := func(fs *pflag.FlagSet, sc *bench.Scenario) func() error { return clusterFlags(fs, &sc.Cluster) }
 	finish := bind(fs, &sc)
 	scenarioFileFlag(fs, "scenario file, YAML or JSON: its cluster section (cluster.spec included); flags override it")
 	inGroup(fs, groupOutput, func() { fs.BoolVarP(&quiet, "quiet", "q", false, "print only the endpoints") })
+	keys := flagKeys(fs, &sc)
 	cmd.RunE = a.do(func(cmd *cobra.Command, _ []string) int {
-		sc, _, err := a.loadScenario(cmd, bind, &sc, finish)
+		sc, file, err := a.loadScenario(cmd, bind, &sc, finish)
+		if err == nil {
+			err = contradictions(cmd.Flags(), sc)
+		}
+		if err == nil {
+			err = sc.Cluster.Validate()
+		}
+		if err == nil {
+			_, err = sc.Cluster.LookupTarget()
+		}
+		if err == nil {
+			err = checkVersion(a.ctx, sc.Cluster)
+		}
 		if err != nil {
-			return usageErr(a.stderr, err)
+			return usageErr(a.stderr, fileKeyError(err, cmd.Flags(), keys, file))
 		}
 		return cmdClusterUp(a.ctx, sc.Cluster, quiet, a.stdout, a.stderr)
 	})
@@ -147,9 +160,6 @@ func cmdClusterUp(ctx context.Context, c bench.ClusterConfig, quiet bool, stdout
 		if !quiet {
 			fmt.Fprintf(stderr, "faultline: "+format+"\n", args...)
 		}
-	}
-	if err := c.Validate(); err != nil {
-		return usageErr(stderr, err)
 	}
 	t, err := c.LookupTarget()
 	if err != nil {

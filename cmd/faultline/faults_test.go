@@ -60,12 +60,12 @@ func TestScenarioFileThenFlags(t *testing.T) {
 	four := filepath.Join(dir, "four.yaml")
 	os.WriteFile(four, []byte("cluster: {nodes: 4}\n"), 0o644)
 	for args, want := range map[string]string{
-		"run --scenario F":             "--nodes 4",
-		"run -scenario=F":              "--nodes 4",
-		"run -f F --seed 3":            "--nodes 4",
+		"run --scenario F":             "cluster.nodes (line 1 of four.yaml) 4",
+		"run -scenario=F":              "cluster.nodes (line 1 of four.yaml) 4",
+		"run -f F --seed 3":            "cluster.nodes (line 1 of four.yaml) 4",
 		"run --nodes 6 --scenario F":   "--nodes 6",
 		"run --scenario F --nodes=8":   "--nodes 8",
-		"cluster up --scenario F":      "--nodes 4",
+		"cluster up --scenario F":      "cluster.nodes (line 1 of four.yaml) 4",
 		"cluster up -n 6 --scenario F": "--nodes 6",
 	} {
 		argv := strings.Fields(strings.ReplaceAll(args, "F", four))
@@ -76,7 +76,7 @@ func TestScenarioFileThenFlags(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		code := run(argv, &stdout, &stderr)
 		if code != 3 || !strings.Contains(stderr.String(), want) {
-			t.Errorf("%s: exit %d, stderr %q; want 3 naming %s", args, code, stderr.String(), want)
+			t.Errorf("%s: exit %d, stderr %q; want 3 naming %s (the file's key, or the flag that overrides it)", args, code, stderr.String(), want)
 		}
 	}
 }

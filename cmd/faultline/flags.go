@@ -40,8 +40,9 @@ func inGroup(fs *pflag.FlagSet, group string, define func()) {
 	})
 }
 
-func clusterFlags(fs *pflag.FlagSet, c *bench.ClusterConfig) (finish func()) {
+func clusterFlags(fs *pflag.FlagSet, c *bench.ClusterConfig) (finish func() error) {
 	var bug *string
+	opts := &optionsFlag{m: &c.Options, given: map[string]string{}}
 	inGroup(fs, groupCluster, func() {
 		fs.StringVarP(&c.Target, "target", "t", c.Target, "system under test")
 		fs.StringVar(&c.Version, "version", c.Version, "version of the target to build (default: the target's own default)")
@@ -49,26 +50,42 @@ func clusterFlags(fs *pflag.FlagSet, c *bench.ClusterConfig) (finish func()) {
 		fs.StringVar(&c.Netns, "netns", c.Netns, "local runtime: a network namespace per node, needed by network faults: auto (when root), on, off")
 		fs.IntVarP(&c.Nodes, "nodes", "n", c.Nodes, "cluster size")
 		fs.Var((*durationFlag)(&c.HealthTimeout), "health-timeout", "how long nodes may take to become healthy")
-		fs.Var((*optionsFlag)(&c.Options), "target-opt", "target option key=value, repeatable (raftkv: bug=stale-reads|ack-before-commit|non-atomic-cas)")
+		fs.Var(opts, "target-opt", "target option key=value, repeatable (raftkv: bug=stale-reads|ack-before-commit|non-atomic-cas)")
 		bug = fs.String("bug", "", "shorthand for --target-opt bug=<name>")
 	})
-	return func() {
-		if *bug != "" {
-			if c.Options == nil {
-				c.Options = map[string]string{}
-			}
-			c.Options["bug"] = *bug
+	return func() error {
+		if *bug == "" {
+			return nil
 		}
+		if given, ok := opts.given["bug"]; ok && given != *bug {
+			return fmt.Errorf("--bug %s and --target-opt bug=%s contradict each other: give one", *bug, given)
+		}
+		if c.Options == nil {
+			c.Options = map[string]string{}
+		}
+		c.Options["bug"] = *bug
+		return nil
 	}
 }
 
-// optionsFlag collects key=value pairs.
-type optionsFlag map[string]string
+// optionsFlag collects key=value pairs into a map (which a scenario file
+// may have filled already); given is what the command line said.
+type optionsFlag struct {
+	m     *map[string]string
+	given map[string]string
+}
 
 func (o *optionsFlag) Type() string { return "key=value" }
 func (o *optionsFlag) String() string {
+	if o.m == nil {
+		return ""
+	}
+	return formatOptions(*o.m)
+}
+
+func formatOptions(m map[string]string) string {
 	var parts []string
-	for k, v := range *o {
+	for k, v := range m {
 		parts = append(parts, k+"="+v)
 	}
 	sort.Strings(parts)
@@ -80,14 +97,15 @@ func (o *optionsFlag) Set(s string) error {
 	if !ok || k == "" {
 		return fmt.Errorf("want key=value")
 	}
-	if *o == nil {
-		*o = map[string]string{}
+	if *o.m == nil {
+		*o.m = map[string]string{}
 	}
-	(*o)[k] = v
+	(*o.m)[k] = v
+	o.given[k] = v
 	return nil
 }
 
-func loadFlags(fs *pflag.FlagSet, l *bench.LoadConfig) (finish func()) {
+func loadFlags(fs *pflag.FlagSet, l *bench.LoadConfig) (finish func() error) {
 	inGroup(fs, groupLoad, func() {
 		fs.VarP((*durationFlag)(&l.Duration), "duration", "d", "how long the load runs")
 		fs.StringVarP(&l.Rate, "rate", "r", l.Rate, "operations per second (open loop), ramp:FROM..TO, sine:MEAN,AMPLITUDE,PERIOD, or closed:PROCESSES")
@@ -104,10 +122,10 @@ func loadFlags(fs *pflag.FlagSet, l *bench.LoadConfig) (finish func()) {
 		fs.IntVar(&l.KeyConcurrency, "key-concurrency", l.KeyConcurrency, "most operations in flight on one key")
 		fs.IntVar(&l.ValueSize, "value-size", l.ValueSize, "bytes per written value (values stay unique)")
 	})
-	return func() {}
+	return func() error { return nil }
 }
 
-func chaosFlags(fs *pflag.FlagSet, c *bench.ChaosConfig) (finish func()) {
+func chaosFlags(fs *pflag.FlagSet, c *bench.ChaosConfig) (finish func() error) {
 	var nemesis *string
 	inGroup(fs, groupFaults, func() {
 		nemesis = fs.StringP("nemesis", "N", joinList(c.Nemesis), "comma-separated faults, one chosen at random (seeded) each interval: none, "+
@@ -121,17 +139,17 @@ func chaosFlags(fs *pflag.FlagSet, c *bench.ChaosConfig) (finish func()) {
 		fs.BoolVar(&c.FinalReads, "final-reads", c.FinalReads, "after healing, read back every key the run wrote")
 		fs.Var((*durationFlag)(&c.FinalTimeout), "final-timeout", "deadline of the final reads")
 	})
-	return func() { c.Nemesis = splitList(*nemesis) }
+	return func() error { c.Nemesis = splitList(*nemesis); return nil }
 }
 
-func checkFlags(fs *pflag.FlagSet, c *bench.CheckConfig) (finish func()) {
+func checkFlags(fs *pflag.FlagSet, c *bench.CheckConfig) (finish func() error) {
 	inGroup(fs, groupChecks, func() {
 		fs.Var((*durationFlag)(&c.Timeout), "check-timeout", "time budget of the linearizability check")
 		fs.IntVar(&c.MemoryMB, "check-memory-mb", c.MemoryMB, "heap (MiB) over which the linearizability check stops its heaviest search, leaving that key unknown")
 		fs.Var((*thresholdsFlag)(&c.Thresholds), "threshold",
 			"fail the run when missed, e.g. 'p99 < 200ms outside faults', 'availability > 0.99 outside faults' (repeatable; 'none' clears)")
 	})
-	return func() {}
+	return func() error { return nil }
 }
 
 // thresholdsFlag collects --threshold; each is parsed when the scenario is

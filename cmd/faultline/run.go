@@ -17,7 +17,7 @@ import (
 // scenarioFlags binds the flags of `faultline run` to a scenario; each
 // concern registers its own (flags.go). The returned function finishes what
 // flags cannot express directly (lists, shorthands).
-func scenarioFlags(fs *pflag.FlagSet, sc *bench.Scenario) (finish func()) {
+func scenarioFlags(fs *pflag.FlagSet, sc *bench.Scenario) (finish func() error) {
 	inGroup(fs, groupScenario, func() {
 		fs.StringVar(&sc.Name, "name", sc.Name, "name of the run (default: target and nemesis)")
 		fs.Uint64VarP(&sc.Seed, "seed", "s", sc.Seed, "seed of every random choice (default: from the clock, recorded in scenario.json)")
@@ -26,16 +26,19 @@ func scenarioFlags(fs *pflag.FlagSet, sc *bench.Scenario) (finish func()) {
 		fs.StringVar(&sc.Out, "out", sc.Out, "directory that receives the run directory")
 		fs.BoolVar(&sc.Cluster.KeepData, "keep-data", sc.Cluster.KeepData, "copy every node's data directory into the run directory (data/) whatever the verdict (a failed run keeps it anyway)")
 	})
-	finishers := []func(){
+	finishers := []func() error{
 		clusterFlags(fs, &sc.Cluster),
 		loadFlags(fs, &sc.Load),
 		chaosFlags(fs, &sc.Chaos),
 		checkFlags(fs, &sc.Check),
 	}
-	return func() {
+	return func() error {
 		for _, f := range finishers {
-			f()
+			if err := f(); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
 }
 
@@ -48,17 +51,16 @@ func scenarioFileFlag(fs *pflag.FlagSet, usage string) {
 // (read first) with the command's flags over it, or the defaults with the
 // flags over them. bind is how the command binds its flags to a scenario;
 // sc and finish are what it bound when the tree was built (over the
-// defaults). seeded says the file fixed the seed.
-func (a *app) loadScenario(cmd *cobra.Command, bind func(*pflag.FlagSet, *bench.Scenario) func(), sc *bench.Scenario, finish func()) (bench.Scenario, bool, error) {
+// defaults). file is what was learnt of the file (nil without one).
+func (a *app) loadScenario(cmd *cobra.Command, bind func(*pflag.FlagSet, *bench.Scenario) func() error, sc *bench.Scenario, finish func() error) (bench.Scenario, *bench.SourceFile, error) {
 	if !cmd.Flags().Changed("scenario") {
-		finish()
-		return *sc, false, nil
+		return *sc, nil, finish()
 	}
 	path, _ := cmd.Flags().GetString("scenario")
 	fresh := bench.Default()
-	seeded, err := bench.LoadFile(path, &fresh)
+	file, err := bench.ReadScenarioFile(path, &fresh)
 	if err != nil {
-		return fresh, false, err
+		return fresh, nil, err
 	}
 	// The same arguments parsed again, over the file's values this time;
 	// cobra has already refused any that are wrong.
@@ -71,10 +73,9 @@ func (a *app) loadScenario(cmd *cobra.Command, bind func(*pflag.FlagSet, *bench.
 		}
 	})
 	if err := fs.Parse(a.args); err != nil {
-		return fresh, false, err
+		return fresh, nil, err
 	}
-	finish()
-	return fresh, seeded, nil
+	return fresh, file, finish()
 }
 
 // noArgs refuses positional arguments in one line.
@@ -103,28 +104,62 @@ flags given with it override what it says.`,
 		Args: noArgs(""),
 	}
 	fs := cmd.Flags()
-	bind := func(fs *pflag.FlagSet, sc *bench.Scenario) func() { return scenarioFlags(fs, sc) }
+	bind := func(fs *pflag.FlagSet, sc *bench.Scenario) func() error { return scenarioFlags(fs, sc) }
 	finish := bind(fs, &sc)
 	scenarioFileFlag(fs, "scenario file, YAML or JSON (keys of scenario.json; chaos.timeline for explicit faults); flags override it")
-	var quiet bool
+	var o runOptions
+	o.output = "text"
 	inGroup(fs, groupOutput, func() {
-		fs.BoolVarP(&quiet, "quiet", "q", false, "print only the verdict line")
+		fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only the verdict line")
+		fs.VarP(&o.output, "output", "o", "how the verdict is printed: text (one line) or json (one object, for scripts)")
+		fs.BoolVar(&o.dryRun, "dry-run", false, "validate everything (the target's version included) and print the plan; launch nothing")
 	})
+	keys := flagKeys(fs, &sc)
 	cmd.RunE = a.do(func(cmd *cobra.Command, _ []string) int {
-		sc, fileSeeded, err := a.loadScenario(cmd, bind, &sc, finish)
+		sc, file, err := a.loadScenario(cmd, bind, &sc, finish)
 		if err != nil {
 			return usageErr(a.stderr, err)
 		}
-		if !fileSeeded && !cmd.Flags().Changed("seed") {
+		if (file == nil || !file.Seeded) && !cmd.Flags().Changed("seed") {
 			sc.Seed = uint64(time.Now().UnixNano())
 		}
-		return a.cmdRun(sc, quiet)
+		plan, err := a.preflight(cmd.Flags(), sc, file, keys)
+		if err != nil {
+			return usageErr(a.stderr, err)
+		}
+		if o.dryRun {
+			printPlan(a.stdout, sc, plan)
+			return faultline.ExitPass
+		}
+		return a.cmdRun(sc, o)
 	})
 	return cmd
 }
 
-func (a *app) cmdRun(sc bench.Scenario, quiet bool) int {
-	disp := newDisplay(a.stderr, quiet)
+// runOptions are the flags of run that are not the scenario's.
+type runOptions struct {
+	quiet, dryRun bool
+	output        outputFlag
+}
+
+// preflight checks everything that can be checked before anything is built
+// or launched, and returns the faults the run will inject.
+func (a *app) preflight(fs *pflag.FlagSet, sc bench.Scenario, file *bench.SourceFile, keys map[string]string) ([]bench.PlannedFault, error) {
+	if err := contradictions(fs, sc); err != nil {
+		return nil, err
+	}
+	plan, err := bench.Plan(sc)
+	if err != nil {
+		return nil, fileKeyError(err, fs, keys, file)
+	}
+	if err := checkVersion(a.ctx, sc.Cluster); err != nil {
+		return nil, fileKeyError(err, fs, keys, file)
+	}
+	return plan, nil
+}
+
+func (a *app) cmdRun(sc bench.Scenario, o runOptions) int {
+	disp := newDisplay(a.stderr, o.quiet || o.output == "json")
 	opts := []faultline.Option{faultline.WithLog(disp.Logf)}
 	if disp.tty {
 		opts = append(opts, faultline.WithProgress(progressEvery, disp.Progress))
@@ -139,7 +174,7 @@ func (a *app) cmdRun(sc bench.Scenario, quiet bool) int {
 		fmt.Fprintf(a.stderr, "faultline: %v\n", err)
 	}
 	if out != nil && out.Summary.Verdict != "" {
-		fmt.Fprintln(a.stdout, report.VerdictLine(out.Summary, out.Dir))
+		printVerdict(a.stdout, o.output, out, code)
 	}
 	return code
 }
@@ -169,7 +204,7 @@ check settings; the others keep what the run used.`,
 		fs.BoolVarP(&quiet, "quiet", "q", false, "print only the verdict line")
 	})
 	cmd.RunE = a.do(func(cmd *cobra.Command, args []string) int {
-		finish()
+		_ = finish()
 		set := cmd.Flags().Changed
 		override := func(c *bench.CheckConfig) {
 			if set("check-timeout") {

@@ -152,5 +152,5 @@ func targetOptions(opts map[string]string) string {
 	if len(opts) == 0 {
 		return ""
 	}
-	return " (" + (*optionsFlag)(&opts).String() + ")"
+	return " (" + formatOptions(opts) + ")"
 }
