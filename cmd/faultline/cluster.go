@@ -85,7 +85,11 @@ func (a *app) clusterUpCmd() *cobra.Command {
 	bind := func(fs *pflag.FlagSet, sc *bench.Scenario) func() error { return clusterFlags(fs, &sc.Cluster) }
 	finish := bind(fs, &sc)
 	scenarioFileFlag(fs, "scenario file, YAML or JSON: its cluster section (cluster.spec included); flags override it")
-	inGroup(fs, groupOutput, func() { fs.BoolVarP(&quiet, "quiet", "q", false, "print only the endpoints") })
+	var dryRun bool
+	inGroup(fs, groupOutput, func() {
+		fs.BoolVarP(&quiet, "quiet", "q", false, "print only the endpoints")
+		fs.BoolVar(&dryRun, "dry-run", false, "validate the cluster (the target's version included), print it, launch nothing")
+	})
 	keys := flagKeys(fs, &sc)
 	cmd.RunE = a.do(func(cmd *cobra.Command, _ []string) int {
 		sc, file, err := a.loadScenario(cmd, bind, &sc, finish)
@@ -104,6 +108,12 @@ func (a *app) clusterUpCmd() *cobra.Command {
 		if err != nil {
 			return usageErr(a.stderr, fileKeyError(err, cmd.Flags(), keys, file))
 		}
+		if dryRun {
+			c := sc.Cluster
+			fmt.Fprintf(a.stdout, "cluster: %d %s nodes (%s)%s on the %s runtime, netns %s; dry run: valid, nothing launched\n",
+				c.Nodes, c.Target, or(c.Version, "default version"), targetOptions(c.Options), c.Runtime, c.Netns)
+			return faultline.ExitPass
+		}
 		return cmdClusterUp(a.ctx, sc.Cluster, quiet, a.stdout, a.stderr)
 	})
 	return cmd
@@ -111,16 +121,22 @@ func (a *app) clusterUpCmd() *cobra.Command {
 
 func (a *app) clusterDownCmd() *cobra.Command {
 	var runID string
+	var dryRun bool
 	cmd := &cobra.Command{
 		Use:     "down [--run ID]",
 		Short:   "stop a cluster started by \"cluster up\" (--run <id>; optional when only one is up)",
 		Example: `  faultline cluster down --run 3c821fdb`,
 		Args:    noArgs(""),
 		RunE: a.do(func(*cobra.Command, []string) int {
+			if dryRun {
+				fmt.Fprintf(a.stdout, "would stop cluster %s and remove what it left; dry run: nothing done\n", or(runID, "(the only one up)"))
+				return faultline.ExitPass
+			}
 			return cmdClusterDown(a.ctx, runID, a.stdout, a.stderr)
 		}),
 	}
 	cmd.Flags().StringVar(&runID, "run", "", "run id of the cluster (optional when only one is up)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be stopped, stop nothing")
 	return cmd
 }
 
@@ -135,7 +151,7 @@ func (a *app) clusterLsCmd() *cobra.Command {
 
 func (a *app) cleanCmd() *cobra.Command {
 	var runID string
-	var all bool
+	var all, dryRun bool
 	cmd := &cobra.Command{
 		Use:   "clean --run ID | --all",
 		Short: "remove what killed runs left: containers, networks, namespaces, processes",
@@ -146,9 +162,17 @@ rules), links, processes, files. It refuses to guess: name one run, or say --all
   faultline clean --all`,
 		Args: noArgs(""),
 		RunE: a.do(func(*cobra.Command, []string) int {
+			if dryRun {
+				if (runID == "") == !all {
+					return usageErr(a.stderr, errors.New("clean needs --run <id> (one run) or --all (every run)"))
+				}
+				fmt.Fprintf(a.stdout, "would remove what %s left; dry run: nothing removed\n", or(runID, "every run"))
+				return faultline.ExitPass
+			}
 			return cmdClean(a.ctx, runID, all, a.stdout, a.stderr)
 		}),
 	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be removed, remove nothing")
 	cmd.Flags().StringVar(&runID, "run", "", "remove what this run id left: containers, networks, namespaces (and their nftables rules), links, processes, files")
 	cmd.Flags().BoolVar(&all, "all", false, "remove what every run left, including runs still going")
 	return cmd

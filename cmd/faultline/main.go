@@ -151,3 +151,11 @@ func splitList(s string) []string {
 	}
 	return out
 }
+
+// or is a, or b when a is empty.
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

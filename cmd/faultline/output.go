@@ -58,7 +58,7 @@ func printPlan(w io.Writer, sc bench.Scenario, faults []bench.PlannedFault) {
 		version = "default version"
 	}
 	opts := targetOptions(c.Options)
-	fmt.Fprintf(w, "cluster: %d %s nodes (%s%s) on the %s runtime, netns %s\n", c.Nodes, c.Target, version, opts, c.Runtime, c.Netns)
+	fmt.Fprintf(w, "cluster: %d %s nodes (%s)%s on the %s runtime, netns %s\n", c.Nodes, c.Target, version, opts, c.Runtime, c.Netns)
 	reads := ""
 	if l.ReadMode != "" {
 		reads = ", " + l.ReadMode + " reads"

@@ -11,7 +11,6 @@ import (
 
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
-	"github.com/faultline/faultline/report"
 )
 
 // scenarioFlags binds the flags of `faultline run` to a scenario; each
@@ -182,6 +181,7 @@ func (a *app) cmdRun(sc bench.Scenario, o runOptions) int {
 func (a *app) checkCmd() *cobra.Command {
 	var cc bench.CheckConfig
 	var quiet bool
+	output := outputFlag("text")
 	cmd := &cobra.Command{
 		Use:   "check [flags] RUN_DIR",
 		Short: "re-run the checkers on a stored run directory",
@@ -202,6 +202,7 @@ check settings; the others keep what the run used.`,
 	finish := checkFlags(fs, &cc)
 	inGroup(fs, groupOutput, func() {
 		fs.BoolVarP(&quiet, "quiet", "q", false, "print only the verdict line")
+		fs.VarP(&output, "output", "o", "how the verdict is printed: text (one line) or json (one object, for scripts)")
 	})
 	cmd.RunE = a.do(func(cmd *cobra.Command, args []string) int {
 		_ = finish()
@@ -218,7 +219,7 @@ check settings; the others keep what the run used.`,
 			}
 		}
 		logf := func(format string, args ...any) {
-			if !quiet {
+			if !quiet && output != "json" {
 				fmt.Fprintf(a.stderr, "faultline: "+format+"\n", args...)
 			}
 		}
@@ -229,8 +230,9 @@ check settings; the others keep what the run used.`,
 		if err != nil {
 			fmt.Fprintf(a.stderr, "faultline: %v\n", err)
 		}
-		fmt.Fprintln(a.stdout, report.VerdictLine(out.Summary, out.Dir))
-		return faultline.ExitCode(out, nil)
+		code := faultline.ExitCode(out, nil)
+		printVerdict(a.stdout, output, out, code)
+		return code
 	})
 	return cmd
 }

@@ -32,6 +32,7 @@ resolved and validated before anything launches.`,
 		fs.StringVar(&o.only, "only", "", "run only the entries whose name matches one of these comma-separated globs, e.g. 'etcd-*,raftkv-kill'")
 		fs.Uint64VarP(&o.seed, "seed", "s", 0, "suite seed: an entry that fixes no seed of its own derives one from it and its name (default: from the clock)")
 		fs.BoolVar(&o.list, "list", false, "list the entries, resolved and validated, and run nothing")
+		fs.BoolVar(&o.list, "dry-run", false, "the same as --list: validate every entry, list them, launch nothing")
 		fs.BoolVar(&o.print, "print", false, "print the embedded default suite file and run nothing")
 	})
 	inGroup(fs, groupOutput, func() {
