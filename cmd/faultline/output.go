@@ -10,6 +10,7 @@ import (
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/report"
+	"github.com/faultline/faultline/report/live"
 )
 
 // verdictJSON is the verdict line as one object (--output json).
@@ -51,7 +52,7 @@ func printVerdict(w io.Writer, format outputFlag, out *faultline.Outcome, code i
 }
 
 // printPlan is what --dry-run prints: the run as it would happen.
-func printPlan(w io.Writer, sc bench.Scenario, faults []bench.PlannedFault) {
+func printPlan(w io.Writer, sc bench.Scenario, faults []bench.PlannedFault, serve string) {
 	c, l, ch := sc.Cluster, sc.Load, sc.Chaos
 	version := c.Version
 	if version == "" {
@@ -83,5 +84,9 @@ func printPlan(w io.Writer, sc bench.Scenario, faults []bench.PlannedFault) {
 	}
 	fmt.Fprintf(w, "checks:  %s, linearizability within %v, %s\n", final, sc.Check.Timeout, th)
 	fmt.Fprintf(w, "output:  a run directory under %s/, seed %d\n", sc.Out, sc.Seed)
+	if serve != "" {
+		addr, _ := live.ListenAddr(serve)
+		fmt.Fprintf(w, "live:    the page at http://%s/ while it runs\n", addr)
+	}
 	fmt.Fprintf(w, "dry run: valid; nothing launched (about %v of load)\n", time.Duration(l.Duration))
 }

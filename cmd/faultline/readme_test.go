@@ -35,6 +35,11 @@ func TestReadmeCommands(t *testing.T) {
 	os.WriteFile(mySuite, suite.DefaultYAML(), 0o644)
 	files := map[string]string{"my.yaml": mySuite, "examples/raftkv.yaml": filepath.Join("..", "..", "examples", "raftkv.yaml")}
 	out := filepath.Join(dir, "results")
+	// A results directory whose latest run is a stored one.
+	results := filepath.Join(dir, "stored")
+	os.MkdirAll(results, 0o755)
+	os.Rename(runDir(t, synth.None), filepath.Join(results, "r1"))
+	os.Symlink("r1", filepath.Join(results, "latest"))
 
 	var cmds []string
 	inBlock, block, blockCmd := false, []string{}, ""
@@ -101,6 +106,8 @@ func TestReadmeCommands(t *testing.T) {
 				a = "p99 < 1h"
 			case prev == "--seed" && a == "N":
 				a = "7"
+			case a == "results/" && len(argv) > 0 && argv[0] == "serve":
+				a = results
 			case files[a] != "":
 				a = files[a]
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/report/live"
 )
 
 // scenarioFlags binds the flags of `faultline run` to a scenario; each
@@ -112,6 +113,7 @@ flags given with it override what it says.`,
 		fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only the verdict line")
 		fs.VarP(&o.output, "output", "o", "how the verdict is printed: text (one line) or json (one object, for scripts)")
 		fs.BoolVar(&o.dryRun, "dry-run", false, "validate everything (the target's version included) and print the plan; launch nothing")
+		fs.StringVar(&o.serve, "serve", "", "serve the live page of the run at this address while it runs, e.g. :8080 (a port alone binds 127.0.0.1)")
 	})
 	keys := flagKeys(fs, &sc)
 	cmd.RunE = a.do(func(cmd *cobra.Command, _ []string) int {
@@ -127,7 +129,7 @@ flags given with it override what it says.`,
 			return usageErr(a.stderr, err)
 		}
 		if o.dryRun {
-			printPlan(a.stdout, sc, plan)
+			printPlan(a.stdout, sc, plan, o.serve)
 			return faultline.ExitPass
 		}
 		return a.cmdRun(sc, o)
@@ -139,6 +141,7 @@ flags given with it override what it says.`,
 type runOptions struct {
 	quiet, dryRun bool
 	output        outputFlag
+	serve         string
 }
 
 // preflight checks everything that can be checked before anything is built
@@ -146,6 +149,11 @@ type runOptions struct {
 func (a *app) preflight(fs *pflag.FlagSet, sc bench.Scenario, file *bench.SourceFile, keys map[string]string) ([]bench.PlannedFault, error) {
 	if err := contradictions(fs, sc); err != nil {
 		return nil, err
+	}
+	if addr, _ := fs.GetString("serve"); addr != "" {
+		if _, err := live.ListenAddr(addr); err != nil {
+			return nil, fmt.Errorf("--serve %v", err)
+		}
 	}
 	plan, err := bench.Plan(sc)
 	if err != nil {
@@ -163,8 +171,35 @@ func (a *app) cmdRun(sc bench.Scenario, o runOptions) int {
 	if disp.tty {
 		opts = append(opts, faultline.WithProgress(progressEvery, disp.Progress))
 	}
+	if o.serve != "" {
+		runID := newRunID()
+		view, url, err := startLive(a.ctx, o.serve, sc.Out, runID)
+		if err != nil {
+			disp.Close()
+			return usageErr(a.stderr, err)
+		}
+		disp.Logf("live view: %s", url)
+		logf := func(format string, args ...any) {
+			disp.Logf(format, args...)
+			view.phase(fmt.Sprintf(format, args...))
+		}
+		progress := func(p bench.Progress) {
+			if disp.tty {
+				disp.Progress(p)
+			}
+			view.progress(p)
+		}
+		every := liveEvery
+		if disp.tty {
+			every = min(every, progressEvery)
+		}
+		opts = []faultline.Option{faultline.WithLog(logf), faultline.WithProgress(every, progress), faultline.WithRunID(runID)}
+	}
 	out, err := faultline.RunContext(a.ctx, sc, opts...)
 	disp.Close()
+	if o.serve != "" && out != nil && out.Dir != "" && !o.quiet && o.output != "json" {
+		fmt.Fprintf(a.stderr, "faultline: to see the page again: faultline serve %s\n", out.Dir)
+	}
 	code := faultline.ExitCode(out, err)
 	if code == faultline.ExitUsage {
 		return usageErr(a.stderr, err)
