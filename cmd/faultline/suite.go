@@ -91,6 +91,11 @@ func cmdSuite(ctx context.Context, o suiteOptions, stdout, stderr io.Writer) int
 
 	disp := newDisplay(stderr, *quiet)
 	defer disp.Close()
+	var loads []time.Duration
+	for _, e := range s.Entries {
+		loads = append(loads, time.Duration(e.Scenario.Load.Duration))
+	}
+	disp.Plan(loads)
 	mismatched := 0
 	before := func(i, n int, e suite.Entry) []faultline.Option {
 		note := ""
