@@ -65,11 +65,12 @@ func (s *StaleReads) Check(ctx context.Context, in *Input) Result {
 	var examples []StaleRead
 	issued, okReads, stale, unwritten, repeated, repeatedReads, undecided := 0, 0, 0, 0, 0, 0, 0
 	var vals values
-	for key, idx := range byKey(in.Ops) {
+	for key, k := range groupByKey(in.Ops) {
 		if ctx.Err() != nil {
 			break
 		}
-		vals.index(in.Ops, idx)
+		idx := k.idx
+		vals.index(in.Ops, k)
 		repeated += vals.repeated
 		// end[v]: when the one write of v certainly had taken effect.
 		end := map[string]int64{}
@@ -89,7 +90,7 @@ func (s *StaleReads) Check(ctx context.Context, in *Input) Result {
 			} else {
 				t, known = forever, false
 			}
-			if op.Value == "" || vals.lookup(op.Value).writers > 1 {
+			if vals.writers(op.Value) > 1 {
 				if multi == nil {
 					multi = map[string]*valueWriters{}
 				}
