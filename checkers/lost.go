@@ -80,10 +80,12 @@ func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
 			op := &in.Ops[i]
 			switch {
 			case op.F == history.FWrite || op.F == history.FCAS:
-				if x := writer[op.Value]; x == nil || later(op, x) {
-					writer[op.Value] = op
-				} else if x != op {
+				x := writer[op.Value]
+				if x != nil {
 					repeated++
+				}
+				if x == nil || later(op, x) {
+					writer[op.Value] = op
 				}
 				if op.Type == history.OK {
 					writes = append(writes, op)
