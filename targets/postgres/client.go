@@ -47,6 +47,56 @@ const (
 // maxConns per node: enough transactions at once for contention to show.
 const maxConns = 16
 
+// roles is what the clients of one Target learned of its nodes' roles,
+// shared so that the final phase's client knows the primary the load's
+// client found.
+type roles struct {
+	mu       sync.Mutex
+	of       map[string]int32
+	primary  string   // the last endpoint that answered as primary
+	replicas []string // endpoints that answered as replicas
+}
+
+func newRoles() *roles { return &roles{of: map[string]int32{}} }
+
+func (r *roles) get(base string) int32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.of[base]
+}
+
+func (r *roles) set(base string, role int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.of[base] == role {
+		return
+	}
+	r.of[base] = role
+	if role == rolePrimary {
+		r.primary = base
+	} else {
+		r.replicas = append(r.replicas, base)
+	}
+}
+
+// forget drops what was learned of base, which could not be reached: a
+// restarted node comes back at a new endpoint, and an unreachable one is
+// asked again when the load next sends to it.
+func (r *roles) forget(base string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.of, base)
+	if r.primary == base {
+		r.primary = ""
+	}
+	for i, b := range r.replicas {
+		if b == base {
+			r.replicas = append(r.replicas[:i:i], r.replicas[i+1:]...)
+			break
+		}
+	}
+}
+
 // client performs transactions over one pgx pool per node endpoint. Write
 // transactions (and, unless replicaReads, every transaction) go to the
 // primary, whichever node the load chose; with replicaReads a read-only
@@ -54,19 +104,12 @@ const maxConns = 16
 type client struct {
 	iso          pgx.TxIsoLevel
 	replicaReads bool
+	roles        *roles
 
-	mu      sync.Mutex
-	nodes   map[string]*node
-	primary *node   // the last endpoint that answered as primary
-	replica []*node // endpoints that answered as replicas
-	closed  bool
-	rr      atomic.Uint64
-}
-
-type node struct {
-	base string
-	pool *pgxpool.Pool
-	role atomic.Int32
+	mu     sync.Mutex
+	pools  map[string]*pgxpool.Pool
+	closed bool
+	rr     atomic.Uint64
 }
 
 var (
@@ -74,17 +117,17 @@ var (
 	_ targets.Setupper = (*client)(nil)
 )
 
-func newClient(iso pgx.TxIsoLevel, replicaReads bool) *client {
-	return &client{iso: iso, replicaReads: replicaReads, nodes: map[string]*node{}}
+func newClient(iso pgx.TxIsoLevel, replicaReads bool, r *roles) *client {
+	return &client{iso: iso, replicaReads: replicaReads, roles: r, pools: map[string]*pgxpool.Pool{}}
 }
 
-// node returns the pool of base, made on first use (pgxpool connects
+// pool returns the pool of base, made on first use (pgxpool connects
 // lazily).
-func (c *client) node(base string) (*node, error) {
+func (c *client) pool(base string) (*pgxpool.Pool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if n := c.nodes[base]; n != nil {
-		return n, nil
+	if p := c.pools[base]; p != nil {
+		return p, nil
 	}
 	if c.closed {
 		return nil, errors.New("postgres: client closed")
@@ -104,108 +147,105 @@ func (c *client) node(base string) (*node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	n := &node{base: base, pool: p}
-	c.nodes[base] = n
-	return n, nil
+	c.pools[base] = p
+	return p, nil
 }
 
-// roleOf asks n once whether it is in recovery (a replica).
-func (c *client) roleOf(ctx context.Context, n *node) (int32, error) {
-	if r := n.role.Load(); r != roleUnknown {
+// roleOf asks base once whether it is in recovery (a replica).
+func (c *client) roleOf(ctx context.Context, base string) (int32, error) {
+	if r := c.roles.get(base); r != roleUnknown {
 		return r, nil
+	}
+	p, err := c.pool(base)
+	if err != nil {
+		return roleUnknown, err
 	}
 	rctx, cancel := context.WithTimeout(ctx, roleTimeout)
 	defer cancel()
 	var rec bool
-	if err := n.pool.QueryRow(rctx, "SELECT pg_is_in_recovery()").Scan(&rec); err != nil {
+	if err := p.QueryRow(rctx, "SELECT pg_is_in_recovery()").Scan(&rec); err != nil {
 		return roleUnknown, err
 	}
 	r := rolePrimary
 	if rec {
 		r = roleReplica
 	}
-	n.role.Store(r)
-	c.mu.Lock()
-	if r == rolePrimary {
-		c.primary = n
-	} else {
-		c.replica = append(c.replica, n)
-	}
-	c.mu.Unlock()
+	c.roles.set(base, r)
 	return r, nil
 }
 
-// route picks the node that performs a transaction the load sent to base.
-func (c *client) route(ctx context.Context, base string, readOnly bool) (*node, error) {
-	n, err := c.node(base)
-	if err != nil {
-		return nil, err
-	}
-	r, rerr := c.roleOf(ctx, n)
+// route picks the endpoint that performs a transaction the load sent to
+// base, and says whether it is a replica.
+func (c *client) route(ctx context.Context, base string, readOnly bool) (string, bool, error) {
+	r, rerr := c.roleOf(ctx, base)
 	if readOnly && c.replicaReads {
 		if r == roleReplica {
-			return n, nil
+			return base, true, nil
 		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if len(c.replica) > 0 {
-			return c.replica[c.rr.Add(1)%uint64(len(c.replica))], nil
+		c.roles.mu.Lock()
+		defer c.roles.mu.Unlock()
+		if n := len(c.roles.replicas); n > 0 {
+			return c.roles.replicas[c.rr.Add(1)%uint64(n)], true, nil
 		}
-		return n, nil // a 1-node cluster: the primary is all there is
+		return base, false, nil // a 1-node cluster: the primary is all there is
 	}
 	if r == rolePrimary {
-		return n, nil
+		return base, false, nil
 	}
-	c.mu.Lock()
-	p := c.primary
-	c.mu.Unlock()
-	if p != nil {
-		return p, nil
+	c.roles.mu.Lock()
+	p := c.roles.primary
+	c.roles.mu.Unlock()
+	if p != "" {
+		return p, false, nil
 	}
 	if rerr != nil {
-		return nil, fmt.Errorf("no primary known yet (%s: %w)", base, rerr)
+		return "", false, fmt.Errorf("no primary known yet (%s: %w)", base, rerr)
 	}
-	return nil, fmt.Errorf("no primary known yet (%s is a replica)", base)
+	return "", false, fmt.Errorf("no primary known yet (%s is a replica)", base)
 }
 
 // Setup learns every node's role and creates the schema on the primary,
 // then waits until the replicas have replayed it.
 func (c *client) Setup(ctx context.Context, bases []string) error {
-	var prim *node
-	var reps []*node
+	var prim string
+	var reps []string
 	for _, b := range bases {
-		n, err := c.node(b)
-		if err != nil {
-			return err
-		}
-		r, err := c.roleOf(ctx, n)
+		r, err := c.roleOf(ctx, b)
 		if err != nil {
 			return fmt.Errorf("postgres: ask %s whether it is the primary: %w", b, err)
 		}
 		if r == rolePrimary {
-			prim = n
+			prim = b
 		} else {
-			reps = append(reps, n)
+			reps = append(reps, b)
 		}
 	}
-	if prim == nil {
+	if prim == "" {
 		return fmt.Errorf("postgres: no node of %v answers as primary", bases)
 	}
+	pp, err := c.pool(prim)
+	if err != nil {
+		return err
+	}
 	for _, s := range schema {
-		if _, err := prim.pool.Exec(ctx, s); err != nil {
-			return fmt.Errorf("postgres: create the schema on %s: %w", prim.base, err)
+		if _, err := pp.Exec(ctx, s); err != nil {
+			return fmt.Errorf("postgres: create the schema on %s: %w", prim, err)
 		}
 	}
-	for _, n := range reps {
+	for _, b := range reps {
+		rp, err := c.pool(b)
+		if err != nil {
+			return err
+		}
 		for {
 			var ok bool
-			err := n.pool.QueryRow(ctx, `SELECT to_regclass('lists') IS NOT NULL AND to_regclass('regs') IS NOT NULL`).Scan(&ok)
+			err := rp.QueryRow(ctx, `SELECT to_regclass('lists') IS NOT NULL AND to_regclass('regs') IS NOT NULL`).Scan(&ok)
 			if err == nil && ok {
 				break
 			}
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("postgres: replica %s has not replayed the schema: %w", n.base, errors.Join(err, ctx.Err()))
+				return fmt.Errorf("postgres: replica %s has not replayed the schema: %w", b, errors.Join(err, ctx.Err()))
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
@@ -218,11 +258,10 @@ func (c *client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
-	for _, n := range c.nodes {
-		n.pool.Close()
+	for _, p := range c.pools {
+		p.Close()
 	}
-	c.nodes = map[string]*node{}
-	c.primary, c.replica = nil, nil
+	c.pools = map[string]*pgxpool.Pool{}
 	return nil
 }
 
@@ -257,9 +296,17 @@ func (c *client) Do(ctx context.Context, op *history.Event, base string) targets
 	for _, m := range mops {
 		readOnly = readOnly && m.f == txn.Read
 	}
-	n, err := c.route(ctx, base, readOnly)
+	at, replica, err := c.route(ctx, base, readOnly)
 	if err != nil {
 		return targets.Outcome{Type: history.Fail, Error: err.Error()}
+	}
+	pool, err := c.pool(at)
+	if err != nil {
+		return targets.Outcome{Type: history.Fail, Error: err.Error()}
+	}
+	version := json.RawMessage(`"primary"`) // which kind of node served it
+	if replica {
+		version = json.RawMessage(`"replica"`)
 	}
 	opts := pgx.TxOptions{IsoLevel: c.iso}
 	if readOnly {
@@ -267,12 +314,16 @@ func (c *client) Do(ctx context.Context, op *history.Event, base string) targets
 		// A hot standby cannot run serializable transactions; its
 		// snapshots are repeatable read ones of the primary's past, which
 		// is exactly what replica-reads is expected to show.
-		if n.role.Load() == roleReplica && c.iso == pgx.Serializable {
+		if replica && c.iso == pgx.Serializable {
 			opts.IsoLevel = pgx.RepeatableRead
 		}
 	}
-	tx, err := n.pool.BeginTx(ctx, opts)
+	tx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
+		var ce *pgconn.ConnectError
+		if errors.As(err, &ce) {
+			c.roles.forget(at)
+		}
 		return failed(err)
 	}
 	reads := make([]json.RawMessage, len(mops))
@@ -289,17 +340,9 @@ func (c *client) Do(ctx context.Context, op *history.Event, base string) targets
 			// Answered by the server, or never sent: not committed.
 			return failed(err)
 		}
-		return targets.Outcome{Type: history.Info, Error: "commit: " + err.Error(), Version: versionOf(n)}
+		return targets.Outcome{Type: history.Info, Error: "commit: " + err.Error(), Version: version}
 	}
-	return targets.Outcome{Type: history.OK, Data: encode(mops, reads), Version: versionOf(n)}
-}
-
-// versionOf says which kind of node served the transaction.
-func versionOf(n *node) json.RawMessage {
-	if n.role.Load() == roleReplica {
-		return json.RawMessage(`"replica"`)
-	}
-	return json.RawMessage(`"primary"`)
+	return targets.Outcome{Type: history.OK, Data: encode(mops, reads), Version: version}
 }
 
 func perform(ctx context.Context, tx pgx.Tx, m mop, read *json.RawMessage) error {

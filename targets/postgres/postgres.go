@@ -46,8 +46,8 @@ var entrypoint []byte
 // Target is PostgreSQL.
 type Target struct {
 	iso          pgx.TxIsoLevel
-	isoName      string
 	replicaReads bool
+	roles        *roles
 }
 
 var (
@@ -62,7 +62,7 @@ var (
 // replica-reads (true sends read-only transactions to a replica: the known
 // stale configuration, since replication is asynchronous).
 func New(opts map[string]string) (*Target, error) {
-	t := &Target{iso: pgx.Serializable, isoName: Serializable}
+	t := &Target{iso: pgx.Serializable, roles: newRoles()}
 	for k, v := range opts {
 		switch k {
 		case "isolation":
@@ -76,7 +76,6 @@ func New(opts map[string]string) (*Target, error) {
 			default:
 				return nil, fmt.Errorf("postgres: --target-opt isolation=%s: want read-committed, repeatable-read or serializable", v)
 			}
-			t.isoName = v
 		case "replica-reads":
 			b, err := strconv.ParseBool(v)
 			if err != nil {
@@ -203,7 +202,7 @@ func (t *Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
 	if cfg.ReadMode != "" {
 		return nil, fmt.Errorf("postgres: --read-mode %s: postgres has no read modes (see --target-opt isolation, replica-reads)", cfg.ReadMode)
 	}
-	return newClient(t.iso, t.replicaReads && !cfg.Final), nil
+	return newClient(t.iso, t.replicaReads && !cfg.Final, t.roles), nil
 }
 
 // roleTimeout bounds asking a node whether it is the primary.
