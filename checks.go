@@ -27,7 +27,13 @@ func checksFor(info bench.RunInfo) ([]checkers.Checker, error) {
 	if err != nil {
 		return nil, &bench.ConfigError{Err: err}
 	}
-	cfg := checkers.Config{Budget: time.Duration(info.Check.Timeout)}
+	cfg := checkers.Config{Budget: time.Duration(info.Check.Timeout), Options: map[string]string{}}
+	for k, v := range info.Check.Options {
+		cfg.Options[k] = v
+	}
+	if info.Check.Consistency != "" {
+		cfg.Options["consistency"] = info.Check.Consistency
+	}
 	if info.Check.MemoryMB > 0 {
 		cfg.MemoryLimit = uint64(info.Check.MemoryMB) << 20
 	}

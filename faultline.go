@@ -76,6 +76,12 @@ func newConfig(opts []Option) config {
 // history was recorded: what was recorded is still checked.
 func RunContext(ctx context.Context, sc bench.Scenario, opts ...Option) (*Outcome, error) {
 	cfg := newConfig(opts)
+	// The checks are built before anything is launched, so that a checker
+	// option it refuses (an unknown consistency model) is exit 3, not a
+	// finding after the run.
+	if _, err := checksFor(bench.RunInfo{Scenario: sc}); err != nil {
+		return nil, err
+	}
 	run, err := bench.Execute(ctx, sc, append([]bench.Option{bench.WithLog(cfg.log)}, cfg.bench...)...)
 	if run == nil {
 		return nil, err

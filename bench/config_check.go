@@ -18,6 +18,13 @@ type CheckConfig struct {
 	// Thresholds fail the run when missed, e.g. "p99 < 200ms outside faults",
 	// "availability > 0.99 outside faults" (see ParseThreshold).
 	Thresholds []string `json:"thresholds,omitempty"`
+	// Consistency is the model a transactional history is held to
+	// (strict-serializable, serializable, snapshot-isolation,
+	// repeatable-read, read-committed, read-uncommitted); empty means the
+	// checker's default. Checkers that do not use it ignore it.
+	Consistency string `json:"consistency,omitempty"`
+	// Options are checker-specific settings (checkers.Config.Options).
+	Options map[string]string `json:"options,omitempty"`
 }
 
 // DefaultCheck gives the linearizability check two minutes and 2 GiB.

@@ -132,7 +132,7 @@ func Execute(ctx context.Context, sc Scenario, opts ...Option) (*Run, error) {
 		cfg.runID = newRunID()
 	}
 	now := time.Now()
-	name := fmt.Sprintf("%s-%s-%s-%s", now.Format("20060102-150405"), sc.Cluster.Target, nemesisLabel(sc.Chaos.Nemesis), cfg.runID)
+	name := fmt.Sprintf("%s-%s-%s-%s", now.Format("20060102-150405"), sc.Cluster.Target, sanitize(nemesisLabel(sc.Chaos.Nemesis)), cfg.runID)
 	if sc.Name != "" {
 		name = fmt.Sprintf("%s-%s-%s", now.Format("20060102-150405"), sanitize(sc.Name), cfg.runID)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,37 +22,123 @@ func DefaultOptions() Options {
 	return Options{LossPercent: 30, Delay: 100 * time.Millisecond, Jitter: 20 * time.Millisecond}
 }
 
-// catalogue is the one list of faults, by the name --nemesis uses.
-var catalogue = map[string]struct {
+// Params are what one fault is made from: the run-wide numbers (--loss-percent,
+// --delay, --jitter) and the fault's own parameters, written after its name
+// in --nemesis and timelines: "loss:percent=10" gives Args {"percent": "10"}.
+// A factory reads what it knows with the getters and ends with Done, so a
+// parameter it does not know is refused in one line naming it.
+type Params struct {
+	Name    string
+	Options Options
+	Args    map[string]string
+	used    map[string]bool
+}
+
+// String returns the parameter key, or def when it is not given.
+func (p *Params) String(key, def string) string {
+	if v, ok := p.Args[key]; ok {
+		p.mark(key)
+		return v
+	}
+	return def
+}
+
+// Int returns the integer parameter key, or def.
+func (p *Params) Int(key string, def int) (int, error) {
+	v, ok := p.Args[key]
+	if !ok {
+		return def, nil
+	}
+	p.mark(key)
+	var n int
+	if _, err := fmt.Sscanf(v, "%d", &n); err != nil || fmt.Sprint(n) != v {
+		return 0, fmt.Errorf("--nemesis %s:%s=%s: want an integer", p.Name, key, v)
+	}
+	return n, nil
+}
+
+// Duration returns the duration parameter key (a Go duration, or a number of
+// milliseconds), or def.
+func (p *Params) Duration(key string, def time.Duration) (time.Duration, error) {
+	v, ok := p.Args[key]
+	if !ok {
+		return def, nil
+	}
+	p.mark(key)
+	if d, err := time.ParseDuration(v); err == nil {
+		return d, nil
+	}
+	var ms float64
+	if _, err := fmt.Sscanf(v, "%g", &ms); err == nil && fmt.Sprint(ms) == v {
+		return time.Duration(ms * float64(time.Millisecond)), nil
+	}
+	return 0, fmt.Errorf("--nemesis %s:%s=%s: want a duration such as 50ms", p.Name, key, v)
+}
+
+func (p *Params) mark(key string) {
+	if p.used == nil {
+		p.used = map[string]bool{}
+	}
+	p.used[key] = true
+}
+
+// Done refuses the parameters no getter asked for.
+func (p *Params) Done() error {
+	var unknown []string
+	for k := range p.Args {
+		if !p.used[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	sort.Strings(unknown)
+	return fmt.Errorf("--nemesis %s: unknown parameter %q", p.Name, unknown[0])
+}
+
+// Factory makes a fault from its parameters.
+type Factory func(p *Params) (Fault, error)
+
+// The catalogue is the only mutable global of the package: faults register
+// at init (builtin.go, one line each) or from a caller's own package.
+var catalogue = struct {
+	sync.RWMutex
+	m map[string]entry
+}{m: map[string]entry{}}
+
+type entry struct {
 	help string
-	make func(o Options) Fault
-}{
-	"partition":          {"isolate the leader from the other nodes", func(Options) Fault { return Isolate("partition", ChooseLeader) }},
-	"partition-leader":   {"same as partition", func(Options) Fault { return Isolate("partition-leader", ChooseLeader) }},
-	"partition-follower": {"isolate a follower", func(Options) Fault { return Isolate("partition-follower", ChooseFollower) }},
-	"partition-random":   {"isolate a random node", func(Options) Fault { return Isolate("partition-random", ChooseRandom) }},
-	"partition-halves":   {"random minority / majority split", func(Options) Fault { return Halves() }},
-	"partition-ring":     {"majorities ring: every node sees a different majority (4+ nodes)", func(Options) Fault { return Ring() }},
-	"partition-bridge":   {"two halves that share one bridge node (3+ nodes)", func(Options) Fault { return Bridge() }},
-	"partition-oneway":   {"a random node cannot open connections to the others; they can to it", func(Options) Fault { return OneWay("partition-oneway", ChooseRandom) }},
-	"partition-oneway-leader": {"the leader cannot open connections to the others; they can to it",
-		func(Options) Fault { return OneWay("partition-oneway-leader", ChooseLeader) }},
-	"partition-client": {"clients (the load too) cannot reach a random minority; nodes reach each other", func(Options) Fault { return ClientIsolate() }},
-	"kill":             {"kill -9 a random node, restart it with its data", func(Options) Fault { return Kill("kill", ChooseRandom) }},
-	"kill-leader":      {"kill -9 the leader, restart it with its data", func(Options) Fault { return Kill("kill-leader", ChooseLeader) }},
-	"kill-follower":    {"kill -9 a follower, restart it with its data", func(Options) Fault { return Kill("kill-follower", ChooseFollower) }},
-	"kill-all":         {"kill -9 every node at once, restart them all", func(Options) Fault { return KillAll() }},
-	"pause":            {"freeze a random node, then resume it", func(Options) Fault { return Pause("pause", ChooseRandom) }},
-	"pause-leader":     {"freeze the leader, then resume it", func(Options) Fault { return Pause("pause-leader", ChooseLeader) }},
-	"pause-follower":   {"freeze a follower, then resume it", func(Options) Fault { return Pause("pause-follower", ChooseFollower) }},
-	"loss":             {"drop --loss-percent of packets between nodes (nftables numgen random)", func(o Options) Fault { return Loss(o.LossPercent) }},
-	"delay":            {"delay packets by --delay ± --jitter (tc netem; refused where the kernel has none)", func(o Options) Fault { return Delay(o.Delay, o.Jitter) }},
+	make Factory
+}
+
+// Register adds a fault to the catalogue under name (what --nemesis and
+// timelines use). Registering a name twice panics.
+func Register(name, help string, f Factory) {
+	catalogue.Lock()
+	defer catalogue.Unlock()
+	if _, dup := catalogue.m[name]; dup {
+		panic("chaos: fault " + name + " registered twice")
+	}
+	catalogue.m[name] = entry{help, f}
+}
+
+// simple registers a fault that takes no parameters of its own.
+func simple(name, help string, f func(o Options) Fault) {
+	Register(name, help, func(p *Params) (Fault, error) {
+		if err := p.Done(); err != nil {
+			return nil, err
+		}
+		return f(p.Options), nil
+	})
 }
 
 // Names lists every fault name, sorted.
 func Names() []string {
-	out := make([]string, 0, len(catalogue))
-	for n := range catalogue {
+	catalogue.RLock()
+	defer catalogue.RUnlock()
+	out := make([]string, 0, len(catalogue.m))
+	for n := range catalogue.m {
 		out = append(out, n)
 	}
 	sort.Strings(out)
@@ -61,19 +148,48 @@ func Names() []string {
 // Help describes every fault, one per line.
 func Help() string {
 	var b strings.Builder
+	catalogue.RLock()
+	defer catalogue.RUnlock()
 	for _, n := range Names() {
-		fmt.Fprintf(&b, "%-24s %s\n", n, catalogue[n].help)
+		fmt.Fprintf(&b, "%-24s %s\n", n, catalogue.m[n].help)
 	}
 	return b.String()
 }
 
-// Lookup returns the fault called name.
-func Lookup(name string, o Options) (Fault, error) {
-	c, ok := catalogue[name]
+// SplitSpec splits "name:k=v,k=v" into the name and its parameters.
+func SplitSpec(spec string) (string, map[string]string, error) {
+	name, rest, has := strings.Cut(strings.TrimSpace(spec), ":")
+	if !has {
+		return name, nil, nil
+	}
+	args := map[string]string{}
+	for part := range strings.SplitSeq(rest, ",") {
+		k, v, ok := strings.Cut(part, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" {
+			return name, nil, fmt.Errorf("--nemesis %s: parameter %q: want key=value", spec, part)
+		}
+		if _, dup := args[k]; dup {
+			return name, nil, fmt.Errorf("--nemesis %s: parameter %s given twice", spec, k)
+		}
+		args[k] = v
+	}
+	return name, args, nil
+}
+
+// Lookup returns the fault a --nemesis entry names ("kill", "loss:percent=10").
+func Lookup(spec string, o Options) (Fault, error) {
+	name, args, err := SplitSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	catalogue.RLock()
+	c, ok := catalogue.m[name]
+	catalogue.RUnlock()
 	if !ok {
 		return nil, fmt.Errorf("unknown nemesis %q (known: none, %s)", name, strings.Join(Names(), ", "))
 	}
-	return c.make(o), nil
+	return c.make(&Params{Name: name, Options: o, Args: args})
 }
 
 // Validate refuses options no fault can use.

@@ -205,3 +205,21 @@ func TestNoFaultAtTheDeadline(t *testing.T) {
 		}
 	}
 }
+
+// A fault owns its parameters: "name:key=value,..." in --nemesis and
+// timelines; unknown or malformed ones are one line naming them.
+func TestFaultParameters(t *testing.T) {
+	f, err := chaos.Lookup("loss:percent=12", chaos.DefaultOptions())
+	if err != nil || f.Kind() != "loss" {
+		t.Fatalf("loss:percent=12: %v %v", f, err)
+	}
+	if _, err := chaos.Lookup("delay:ms=50,jitter=5ms", chaos.DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"loss:percent=0", "loss:percent=x", "loss:pct=10", "kill:signal", "kill:x=1", "delay:ms=-1", "loss:percent=1,percent=2"} {
+		_, err := chaos.Lookup(bad, chaos.DefaultOptions())
+		if err == nil || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

@@ -5,10 +5,14 @@ package builtin
 import (
 	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/bench/workload/kv"
+	"github.com/faultline/faultline/bench/workload/listappend"
 	"github.com/faultline/faultline/bench/workload/register"
+	"github.com/faultline/faultline/bench/workload/rwregister"
 )
 
 func init() {
 	workload.Register(register.New())
 	workload.Register(kv.New())
+	workload.Register(listappend.New())
+	workload.Register(rwregister.New())
 }
