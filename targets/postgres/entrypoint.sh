@@ -1,5 +1,6 @@
 #!/bin/sh
-# faultline-postgres ROLE DATADIR PORT [PRIMARY_HOST PRIMARY_PORT]
+# faultline-postgres primary DATADIR PORT [SETTING...]
+# faultline-postgres replica DATADIR PORT PRIMARY_HOST PRIMARY_PORT [SETTING...]
 #
 # Starts one node of a throwaway test cluster as the postgres user: the
 # primary runs initdb into DATADIR on its first start; a replica copies the
@@ -44,8 +45,11 @@ if [ ! -s "$pgdata/PG_VERSION" ]; then
 	esac
 fi
 
+# What follows the role's arguments goes to the server (-c name=value).
+if [ "$role" = replica ]; then shift 5; else shift 3; fi
+
 exec setpriv --reuid=postgres --regid=postgres --init-groups "$bin/postgres" -D "$pgdata" \
 	-c listen_addresses='*' -c port="$port" \
 	-c fsync=on -c synchronous_commit=on -c full_page_writes=on \
 	-c wal_level=replica -c max_wal_senders=10 -c wal_keep_size=256MB -c hot_standby=on \
-	-c max_connections=200 -c unix_socket_directories=/tmp
+	-c max_connections=200 -c unix_socket_directories=/tmp "$@"

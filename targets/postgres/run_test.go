@@ -8,23 +8,10 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/bench"
-	"github.com/faultline/faultline/bench/workload"
-	"github.com/faultline/faultline/bench/workload/listappend"
-	"github.com/faultline/faultline/bench/workload/rwregister"
 	"github.com/faultline/faultline/bench/workload/txn"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets/runtime/docker"
 )
-
-// The transaction workloads are registered by bench/workload/builtin once
-// their checker is; until then the test registers them itself.
-func registerTxnWorkloads() {
-	for _, w := range []workload.Workload{listappend.New(), rwregister.New()} {
-		if _, err := workload.Lookup(w.Name()); err != nil {
-			workload.Register(w)
-		}
-	}
-}
 
 // A short run through Faultline's pipeline: a 1-node cluster, list-append
 // at 80 transactions/s for 5 s, no faults. The history holds txn operations
@@ -40,7 +27,6 @@ func TestRunListAppend(t *testing.T) {
 	if _, err := docker.New(ctx); err != nil {
 		t.Skipf("no Docker engine: %v", err)
 	}
-	registerTxnWorkloads()
 	sc := bench.Default()
 	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "postgres", bench.RuntimeDocker, 1
 	sc.Load.Workload = "list-append"
