@@ -126,3 +126,18 @@ func TestRepeatableReadIsSnapshotIsolation(t *testing.T) {
 		t.Errorf("under snapshot isolation: %s %s\n%s", r.Verdict, r.Summary, r.Explanation)
 	}
 }
+
+// replica-reads is the known-stale configuration: read-only transactions
+// go to asynchronous replicas, which fall behind while the primary is cut
+// off from them. Serializable transactions on the primary stay serializable,
+// but reads of the past violate real-time order: invalid under strict
+// serializability.
+func TestReplicaReadsStale(t *testing.T) {
+	sc := txnScenario(t, "serializable", 3, "partition")
+	sc.Cluster.Options["replica-reads"] = "true"
+	sc.Check.Consistency = "strict-serializable"
+	r := elleResult(t, faultline.RunExpect(t, sc, checkers.Invalid))
+	if !strings.Contains(r.Summary, "realtime") {
+		t.Errorf("want a real-time anomaly named, got %q", r.Summary)
+	}
+}
