@@ -6,6 +6,10 @@
 # primary runs initdb into DATADIR on its first start; a replica copies the
 # primary with pg_basebackup and streams from it. Later starts (after a kill)
 # find the data and just start the server.
+#
+# initdb and pg_basebackup skip their final fsync (--no-sync): the faults
+# here kill processes, never the machine, so the page cache survives them;
+# the server itself runs with fsync on.
 set -eu
 role=$1 data=$2 port=$3
 bin=/usr/lib/postgresql/15/bin
@@ -19,7 +23,7 @@ if [ ! -s "$pgdata/PG_VERSION" ]; then
 	case $role in
 	primary)
 		rm -rf "$pgdata"
-		as_pg "$bin/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
+		as_pg "$bin/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
 		# Trust, but only from the subnets the server is attached to: the
 		# run's own network (peers, and the harness through the published
 		# port, which arrives from the network's gateway). This is a
@@ -33,7 +37,7 @@ if [ ! -s "$pgdata/PG_VERSION" ]; then
 		phost=$4 pport=$5
 		# The primary may still be starting: retry until it answers (the
 		# harness's health timeout bounds the wait).
-		until as_pg "$bin/pg_basebackup" -h "$phost" -p "$pport" -U postgres -D "$pgdata" -X stream -R -c fast; do
+		until as_pg "$bin/pg_basebackup" -h "$phost" -p "$pport" -U postgres -D "$pgdata" -X stream -R -c fast --no-sync; do
 			rm -rf "$pgdata"
 			sleep 0.5
 		done

@@ -170,6 +170,9 @@ func (*Target) Healthy(ctx context.Context, _ *http.Client, base string) error {
 	if err != nil {
 		return err
 	}
+	// One attempt is short: the runtime asks again until its health timeout.
+	ctx, cancel := context.WithTimeout(ctx, askTimeout)
+	defer cancel()
 	conn, err := pgx.Connect(ctx, cs)
 	if err != nil {
 		return err
@@ -187,6 +190,8 @@ func (*Target) Leader(ctx context.Context, _ *http.Client, bases []string) (int,
 		if err != nil {
 			return false, err
 		}
+		ctx, cancel := context.WithTimeout(ctx, askTimeout)
+		defer cancel()
 		conn, err := pgx.Connect(ctx, cs)
 		if err != nil {
 			return false, err
@@ -213,5 +218,9 @@ func (t *Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
 	return newClient(t.iso, t.replicaReads && !cfg.Final, t.roles), nil
 }
 
-// roleTimeout bounds asking a node whether it is the primary.
-const roleTimeout = 5 * time.Second
+// roleTimeout bounds asking a node whether it is the primary from the
+// client; askTimeout one health or leader question.
+const (
+	roleTimeout = 5 * time.Second
+	askTimeout  = 2 * time.Second
+)
