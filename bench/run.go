@@ -3,8 +3,6 @@ package bench
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +21,8 @@ import (
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/image"
 	"github.com/faultline/faultline/targets/runtime"
+
+	"github.com/faultline/faultline/internal/safefile"
 )
 
 // Files of a run directory.
@@ -129,7 +129,9 @@ func Execute(ctx context.Context, sc Scenario, opts ...Option) (*Run, error) {
 		return nil, err
 	}
 	if cfg.runID == "" {
-		cfg.runID = newRunID()
+		cfg.runID = runtime.NewRunID()
+	} else if err := runtime.ValidateRunID(cfg.runID); err != nil {
+		return nil, &ConfigError{Err: err}
 	}
 	now := time.Now()
 	name := fmt.Sprintf("%s-%s-%s-%s", now.Format("20060102-150405"), sc.Cluster.Target, sanitize(nemesisLabel(sc.Chaos.Nemesis)), cfg.runID)
@@ -238,7 +240,7 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 		return err
 	}
 	defer func() { err = errors.Join(err, rec.Close()) }()
-	resf, err := os.Create(filepath.Join(r.Dir, ResultsFile))
+	resf, err := safefile.Create(r.Dir, ResultsFile, 0o644)
 	if err != nil {
 		return fmt.Errorf("create results file: %w", err)
 	}
@@ -292,7 +294,7 @@ func (r *Run) writeInfo() error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(r.Dir, ScenarioFile), append(b, '\n'), 0o644); err != nil {
+	if err := safefile.WriteFile(r.Dir, ScenarioFile, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write scenario.json: %w", err)
 	}
 	return nil
@@ -301,7 +303,7 @@ func (r *Run) writeInfo() error {
 // ReadInfo reads a run directory's scenario.json.
 func ReadInfo(dir string) (RunInfo, error) {
 	var info RunInfo
-	b, err := os.ReadFile(filepath.Join(dir, ScenarioFile))
+	b, err := safefile.ReadFile(filepath.Join(dir, ScenarioFile), 16<<20)
 	if err != nil {
 		return info, fmt.Errorf("read run: %w", err)
 	}
@@ -316,12 +318,6 @@ func closeClient(c targets.Client) {
 	if cl, ok := c.(io.Closer); ok {
 		_ = cl.Close()
 	}
-}
-
-func newRunID() string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func nemesisLabel(ns []string) string {

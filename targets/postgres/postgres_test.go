@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -60,7 +59,7 @@ func launch(t *testing.T, ctx context.Context, tg *postgres.Target, n int) runti
 	}
 	t.Logf("image %s ready in %v", art.Image, time.Since(start).Round(time.Millisecond))
 	start = time.Now()
-	c, err := rt.Launch(ctx, runtime.ClusterSpec{RunID: fmt.Sprintf("pg%d", time.Now().UnixNano()%1e9), Target: tg, Artifact: art, Nodes: n,
+	c, err := rt.Launch(ctx, runtime.ClusterSpec{RunID: runtime.NewRunID(), Target: tg, Artifact: art, Nodes: n,
 		LogDir: filepath.Join(t.TempDir(), "logs"), HealthTimeout: 90 * time.Second, Log: t.Logf})
 	if err != nil {
 		t.Fatalf("launch: %v", err)
