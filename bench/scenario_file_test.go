@@ -116,6 +116,9 @@ func TestPrepareRefusesFaults(t *testing.T) {
 		},
 		"loss over 100": func(s *Scenario) { s.Chaos.LossPercent = 140 },
 		"no final time": func(s *Scenario) { s.Chaos.FinalTimeout = 0 },
+		"image target on local": func(s *Scenario) {
+			s.Cluster.Target, s.Cluster.Runtime, s.Cluster.Nodes = "postgres", RuntimeLocal, 1
+		},
 	}
 	for name, mod := range cases {
 		sc := Default()
