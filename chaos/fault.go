@@ -41,6 +41,12 @@ type Needs struct {
 	Network bool
 	// Netem faults need the kernel's tc netem.
 	Netem bool
+	// LazyFS faults need the nodes' data directories on lazyfs
+	// (runtime.LazyDisk); DataFiles ones need to reach the data files
+	// (runtime.DataDirNode); Clock ones need a clock hook in the target
+	// (targets.ClockHooked) and a runtime that controls it
+	// (runtime.ClockNode).
+	LazyFS, DataFiles, Clock bool
 }
 
 // Active is an injected fault.

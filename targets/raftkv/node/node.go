@@ -11,6 +11,8 @@
 //	non-atomic-cas     cas is a linearizable read then a separate write
 //	non-atomic-txn     a transaction's micro-operations are applied one by one,
 //	                   each its own log entry, so others see it half done
+//	no-fsync           the raft log store never fsyncs (raft-boltdb NoSync):
+//	                   writes are acknowledged before they are on disk
 //
 // Transactions (POST /txn, kvapi) are one log entry each: the state machine
 // applies every micro-operation in order and answers with the reads filled
@@ -46,10 +48,11 @@ const (
 	BugAckBeforeCommit = "ack-before-commit"
 	BugNonAtomicCAS    = "non-atomic-cas"
 	BugNonAtomicTxn    = "non-atomic-txn"
+	BugNoFsync         = "no-fsync"
 )
 
 // Bugs lists the known bugs.
-var Bugs = []string{BugStaleReads, BugAckBeforeCommit, BugNonAtomicCAS, BugNonAtomicTxn}
+var Bugs = []string{BugStaleReads, BugAckBeforeCommit, BugNonAtomicCAS, BugNonAtomicTxn, BugNoFsync}
 
 // Peer is a member of the cluster.
 type Peer struct {
@@ -111,7 +114,7 @@ func Start(cfg Config) (*Node, error) {
 		cfg.Log = os.Stderr
 	}
 	switch cfg.Bug {
-	case "", BugStaleReads, BugAckBeforeCommit, BugNonAtomicCAS, BugNonAtomicTxn:
+	case "", BugStaleReads, BugAckBeforeCommit, BugNonAtomicCAS, BugNonAtomicTxn, BugNoFsync:
 	default:
 		return nil, fmt.Errorf("unknown bug %q (known: %s)", cfg.Bug, strings.Join(Bugs, ", "))
 	}
@@ -140,7 +143,9 @@ func Start(cfg Config) (*Node, error) {
 	rc.CommitTimeout = 20 * time.Millisecond
 	rc.LogOutput = cfg.Log
 
-	store, err := raftboltdb.NewBoltStore(filepath.Join(cfg.DataDir, "raft.db"))
+	// The bug no-fsync: the log is acknowledged once written, not once on
+	// disk; a crash that loses the page cache loses committed entries.
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.DataDir, "raft.db"), NoSync: cfg.Bug == BugNoFsync})
 	if err != nil {
 		return nil, fmt.Errorf("open raft store: %w", err)
 	}

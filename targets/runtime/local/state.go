@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
+	"github.com/faultline/faultline/chaos/lazyfs"
 	"github.com/faultline/faultline/targets/runtime"
 )
 
@@ -30,6 +32,9 @@ const stateFile = "state.json"
 type state struct {
 	path string
 	mu   sync.Mutex
+	// saving serialises save: nodes restarted at once (kill-all) save
+	// concurrently, and they share the temporary file.
+	saving sync.Mutex
 
 	RunID   string         `json:"run_id"`
 	Harness int            `json:"harness_pid"`
@@ -39,6 +44,14 @@ type state struct {
 	NetNS   []string       `json:"netns,omitempty"`
 	Links   []string       `json:"links,omitempty"`
 	Pids    map[string]int `json:"pids,omitempty"`
+	// Mounts are the lazyfs mounts of the nodes' data directories.
+	Mounts []string `json:"mounts,omitempty"`
+}
+
+func (s *state) addMount(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Mounts = append(s.Mounts, p)
 }
 
 func (s *state) setPid(node string, pid int) {
@@ -51,6 +64,8 @@ func (s *state) setPid(node string, pid int) {
 }
 
 func (s *state) save() error {
+	s.saving.Lock()
+	defer s.saving.Unlock()
 	s.mu.Lock()
 	b, err := json.MarshalIndent(s, "", "  ")
 	s.mu.Unlock()
@@ -96,7 +111,7 @@ func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
 			dirs = append(dirs, filepath.Dir(p))
 		}
 	}
-	var namespaces, links []string
+	var namespaces, links, mounts []string
 	for _, d := range dirs {
 		st, err := readState(filepath.Join(d, stateFile))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -105,6 +120,7 @@ func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
 		if st != nil {
 			namespaces = append(namespaces, st.NetNS...)
 			links = append(links, st.Links...)
+			mounts = append(mounts, st.Mounts...)
 		}
 	}
 	// Processes first: a namespace goes away only when nothing runs in it.
@@ -130,6 +146,27 @@ func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
 				links = append(links, l.Attrs().Name)
 			}
 		}
+	}
+	// Mounts once their processes are gone, and before their directories:
+	// the mount of a killed harness answers nothing ("transport endpoint is
+	// not connected") until it is detached.
+	src := "faultline-"
+	if runID != "" {
+		src += runID + "-"
+	}
+	if ms, err := lazyfs.Mounts(src); err == nil {
+		mounts = append(mounts, ms...)
+	}
+	live, _ := lazyfs.Mounts("")
+	for _, m := range dedup(mounts) {
+		if !slices.Contains(live, m) {
+			continue
+		}
+		if err := lazyfs.Unmount(m); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, "lazyfs mount "+m)
 	}
 	namespaces, links = dedup(namespaces), dedup(links)
 	for _, ns := range namespaces {
