@@ -1,6 +1,9 @@
 package chaos
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // The disk faults (disk.go), registered from builtin.go's init.
 func registerDisk() {
@@ -30,4 +33,52 @@ func registerDisk() {
 			}
 			return f, p.Done()
 		})
+}
+
+// The clock faults (clock.go), registered from builtin.go's init.
+func registerClock() {
+	for _, c := range []struct{ kind, help string }{
+		{ClockSkew, "every node's clock off by its own seeded offset within ±max; clock-skew:max=500ms"},
+		{ClockBump, "one node's clock jumps by delta (seeded within ±max when not given) until healed; clock-bump:delta=-5s,node=leader"},
+		{ClockStrobe, "one node's clock oscillates: delta ahead every other period; clock-strobe:delta=2s,period=100ms,node=leader"},
+	} {
+		Register(c.kind, c.help+" (targets with a clock hook, e.g. raftkv; local runtime)", func(p *Params) (Fault, error) {
+			defMax, defDelta := 5*time.Second, time.Duration(0)
+			if c.kind == ClockSkew {
+				defMax = 500 * time.Millisecond
+			}
+			if c.kind == ClockStrobe {
+				defDelta = 2 * time.Second
+			}
+			max, err := defMax, error(nil)
+			if c.kind != ClockStrobe {
+				if max, err = p.Duration("max", defMax); err != nil {
+					return nil, err
+				}
+			}
+			var delta, period time.Duration
+			ch := ChooseRandom
+			if c.kind != ClockSkew {
+				if delta, err = p.Duration("delta", defDelta); err != nil {
+					return nil, err
+				}
+				ch = Choice(p.String("node", string(ChooseRandom)))
+				switch ch {
+				case ChooseRandom, ChooseLeader, ChooseFollower:
+				default:
+					return nil, fmt.Errorf("--nemesis %s:node=%s: want random, leader or follower", c.kind, ch)
+				}
+			}
+			if c.kind == ClockStrobe {
+				if period, err = p.Duration("period", 100*time.Millisecond); err != nil {
+					return nil, err
+				}
+			}
+			f, err := ClockFault(c.kind, ch, delta, max, period)
+			if err != nil {
+				return nil, err
+			}
+			return f, p.Done()
+		})
+	}
 }

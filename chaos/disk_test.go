@@ -87,4 +87,3 @@ func TestCorruptFileRefusesWhatItCannotDo(t *testing.T) {
 		}
 	}
 }
-

@@ -67,9 +67,10 @@ type Env struct {
 	// faults refuse to start).
 	Firewall Firewall
 
-	mu     sync.Mutex
-	paused map[int]bool
-	killed map[int]bool
+	mu      sync.Mutex
+	paused  map[int]bool
+	killed  map[int]bool
+	clocked map[int]bool
 }
 
 // Leader returns the index of the node that leads, if the target can tell.
@@ -177,6 +178,9 @@ func HealAll(ctx context.Context, env *Env) error {
 		if _, err := startNodes(ctx, env, killed); err != nil {
 			fail(fmt.Errorf("heal: %w", err))
 		}
+	}
+	if err := healClocks(ctx, env); err != nil {
+		fail(fmt.Errorf("heal: %w", err))
 	}
 	if env.Firewall != nil {
 		if err := clearAll(ctx, env); err != nil {

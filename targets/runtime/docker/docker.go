@@ -172,6 +172,9 @@ func tagSafe(v string) string {
 // until every node is healthy. On error everything created is removed.
 func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runtime.Cluster, err error) {
 	t := spec.Target
+	if spec.LazyFS {
+		return nil, errors.New("docker runtime: lazyfs data directories (lose-unsynced) need the local runtime")
+	}
 	logf := spec.Log
 	if logf == nil {
 		logf = func(string, ...any) {}
