@@ -13,13 +13,16 @@ import (
 func planNodeFaults(sc Scenario, np *nemesisPlan, names []string, faults []chaos.Fault) error {
 	for i, f := range faults {
 		need := f.Needs()
-		if !need.LazyFS && !need.DataFiles && !need.Clock {
+		if !need.LazyFS && !need.DataFiles && !need.Clock && !need.Members {
 			continue
 		}
 		if sc.Cluster.Runtime != RuntimeLocal {
 			what := "data files"
 			if need.Clock {
 				what = "clock control"
+			}
+			if need.Members {
+				what = "data directory and command line"
 			}
 			return configErr("--nemesis %s needs --runtime local (the harness reaches a node's %s only there; got --runtime %s)", names[i], what, sc.Cluster.Runtime)
 		}
@@ -28,6 +31,15 @@ func planNodeFaults(sc Scenario, np *nemesisPlan, names []string, faults []chaos
 				return configErr("--nemesis %s: %v", names[i], err)
 			}
 			np.lazyFS = true
+		}
+		if need.Members {
+			t, err := sc.Cluster.LookupTarget()
+			if err != nil {
+				return err
+			}
+			if _, ok := t.(targets.MemberChanger); !ok {
+				return configErr("--nemesis %s: target %s cannot change its membership (etcd can)", names[i], t.Name())
+			}
 		}
 		if need.Clock {
 			t, err := sc.Cluster.LookupTarget()

@@ -82,3 +82,17 @@ func registerClock() {
 		})
 	}
 }
+
+// The membership faults (membership.go), registered from builtin.go's init.
+func registerMembers() {
+	Register("member-replace", "remove a member and add a fresh one with an empty data directory in its place (etcd; local runtime); member-replace:node=random|leader|follower",
+		func(p *Params) (Fault, error) {
+			c := Choice(p.String("node", string(ChooseRandom)))
+			switch c {
+			case ChooseRandom, ChooseLeader, ChooseFollower:
+			default:
+				return nil, fmt.Errorf("--nemesis member-replace:node=%s: want random, leader or follower", c)
+			}
+			return MemberReplace(c), p.Done()
+		})
+}

@@ -47,6 +47,9 @@ type Needs struct {
 	// (targets.ClockHooked) and a runtime that controls it
 	// (runtime.ClockNode).
 	LazyFS, DataFiles, Clock bool
+	// Members faults change the membership: the target is a
+	// targets.MemberChanger, the nodes runtime.FreshNode.
+	Members bool
 }
 
 // Active is an injected fault.

@@ -3,6 +3,8 @@ package runtime
 import (
 	"context"
 	"time"
+
+	"github.com/faultline/faultline/targets"
 )
 
 // LazyDisk is a Node whose data directory is served by lazyfs (package
@@ -47,3 +49,16 @@ type Clock struct {
 // nanoseconds), read by the clock hook of targets/gobuild through a shared
 // mapping on every time.Now.
 const EnvClock = "FAULTLINE_CLOCK"
+
+// FreshNode is a Node the runtime can start again as a fresh member: with
+// an empty data directory and another command line (member replacement).
+type FreshNode interface {
+	Node
+	// Peer is the node as its peers see it.
+	Peer() targets.Peer
+	// Wipe empties the node's data directory; the node must be stopped.
+	Wipe(ctx context.Context) error
+	// SetSpec sets the command line (and extra environment) the next Start
+	// uses.
+	SetSpec(spec targets.NodeSpec)
+}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/faultline/faultline/chaos/lazyfs"
+	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/runtime"
 )
 
@@ -84,4 +85,37 @@ func (n *node) SetClock(ctx context.Context, c runtime.Clock) error {
 		return fmt.Errorf("clock of %s: %w", n.name, err)
 	}
 	return nil
+}
+
+var _ runtime.FreshNode = (*node)(nil)
+
+// Peer is the node as its peers see it.
+func (n *node) Peer() targets.Peer { return n.peer }
+
+// Wipe empties the data directory (its contents: it may be a mount point).
+func (n *node) Wipe(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.running() {
+		return fmt.Errorf("node %s: wipe the data of a running node", n.name)
+	}
+	dir := n.HostDataDir()
+	ents, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("wipe %s: %w", n.name, err)
+	}
+	for _, e := range ents {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("wipe %s: %w", n.name, err)
+		}
+	}
+	return nil
+}
+
+// SetSpec sets the command line of the next Start.
+func (n *node) SetSpec(spec targets.NodeSpec) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.args = spec.Args
+	n.env = append(append([]string(nil), n.baseEnv...), spec.Env...)
 }

@@ -175,7 +175,7 @@ func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runti
 		}
 		peers[i].DataDir = filepath.Join(ndir, "data")
 		n := &node{c: c, name: name, addr: peers[i].Host, dir: ndir, logPath: filepath.Join(dir, name+".log"),
-			endpoints: map[string]string{}}
+			endpoints: map[string]string{}, peer: peers[i]}
 		if err := n.prepareDisk(spec.LazyFS); err != nil {
 			return nil, err
 		}
@@ -190,8 +190,9 @@ func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runti
 	for i, n := range c.nodes {
 		ns := t.Node(i, peers)
 		n.args = ns.Args
-		n.env = append([]string{runtime.EnvRun + "=" + spec.RunID, "FAULTLINE_NODE=" + n.name, "HOME=" + n.dir,
-			runtime.EnvClock + "=" + n.clockPath()}, ns.Env...)
+		n.baseEnv = []string{runtime.EnvRun + "=" + spec.RunID, "FAULTLINE_NODE=" + n.name, "HOME=" + n.dir,
+			runtime.EnvClock + "=" + n.clockPath()}
+		n.env = append(append([]string(nil), n.baseEnv...), ns.Env...)
 		if err := n.Start(ctx); err != nil {
 			return nil, err
 		}
@@ -288,7 +289,9 @@ type node struct {
 	args      []string
 	env       []string
 
-	lazy *lazyfs.FS // the data directory's mount, with ClusterSpec.LazyFS
+	lazy    *lazyfs.FS // the data directory's mount, with ClusterSpec.LazyFS
+	peer    targets.Peer
+	baseEnv []string
 
 	mu     sync.Mutex
 	proc   *os.Process
