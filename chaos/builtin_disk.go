@@ -95,4 +95,14 @@ func registerMembers() {
 			}
 			return MemberReplace(c), p.Done()
 		})
+	Register("member-shrink", "remove a member and stop it; healing adds it back as a fresh member (etcd; local runtime); member-shrink:node=random|leader|follower",
+		func(p *Params) (Fault, error) {
+			c := Choice(p.String("node", string(ChooseRandom)))
+			switch c {
+			case ChooseRandom, ChooseLeader, ChooseFollower:
+			default:
+				return nil, fmt.Errorf("--nemesis member-shrink:node=%s: want random, leader or follower", c)
+			}
+			return MemberShrink(c), p.Done()
+		})
 }

@@ -97,3 +97,82 @@ func (f *memberReplace) Start(ctx context.Context, env *Env, rnd *rand.Rand) (*A
 		},
 	}, nil
 }
+
+// MemberShrink removes a member (chosen) and stops it: the cluster runs one
+// member short. Healing adds it back as a fresh member, with an empty data
+// directory, and waits until it is healthy.
+func MemberShrink(c Choice) Fault { return &memberShrink{choose: c} }
+
+type memberShrink struct{ choose Choice }
+
+func (f *memberShrink) Kind() string { return "member-shrink" }
+func (f *memberShrink) Needs() Needs { return Needs{Nodes: 3, Members: true} }
+
+func (f *memberShrink) Start(ctx context.Context, env *Env, rnd *rand.Rand) (*Active, error) {
+	mc, ok := env.Target.(targets.MemberChanger)
+	if !ok {
+		return nil, fmt.Errorf("member-shrink: target %s cannot change its membership", env.Target.Name())
+	}
+	peers := make([]targets.Peer, len(env.Nodes))
+	fresh := make([]runtime.FreshNode, len(env.Nodes))
+	for k, n := range env.Nodes {
+		fn, ok := n.(runtime.FreshNode)
+		if !ok {
+			return nil, fmt.Errorf("member-shrink: the runtime cannot start node %s afresh (the local runtime can)", n.Name())
+		}
+		fresh[k], peers[k] = fn, fn.Peer()
+	}
+	i, why := pick(ctx, env, rnd, f.choose)
+	var others []string
+	for k, n := range env.Nodes {
+		if k != i {
+			others = append(others, n.Endpoint(targets.ClientPort))
+		}
+	}
+	hc := env.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 2 * time.Second}
+	}
+	start := time.Now()
+	if _, err := killNodes(ctx, env, []int{i}); err != nil {
+		return nil, err
+	}
+	if err := mc.RemoveMember(ctx, hc, others, peers[i]); err != nil {
+		_, herr := startNodes(context.WithoutCancel(ctx), env, []int{i})
+		return nil, errors.Join(fmt.Errorf("member-shrink %s: %w", peers[i].Name, err), herr)
+	}
+	took := time.Since(start)
+	name := peers[i].Name
+	return &Active{
+		Fault: &history.Fault{Kind: f.Kind(), Nodes: []string{name}, ApplyNanos: int64(took),
+			Detail: fmt.Sprintf("member %s (%s) killed and removed in %v: %d members left; added back as a fresh member when healed",
+				name, why, took.Round(time.Millisecond), len(env.Nodes)-1)},
+		Heal: func(ctx context.Context) (string, error) {
+			start := time.Now()
+			if err := fresh[i].Wipe(ctx); err != nil {
+				return "", err
+			}
+			spec, err := mc.AddMember(ctx, hc, others, i, peers)
+			if err != nil {
+				return "", err
+			}
+			fresh[i].SetSpec(spec)
+			if _, err := startNodes(ctx, env, []int{i}); err != nil {
+				return "", err
+			}
+			ctx, cancel := context.WithTimeout(ctx, runtime.DefaultHealthTimeout)
+			defer cancel()
+			for {
+				err := env.Target.Healthy(ctx, hc, env.Nodes[i].Endpoint(targets.ClientPort))
+				if err == nil {
+					return fmt.Sprintf("%s added back as a fresh member, healthy in %v", name, time.Since(start).Round(time.Millisecond)), nil
+				}
+				select {
+				case <-ctx.Done():
+					return "", fmt.Errorf("fresh member %s not healthy: %w", name, err)
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		},
+	}, nil
+}

@@ -3,7 +3,7 @@ package chaos
 import "testing"
 
 func TestMemberReplaceParameters(t *testing.T) {
-	for _, spec := range []string{"member-replace", "member-replace:node=leader", "member-replace:node=follower"} {
+	for _, spec := range []string{"member-replace", "member-replace:node=leader", "member-replace:node=follower", "member-shrink", "member-shrink:node=leader"} {
 		f, err := Lookup(spec, DefaultOptions())
 		if err != nil {
 			t.Errorf("%s: %v", spec, err)
@@ -13,7 +13,7 @@ func TestMemberReplaceParameters(t *testing.T) {
 			t.Errorf("%s: needs %+v, want members on 3+ nodes", spec, n)
 		}
 	}
-	for _, spec := range []string{"member-replace:node=all", "member-replace:count=2"} {
+	for _, spec := range []string{"member-replace:node=all", "member-replace:count=2", "member-shrink:node=two"} {
 		if _, err := Lookup(spec, DefaultOptions()); err == nil {
 			t.Errorf("%s accepted", spec)
 		}
