@@ -28,6 +28,8 @@ type nemesisPlan struct {
 	// firewall is the mode decided so far (auto may still fall back to the
 	// sidecar once the nodes exist).
 	firewall string
+	// lazyFS says the nodes' data directories must be on lazyfs.
+	lazyFS bool
 	// until ends the schedule: faults happen while the load sends, not
 	// while it waits for its last answers.
 	until time.Duration
@@ -55,6 +57,9 @@ func planNemesis(sc Scenario) (*nemesisPlan, error) {
 		}
 		np.network = np.network || need.Network
 		np.netem = np.netem || need.Netem
+	}
+	if err := planNodeFaults(sc, np, names, faults); err != nil {
+		return nil, err
 	}
 	if len(c.Timeline) > 0 {
 		steps := make([]chaos.Step, len(c.Timeline))

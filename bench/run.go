@@ -192,7 +192,7 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	cluster, err := rt.Launch(ctx, runtime.ClusterSpec{
 		RunID: r.Info.RunID, Target: p.target, Artifact: art, Nodes: sc.Cluster.Nodes,
 		LogDir: filepath.Join(r.Dir, LogsDir), DataDir: filepath.Join(r.Dir, DataDir),
-		HealthTimeout: time.Duration(sc.Cluster.HealthTimeout), Log: cfg.log,
+		HealthTimeout: time.Duration(sc.Cluster.HealthTimeout), Log: cfg.log, LazyFS: p.nemesis.lazyFS,
 	})
 	if err != nil {
 		return fmt.Errorf("launch cluster: %w", err)

@@ -42,6 +42,15 @@ type Needs struct {
 	Network bool
 	// Netem faults need the kernel's tc netem.
 	Netem bool
+	// LazyFS faults need the nodes' data directories on lazyfs
+	// (runtime.LazyDisk); DataFiles ones need to reach the data files
+	// (runtime.DataDirNode); Clock ones need a clock hook in the target
+	// (targets.ClockHooked) and a runtime that controls it
+	// (runtime.ClockNode).
+	LazyFS, DataFiles, Clock bool
+	// Members faults change the membership: the target is a
+	// targets.MemberChanger, the nodes runtime.FreshNode.
+	Members bool
 }
 
 // Active is an injected fault.
@@ -62,9 +71,10 @@ type Env struct {
 	// faults refuse to start).
 	Firewall Firewall
 
-	mu     sync.Mutex
-	paused map[int]bool
-	killed map[int]bool
+	mu      sync.Mutex
+	paused  map[int]bool
+	killed  map[int]bool
+	clocked map[int]bool
 }
 
 // Leader returns the index of the node that leads, if the target can tell.
@@ -172,6 +182,9 @@ func HealAll(ctx context.Context, env *Env) error {
 		if _, err := startNodes(ctx, env, killed); err != nil {
 			fail(fmt.Errorf("heal: %w", err))
 		}
+	}
+	if err := healClocks(ctx, env); err != nil {
+		fail(fmt.Errorf("heal: %w", err))
 	}
 	if env.Firewall != nil {
 		if err := clearAll(ctx, env); err != nil {

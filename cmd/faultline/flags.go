@@ -158,7 +158,7 @@ func chaosFlags(fs *pflag.FlagSet, c *bench.ChaosConfig) (finish func() error) {
 		fs.BoolVar(&c.FinalReads, "final-reads", c.FinalReads, "after healing, read back every key the run wrote")
 		fs.Var((*durationFlag)(&c.FinalTimeout), "final-timeout", "deadline of the final reads")
 	})
-	return func() error { c.Nemesis = splitList(*nemesis); return nil }
+	return func() error { c.Nemesis = splitNemesis(*nemesis); return nil }
 }
 
 func checkFlags(fs *pflag.FlagSet, c *bench.CheckConfig) (finish func() error) {

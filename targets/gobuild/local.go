@@ -28,6 +28,9 @@ type LocalSpec struct {
 	Dir string
 	// CacheDir is the root of the binary cache.
 	CacheDir string
+	// ClockHook builds the program with Faultline's clock hook in package
+	// time (see ClockHook), so that clock faults can shift its clock.
+	ClockHook bool
 }
 
 // BuildLocal compiles s into a static Linux binary and returns its path. The
@@ -55,7 +58,24 @@ func BuildLocal(ctx context.Context, s LocalSpec) (string, error) {
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", tmp.Name(), s.Package)
+	args := []string{"build", "-trimpath", "-ldflags=-s -w", "-o", tmp.Name()}
+	if s.ClockHook {
+		root, err := goroot(ctx, s.Dir)
+		if err != nil {
+			return "", err
+		}
+		odir, err := os.MkdirTemp(dir, ".clock.*")
+		if err != nil {
+			return "", fmt.Errorf("build %s: %w", s.Name, err)
+		}
+		defer os.RemoveAll(odir)
+		ov, err := clockOverlay(root, odir)
+		if err != nil {
+			return "", err
+		}
+		args = append(args, "-overlay", ov)
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, s.Package)...)
 	cmd.Dir = s.Dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH, "GOFLAGS=-buildvcs=false")
 	var stderr bytes.Buffer

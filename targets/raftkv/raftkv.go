@@ -74,7 +74,7 @@ func (t *Target) Prepare(ctx context.Context, _ string, opts targets.PrepareOpti
 		opts.Log("building raftkv from source")
 	}
 	path, err := gobuild.BuildLocal(ctx, gobuild.LocalSpec{Name: "raftkv",
-		Package: "github.com/faultline/faultline/targets/raftkv/cmd/raftkv", Dir: t.Dir, CacheDir: opts.CacheDir})
+		Package: "github.com/faultline/faultline/targets/raftkv/cmd/raftkv", Dir: t.Dir, CacheDir: opts.CacheDir, ClockHook: true})
 	if err != nil {
 		return targets.Artifact{}, err
 	}
@@ -104,6 +104,11 @@ func (t *Target) Node(i int, peers []targets.Peer) targets.NodeSpec {
 	}
 	return targets.NodeSpec{Args: args}
 }
+
+// ClockHook: raftkv is built with Faultline's clock hook.
+func (*Target) ClockHook() string { return gobuild.ClockHook }
+
+var _ targets.ClockHooked = (*Target)(nil)
 
 func (*Target) Healthy(ctx context.Context, hc *http.Client, base string) error {
 	return kvapi.Healthy(ctx, hc, base)

@@ -63,6 +63,10 @@ type ClusterSpec struct {
 	// DataDir, when set, receives each node's data directory (DataDir/<node>/)
 	// if the launch fails, e.g. a node that never became healthy.
 	DataDir string
+	// LazyFS serves each node's data directory through lazyfs, so that
+	// unsynced writes can be lost (nodes are then LazyDisk); runtimes that
+	// cannot refuse it.
+	LazyFS bool
 	// HealthTimeout bounds the wait for every node to become healthy.
 	HealthTimeout time.Duration
 	// Log receives progress lines (may be nil).

@@ -11,6 +11,12 @@
 //	non-atomic-cas     cas is a linearizable read then a separate write
 //	non-atomic-txn     a transaction's micro-operations are applied one by one,
 //	                   each its own log entry, so others see it half done
+//	no-fsync           the raft log store never fsyncs (raft-boltdb NoSync):
+//	                   writes are acknowledged before they are on disk
+//	lease-reads        a node that led serves reads from its local state,
+//	                   without a barrier, while its lease lasts by its own
+//	                   clock: safe while clocks keep time, stale when its
+//	                   clock jumps or strobes (clock faults)
 //
 // Transactions (POST /txn, kvapi) are one log entry each: the state machine
 // applies every micro-operation in order and answers with the reads filled
@@ -46,10 +52,12 @@ const (
 	BugAckBeforeCommit = "ack-before-commit"
 	BugNonAtomicCAS    = "non-atomic-cas"
 	BugNonAtomicTxn    = "non-atomic-txn"
+	BugNoFsync         = "no-fsync"
+	BugLeaseReads      = "lease-reads"
 )
 
 // Bugs lists the known bugs.
-var Bugs = []string{BugStaleReads, BugAckBeforeCommit, BugNonAtomicCAS, BugNonAtomicTxn}
+var Bugs = []string{BugStaleReads, BugAckBeforeCommit, BugNonAtomicCAS, BugNonAtomicTxn, BugNoFsync, BugLeaseReads}
 
 // Peer is a member of the cluster.
 type Peer struct {
@@ -80,6 +88,11 @@ type Node struct {
 	logs  *log.Logger
 	trans *raft.NetworkTransport
 	store *raftboltdb.BoltStore
+
+	// lease is until when this node may serve reads locally (lease-reads).
+	leaseMu sync.Mutex
+	lease   time.Time
+	stop    chan struct{}
 }
 
 // ParsePeers reads "n1=host:raftport:httpport,n2=...".
@@ -111,11 +124,11 @@ func Start(cfg Config) (*Node, error) {
 		cfg.Log = os.Stderr
 	}
 	switch cfg.Bug {
-	case "", BugStaleReads, BugAckBeforeCommit, BugNonAtomicCAS, BugNonAtomicTxn:
+	case "", BugStaleReads, BugAckBeforeCommit, BugNonAtomicCAS, BugNonAtomicTxn, BugNoFsync, BugLeaseReads:
 	default:
 		return nil, fmt.Errorf("unknown bug %q (known: %s)", cfg.Bug, strings.Join(Bugs, ", "))
 	}
-	n := &Node{cfg: cfg, fsm: &fsm{data: map[string]string{}}, peers: map[raft.ServerID]Peer{},
+	n := &Node{cfg: cfg, fsm: &fsm{data: map[string]string{}}, peers: map[raft.ServerID]Peer{}, stop: make(chan struct{}),
 		logs: log.New(cfg.Log, "raftkv "+cfg.ID+" ", log.LstdFlags|log.Lmicroseconds)}
 	var self *Peer
 	var servers []raft.Server
@@ -140,7 +153,9 @@ func Start(cfg Config) (*Node, error) {
 	rc.CommitTimeout = 20 * time.Millisecond
 	rc.LogOutput = cfg.Log
 
-	store, err := raftboltdb.NewBoltStore(filepath.Join(cfg.DataDir, "raft.db"))
+	// The bug no-fsync: the log is acknowledged once written, not once on
+	// disk; a crash that loses the page cache loses committed entries.
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.DataDir, "raft.db"), NoSync: cfg.Bug == BugNoFsync})
 	if err != nil {
 		return nil, fmt.Errorf("open raft store: %w", err)
 	}
@@ -189,6 +204,9 @@ func Start(cfg Config) (*Node, error) {
 			n.logs.Printf("http: %v", err)
 		}
 	}()
+	if cfg.Bug == BugLeaseReads {
+		go n.renewLease()
+	}
 	n.logs.Printf("started: raft %s, http %s, bug %q, existing state %v", self.Raft, cfg.HTTPBind, cfg.Bug, exists)
 	return n, nil
 }
@@ -212,6 +230,7 @@ func resolve(addr string, patience time.Duration) (*net.TCPAddr, error) {
 func (n *Node) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	close(n.stop)
 	return errors.Join(n.http.Shutdown(ctx), n.raft.Shutdown().Error(), n.trans.Close(), n.store.Close())
 }
 
@@ -240,7 +259,7 @@ func (n *Node) handleKV(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case http.MethodGet:
-		if n.cfg.Bug == BugStaleReads {
+		if n.cfg.Bug == BugStaleReads || n.cfg.Bug == BugLeaseReads && n.leased() {
 			n.readLocal(w, key)
 			return
 		}
@@ -273,6 +292,48 @@ func (n *Node) handleKV(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
+}
+
+// leaseTime is how long a lease lasts from the moment before the barrier
+// that granted it: shorter than the shortest time the followers wait
+// without hearing from a leader before electing another (HeartbeatTimeout,
+// 500 ms), so that with clocks that keep time no other leader can commit
+// while the lease lasts.
+const leaseTime = 300 * time.Millisecond
+
+// renewLease is the lease-reads bug's leader lease: every 50 ms the leader
+// commits a barrier (a quorum heard from it, and its state machine is up to
+// date) and takes a lease from the moment before it, by its own clock.
+func (n *Node) renewLease() {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		}
+		if n.raft.State() != raft.Leader {
+			continue
+		}
+		start := time.Now()
+		if n.raft.Barrier(leaseTime).Error() == nil {
+			// A lease is only ever extended.
+			n.leaseMu.Lock()
+			if l := start.Add(leaseTime); l.After(n.lease) {
+				n.lease = l
+			}
+			n.leaseMu.Unlock()
+		}
+	}
+}
+
+// leased says whether the lease lasts, by this node's clock. The bug: the
+// node trusts it even once it no longer leads, and its clock may be wrong.
+func (n *Node) leased() bool {
+	n.leaseMu.Lock()
+	defer n.leaseMu.Unlock()
+	return time.Now().Before(n.lease)
 }
 
 func (n *Node) readLocal(w http.ResponseWriter, key string) {

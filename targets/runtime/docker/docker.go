@@ -178,6 +178,9 @@ func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runti
 	if err := runtime.ValidateRunID(spec.RunID); err != nil {
 		return nil, fmt.Errorf("docker runtime: %w", err)
 	}
+	if spec.LazyFS {
+		return nil, errors.New("docker runtime: lazyfs data directories (lose-unsynced) need the local runtime")
+	}
 	logf := spec.Log
 	if logf == nil {
 		logf = func(string, ...any) {}

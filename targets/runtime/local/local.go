@@ -41,6 +41,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/faultline/faultline/chaos/lazyfs"
 	"github.com/faultline/faultline/internal/safefile"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/runtime"
@@ -211,7 +212,10 @@ func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runti
 		}
 		peers[i].DataDir = filepath.Join(ndir, "data")
 		n := &node{c: c, name: name, addr: peers[i].Host, dir: ndir, logPath: filepath.Join(dir, name+".log"),
-			endpoints: map[string]string{}}
+			endpoints: map[string]string{}, peer: peers[i]}
+		if err := n.prepareDisk(spec.LazyFS); err != nil {
+			return nil, err
+		}
 		for _, p := range ports {
 			n.endpoints[p.Name] = "http://" + net.JoinHostPort(peers[i].Host, strconv.Itoa(peers[i].Ports[p.Name]))
 		}
@@ -223,7 +227,9 @@ func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runti
 	for i, n := range c.nodes {
 		ns := t.Node(i, peers)
 		n.args = ns.Args
-		n.env = append([]string{runtime.EnvRun + "=" + spec.RunID, "FAULTLINE_NODE=" + n.name, "HOME=" + n.dir}, ns.Env...)
+		n.baseEnv = []string{runtime.EnvRun + "=" + spec.RunID, "FAULTLINE_NODE=" + n.name, "HOME=" + n.dir,
+			runtime.EnvClock + "=" + n.clockPath()}
+		n.env = append(append([]string(nil), n.baseEnv...), ns.Env...)
 		if err := n.Start(ctx); err != nil {
 			return nil, err
 		}
@@ -293,6 +299,14 @@ func (c *cluster) Close(ctx context.Context) error {
 	if err := runtime.SaveLogs(ctx, c.logDir, c.Nodes()); err != nil {
 		errs = append(errs, err)
 	}
+	for _, n := range c.nodes {
+		if n != nil && n.lazy != nil {
+			// Unsynced data goes with the mount, as on a crash.
+			if err := n.lazy.Close(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
 	if c.net != nil {
 		if err := c.net.teardown(); err != nil {
 			errs = append(errs, err)
@@ -320,6 +334,10 @@ type node struct {
 	endpoints map[string]string
 	args      []string
 	env       []string
+
+	lazy    *lazyfs.FS // the data directory's mount, with ClusterSpec.LazyFS
+	peer    targets.Peer
+	baseEnv []string
 
 	mu     sync.Mutex
 	proc   *os.Process

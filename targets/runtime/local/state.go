@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
+	"github.com/faultline/faultline/chaos/lazyfs"
 	"github.com/faultline/faultline/targets/runtime"
 )
 
@@ -30,6 +32,9 @@ const stateFile = "state.json"
 type state struct {
 	path string
 	mu   sync.Mutex
+	// saving serialises save: nodes restarted at once (kill-all) save
+	// concurrently, and they share the temporary file.
+	saving sync.Mutex
 
 	RunID   string         `json:"run_id"`
 	Harness int            `json:"harness_pid"`
@@ -41,6 +46,14 @@ type state struct {
 	Pids    map[string]int `json:"pids,omitempty"`
 	// NodeRoot holds the nodes' directories when they run as another user.
 	NodeRoot string `json:"node_root,omitempty"`
+	// Mounts are the lazyfs mounts of the nodes' data directories.
+	Mounts []string `json:"mounts,omitempty"`
+}
+
+func (s *state) addMount(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Mounts = append(s.Mounts, p)
 }
 
 func (s *state) setPid(node string, pid int) {
@@ -53,6 +66,8 @@ func (s *state) setPid(node string, pid int) {
 }
 
 func (s *state) save() error {
+	s.saving.Lock()
+	defer s.saving.Unlock()
 	s.mu.Lock()
 	b, err := json.MarshalIndent(s, "", "  ")
 	s.mu.Unlock()
@@ -114,7 +129,7 @@ func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
 			}
 		}
 	}
-	var namespaces, links, nodeRoots []string
+	var namespaces, links, nodeRoots, mounts []string
 	for _, d := range dirs {
 		st, err := readState(filepath.Join(d, stateFile))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -144,6 +159,15 @@ func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
 				errs = append(errs, fmt.Errorf("%s lists node directory %q, not one of run %s: left alone", st.path, st.NodeRoot, id))
 			}
 		}
+		for _, m := range st.Mounts {
+			// Only a mount inside the run's own directories is the run's.
+			if strings.HasPrefix(filepath.Clean(m), filepath.Clean(d)+string(filepath.Separator)) ||
+				st.NodeRoot != "" && isNodeRoot(st.NodeRoot, id) && strings.HasPrefix(filepath.Clean(m), filepath.Clean(st.NodeRoot)+string(filepath.Separator)) {
+				mounts = append(mounts, m)
+			} else {
+				errs = append(errs, fmt.Errorf("%s lists mount %q, not one of run %s: left alone", st.path, m, id))
+			}
+		}
 		for _, l := range st.Links {
 			if isOurLink(l, id) {
 				links = append(links, l)
@@ -157,6 +181,27 @@ func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
 	removed = append(removed, pr...)
 	if err != nil {
 		errs = append(errs, err)
+	}
+	// Mounts once their processes are gone, and before their directories:
+	// the mount of a killed harness answers nothing ("transport endpoint is
+	// not connected") until it is detached.
+	src := "faultline-"
+	if runID != "" {
+		src += runID + "-"
+	}
+	if ms, err := lazyfs.Mounts(src); err == nil {
+		mounts = append(mounts, ms...)
+	}
+	live, _ := lazyfs.Mounts("")
+	for _, m := range dedup(mounts) {
+		if !slices.Contains(live, m) {
+			continue
+		}
+		if err := lazyfs.Unmount(m); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, "lazyfs mount "+m)
 	}
 	if ents, err := os.ReadDir(nsDir); err == nil {
 		for _, e := range ents {

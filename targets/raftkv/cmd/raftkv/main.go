@@ -21,7 +21,7 @@ func main() {
 	raftBind := flag.String("raft", "0.0.0.0:7000", "raft listen address")
 	httpBind := flag.String("http", "0.0.0.0:8080", "HTTP listen address")
 	data := flag.String("data", "data", "data directory (kept across restarts)")
-	bug := flag.String("bug", "", "run with a known bug: stale-reads, ack-before-commit, non-atomic-cas")
+	bug := flag.String("bug", "", "run with a known bug: stale-reads, ack-before-commit, non-atomic-cas, non-atomic-txn, no-fsync, lease-reads")
 	flag.Parse()
 	ps, err := node.ParsePeers(*peers)
 	if err != nil {

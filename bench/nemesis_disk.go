@@ -1,0 +1,55 @@
+package bench
+
+import (
+	"github.com/faultline/faultline/chaos"
+	"github.com/faultline/faultline/chaos/lazyfs"
+	"github.com/faultline/faultline/targets"
+)
+
+// planNodeFaults refuses the disk and clock faults where they cannot work,
+// before anything is launched: they reach into a node's files or clock,
+// which only the local runtime hands the harness, and lazyfs needs FUSE.
+// It notes in np that the data directories must be on lazyfs.
+func planNodeFaults(sc Scenario, np *nemesisPlan, names []string, faults []chaos.Fault) error {
+	for i, f := range faults {
+		need := f.Needs()
+		if !need.LazyFS && !need.DataFiles && !need.Clock && !need.Members {
+			continue
+		}
+		if sc.Cluster.Runtime != RuntimeLocal {
+			what := "data files"
+			if need.Clock {
+				what = "clock control"
+			}
+			if need.Members {
+				what = "data directory and command line"
+			}
+			return configErr("--nemesis %s needs --runtime local (the harness reaches a node's %s only there; got --runtime %s)", names[i], what, sc.Cluster.Runtime)
+		}
+		if need.LazyFS {
+			if err := lazyfs.Available(); err != nil {
+				return configErr("--nemesis %s: %v", names[i], err)
+			}
+			np.lazyFS = true
+		}
+		if need.Members {
+			t, err := sc.Cluster.LookupTarget()
+			if err != nil {
+				return err
+			}
+			if _, ok := t.(targets.MemberChanger); !ok {
+				return configErr("--nemesis %s: target %s cannot change its membership (etcd can)", names[i], t.Name())
+			}
+		}
+		if need.Clock {
+			t, err := sc.Cluster.LookupTarget()
+			if err != nil {
+				return err
+			}
+			if _, ok := t.(targets.ClockHooked); !ok {
+				return configErr("--nemesis %s: target %s has no clock hook (only targets Faultline builds with it, e.g. raftkv, can have their clock shifted)", names[i], t.Name())
+			}
+		}
+	}
+	return nil
+}
