@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/faultline/faultline/internal/registry"
 )
 
 // Options tune the faults that take numbers.
@@ -102,10 +103,7 @@ type Factory func(p *Params) (Fault, error)
 
 // The catalogue is the only mutable global of the package: faults register
 // at init (builtin.go, one line each) or from a caller's own package.
-var catalogue = struct {
-	sync.RWMutex
-	m map[string]entry
-}{m: map[string]entry{}}
+var catalogue = registry.New[entry]("fault")
 
 type entry struct {
 	help string
@@ -114,14 +112,7 @@ type entry struct {
 
 // Register adds a fault to the catalogue under name (what --nemesis and
 // timelines use). Registering a name twice panics.
-func Register(name, help string, f Factory) {
-	catalogue.Lock()
-	defer catalogue.Unlock()
-	if _, dup := catalogue.m[name]; dup {
-		panic("chaos: fault " + name + " registered twice")
-	}
-	catalogue.m[name] = entry{help, f}
-}
+func Register(name, help string, f Factory) { catalogue.Register(name, entry{help, f}) }
 
 // simple registers a fault that takes no parameters of its own.
 func simple(name, help string, f func(o Options) Fault) {
@@ -134,24 +125,14 @@ func simple(name, help string, f func(o Options) Fault) {
 }
 
 // Names lists every fault name, sorted.
-func Names() []string {
-	catalogue.RLock()
-	defer catalogue.RUnlock()
-	out := make([]string, 0, len(catalogue.m))
-	for n := range catalogue.m {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func Names() []string { return catalogue.Names() }
 
 // Help describes every fault, one per line.
 func Help() string {
 	var b strings.Builder
-	catalogue.RLock()
-	defer catalogue.RUnlock()
 	for _, n := range Names() {
-		fmt.Fprintf(&b, "%-24s %s\n", n, catalogue.m[n].help)
+		e, _ := catalogue.Get(n)
+		fmt.Fprintf(&b, "%-24s %s\n", n, e.help)
 	}
 	return b.String()
 }
@@ -183,9 +164,7 @@ func Lookup(spec string, o Options) (Fault, error) {
 	if err != nil {
 		return nil, err
 	}
-	catalogue.RLock()
-	c, ok := catalogue.m[name]
-	catalogue.RUnlock()
+	c, ok := catalogue.Get(name)
 	if !ok {
 		return nil, fmt.Errorf("unknown nemesis %q (known: none, %s)", name, strings.Join(Names(), ", "))
 	}

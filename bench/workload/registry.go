@@ -2,35 +2,22 @@ package workload
 
 import (
 	"fmt"
-	"sort"
 	"strings"
-	"sync"
+
+	"github.com/faultline/faultline/internal/registry"
 )
 
-// The registry is the only mutable global of the package: workloads register
-// once, at init (bench/workload/builtin) or from a caller's own package
-// before it runs a scenario.
-var registry = struct {
-	sync.RWMutex
-	m map[string]Workload
-}{m: map[string]Workload{}}
+// workloads are registered once, at init (bench/workload/builtin) or from a
+// caller's own package before it runs a scenario.
+var workloads = registry.New[Workload]("workload")
 
 // Register makes w selectable by its name. Registering a name twice panics:
 // two data models behind one name would make histories ambiguous.
-func Register(w Workload) {
-	registry.Lock()
-	defer registry.Unlock()
-	if _, dup := registry.m[w.Name()]; dup {
-		panic("workload: " + w.Name() + " registered twice")
-	}
-	registry.m[w.Name()] = w
-}
+func Register(w Workload) { workloads.Register(w.Name(), w) }
 
 // Lookup returns the workload called name.
 func Lookup(name string) (Workload, error) {
-	registry.RLock()
-	w, ok := registry.m[name]
-	registry.RUnlock()
+	w, ok := workloads.Get(name)
 	if !ok {
 		return nil, fmt.Errorf("--workload %q: unknown (known: %s)", name, strings.Join(Names(), ", "))
 	}
@@ -38,13 +25,4 @@ func Lookup(name string) (Workload, error) {
 }
 
 // Names lists the registered workloads, sorted.
-func Names() []string {
-	registry.RLock()
-	defer registry.RUnlock()
-	out := make([]string, 0, len(registry.m))
-	for n := range registry.m {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func Names() []string { return workloads.Names() }

@@ -5,10 +5,8 @@ package registry
 
 import (
 	"fmt"
-	"sort"
-	"strings"
-	"sync"
 
+	"github.com/faultline/faultline/internal/registry"
 	"github.com/faultline/faultline/targets"
 )
 
@@ -16,22 +14,12 @@ import (
 // option it does not know is an error naming it.
 type Factory func(opts map[string]string) (targets.Target, error)
 
-// The registry is the only mutable global of the package.
-var registry = struct {
-	sync.RWMutex
-	m map[string]Factory
-}{m: map[string]Factory{}}
+// targetsByName is the only mutable global of the package.
+var targetsByName = registry.New[Factory]("target")
 
 // Register makes a target selectable as --target name. Registering a name
 // twice panics.
-func Register(name string, f Factory) {
-	registry.Lock()
-	defer registry.Unlock()
-	if _, dup := registry.m[name]; dup {
-		panic("registry: target " + name + " registered twice")
-	}
-	registry.m[name] = f
-}
+func Register(name string, f Factory) { targetsByName.Register(name, f) }
 
 // NoOptions is a Factory helper for targets that take no options.
 func NoOptions(name string, opts map[string]string) error {
@@ -42,24 +30,13 @@ func NoOptions(name string, opts map[string]string) error {
 }
 
 // Names lists the known targets, sorted.
-func Names() []string {
-	registry.RLock()
-	defer registry.RUnlock()
-	out := make([]string, 0, len(registry.m))
-	for n := range registry.m {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func Names() []string { return targetsByName.Names() }
 
 // Lookup returns the target called name, configured by opts.
 func Lookup(name string, opts map[string]string) (targets.Target, error) {
-	registry.RLock()
-	f, ok := registry.m[name]
-	registry.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("unknown target %q (known: %s)", name, strings.Join(Names(), ", "))
+	f, err := targetsByName.Lookup(name)
+	if err != nil {
+		return nil, err
 	}
 	return f(opts)
 }
