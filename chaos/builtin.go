@@ -5,6 +5,7 @@ import "fmt"
 // The faults that ship with Faultline: one line each. A fault with
 // parameters of its own registers a Factory that reads them from Params.
 func init() {
+	registerPacket()
 	simple("partition", "isolate the leader from the other nodes", func(Options) Fault { return Isolate("partition", ChooseLeader) })
 	simple("partition-leader", "same as partition", func(Options) Fault { return Isolate("partition-leader", ChooseLeader) })
 	simple("partition-follower", "isolate a follower", func(Options) Fault { return Isolate("partition-follower", ChooseFollower) })

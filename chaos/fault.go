@@ -41,6 +41,9 @@ type Needs struct {
 	Network bool
 	// Netem faults need the kernel's tc netem.
 	Netem bool
+	// Queue faults read an NFQUEUE from this process inside the nodes'
+	// namespaces: root and the netns firewall (not the sidecar).
+	Queue bool
 }
 
 // Active is an injected fault.
@@ -64,6 +67,39 @@ type Env struct {
 	mu     sync.Mutex
 	paused map[int]bool
 	killed map[int]bool
+	// healers undo what faults keep running in this process (queue
+	// readers); HealAll runs them whatever fault added them.
+	healers    map[int]func(context.Context) error
+	nextHealer int
+}
+
+// onHealAll adds f to what HealAll undoes; remove takes it off again (the
+// fault healed itself).
+func (e *Env) onHealAll(f func(context.Context) error) (remove func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.healers == nil {
+		e.healers = map[int]func(context.Context) error{}
+	}
+	e.nextHealer++
+	k := e.nextHealer
+	e.healers[k] = f
+	return func() {
+		e.mu.Lock()
+		delete(e.healers, k)
+		e.mu.Unlock()
+	}
+}
+
+func (e *Env) takeHealers() []func(context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []func(context.Context) error
+	for _, f := range e.healers {
+		out = append(out, f)
+	}
+	e.healers = nil
+	return out
 }
 
 // Leader returns the index of the node that leads, if the target can tell.
@@ -175,6 +211,11 @@ func HealAll(ctx context.Context, env *Env) error {
 	if env.Firewall != nil {
 		if err := clearAll(ctx, env); err != nil {
 			fail(err)
+		}
+	}
+	for _, h := range env.takeHealers() {
+		if err := h(ctx); err != nil {
+			fail(fmt.Errorf("heal: %w", err))
 		}
 	}
 	return errors.Join(errs...)
