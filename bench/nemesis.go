@@ -25,6 +25,9 @@ type nemesisPlan struct {
 	// network says some fault needs a firewall; netem that one needs the
 	// kernel's netem.
 	network, netem bool
+	// queue says some fault reads an NFQUEUE from this process (packet
+	// faults); cgroups that one throttles a node's CPU or I/O.
+	queue, cgroups bool
 	// firewall is the mode decided so far (auto may still fall back to the
 	// sidecar once the nodes exist).
 	firewall string
@@ -55,6 +58,11 @@ func planNemesis(sc Scenario) (*nemesisPlan, error) {
 		}
 		np.network = np.network || need.Network
 		np.netem = np.netem || need.Netem
+		np.queue = np.queue || need.Queue
+		np.cgroups = np.cgroups || need.Cgroups
+	}
+	if err := checkSlow(sc, np); err != nil {
+		return nil, err
 	}
 	if len(c.Timeline) > 0 {
 		steps := make([]chaos.Step, len(c.Timeline))
@@ -95,6 +103,14 @@ func planNemesis(sc Scenario) (*nemesisPlan, error) {
 		return nil, configErr("--nemesis %s: network faults on the %s runtime need root", strings.Join(names, ","), sc.Cluster.Runtime)
 	case np.firewall == FirewallAuto && !root:
 		np.firewall = FirewallSidecar
+	}
+	if np.queue {
+		if np.firewall == FirewallSidecar {
+			return nil, configErr("--nemesis %s: packet faults read an NFQUEUE from this process inside the nodes' namespaces: they need root and --firewall netns or auto, not the sidecar", strings.Join(names, ","))
+		}
+		if err := netfault.CheckQueue(); err != nil {
+			return nil, configErr("--nemesis %s: %v", strings.Join(names, ","), err)
+		}
 	}
 	// Whether the kernel can delay is checked, never assumed. Without root
 	// the sidecar checks it, before the cluster is launched.

@@ -44,6 +44,9 @@ type Needs struct {
 	// Queue faults read an NFQUEUE from this process inside the nodes'
 	// namespaces: root and the netns firewall (not the sidecar).
 	Queue bool
+	// Cgroups faults cap a node's resources through the runtime
+	// (runtime.Throttler); PlanChecker says where they cannot.
+	Cgroups bool
 }
 
 // Active is an injected fault.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"time"
 
@@ -228,3 +229,28 @@ func (q *Queue) Send(pkt []byte) error {
 
 // SetReadDeadline makes a blocked Read return once t has passed.
 func (q *Queue) SetReadDeadline(t time.Time) error { return q.conn.SetReadDeadline(t) }
+
+// ErrNoQueue says the kernel cannot queue packets to user space: no
+// nfnetlink_queue, or no NFQUEUE target for nftables to run.
+var ErrNoQueue = errors.New("this kernel cannot queue packets to user space (nfnetlink_queue and the NFQUEUE target): packet faults are unavailable here")
+
+// CheckQueue tells whether packet faults can work here by binding a queue
+// and installing a queue rule in a throwaway network namespace. It needs
+// root.
+func CheckQueue() error {
+	scratch, err := newScratchNS()
+	if err != nil {
+		return fmt.Errorf("cannot check for NFQUEUE: %w", err)
+	}
+	defer scratch.Close()
+	path := fmt.Sprintf("/proc/self/fd/%d", int(scratch))
+	q, err := OpenQueue(path, QueueNum)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNoQueue, err)
+	}
+	defer q.Close()
+	if err := Apply(path, Rules{QueueTo: []netip.Addr{netip.MustParseAddr("127.0.0.2")}}); err != nil {
+		return fmt.Errorf("%w: %v", ErrNoQueue, err)
+	}
+	return nil
+}

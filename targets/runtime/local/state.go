@@ -113,6 +113,11 @@ func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	cg, err := cleanCgroups(runID) // left by a harness killed during slow-cpu
+	removed = append(removed, cg...)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	prefix := "faultline-"
 	if runID != "" {
 		prefix += runID + "-"
