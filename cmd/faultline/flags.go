@@ -83,7 +83,7 @@ func chaosFlags(fs *flag.FlagSet, c *bench.ChaosConfig) func() {
 	fs.Var((*durationFlag)(&c.Quiet), "quiet-period", "time left to the cluster after the last fault is healed, before the final reads")
 	fs.BoolVar(&c.FinalReads, "final-reads", c.FinalReads, "after healing, read back every key the run wrote")
 	fs.Var((*durationFlag)(&c.FinalTimeout), "final-timeout", "deadline of the final reads")
-	return func() { c.Nemesis = splitList(*nemesis) }
+	return func() { c.Nemesis = chaos.SplitList(*nemesis) }
 }
 
 func checkFlags(fs *flag.FlagSet, c *bench.CheckConfig) func() {

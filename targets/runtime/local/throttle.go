@@ -85,7 +85,10 @@ func (n *node) Throttle(ctx context.Context, l runtime.Limits) (string, error) {
 	}
 	dir := filepath.Join(base, cgroupName(n.c.runID, n.name))
 	if l == (runtime.Limits{}) {
-		return "", unthrottle(dir, base)
+		if err := unthrottle(dir, base); err != nil {
+			return "", err
+		}
+		return "processes moved back to " + base + ", cgroup " + filepath.Base(dir) + " removed", nil
 	}
 	if !n.running() {
 		return "", fmt.Errorf("throttle %s: not running", n.name)
