@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -14,100 +13,18 @@ import (
 
 	"github.com/faultline/faultline/chaos/netfault"
 	"github.com/faultline/faultline/history"
-	"github.com/faultline/faultline/targets/runtime"
 )
 
-// Shape is what a packet fault does to every packet of the links it names:
-// the netem set of faults, done in user space. Rates are fractions (0.1 is
-// 10%).
-type Shape struct {
-	// Delay is the median delay; Jitter the standard deviation around it,
-	// whatever Dist (uniform: delay ± √3·jitter; pareto: shape 5, shifted
-	// so that the median is Delay).
-	Delay, Jitter time.Duration
-	Dist          string
-	Loss          float64
-	Duplicate     float64
-	// Reorder is the share of packets that arrive after the packet sent
-	// just after them (below 0.5).
-	Reorder float64
-	// Corrupt is the share of packets with one bit flipped after the IP
-	// header; checksums are not fixed, so receivers drop them as a damaged
-	// link's would be.
-	Corrupt float64
-	// Rate caps each link, in bytes per second (0: no cap).
-	Rate int64
-}
+// Shape is what a packet fault does to every packet of its links (see
+// netfault.Shape).
+type Shape = netfault.Shape
 
 // Distributions of the delay.
 const (
-	DistUniform = "uniform"
-	DistNormal  = "normal"
-	DistPareto  = "pareto"
+	DistUniform = netfault.DistUniform
+	DistNormal  = netfault.DistNormal
+	DistPareto  = netfault.DistPareto
 )
-
-func (s Shape) String() string {
-	var parts []string
-	if s.Delay > 0 || s.Jitter > 0 {
-		parts = append(parts, fmt.Sprintf("delay %v ± %v (%s, jitter = standard deviation)", s.Delay, s.Jitter, s.Dist))
-	}
-	for _, r := range []struct {
-		what string
-		p    float64
-	}{{"loss", s.Loss}, {"duplicate", s.Duplicate}, {"reorder", s.Reorder}, {"corrupt", s.Corrupt}} {
-		if r.p > 0 {
-			parts = append(parts, fmt.Sprintf("%s %g%%", r.what, r.p*100))
-		}
-	}
-	if s.Rate > 0 {
-		parts = append(parts, "rate "+humanRate(s.Rate))
-	}
-	if len(parts) == 0 {
-		return "pass every packet through the queue (no change: the queue's own cost)"
-	}
-	return strings.Join(parts, ", ")
-}
-
-func (s Shape) validate(name string) error {
-	if s.Delay < 0 || s.Jitter < 0 {
-		return fmt.Errorf("--nemesis %s: delay and jitter must not be negative", name)
-	}
-	switch s.Dist {
-	case DistUniform, DistNormal, DistPareto:
-	default:
-		return fmt.Errorf("--nemesis %s:dist=%s: want uniform, normal or pareto", name, s.Dist)
-	}
-	if s.Reorder >= 0.5 {
-		return fmt.Errorf("--nemesis %s:reorder=%g: want below 50", name, s.Reorder*100)
-	}
-	if s.Rate < 0 {
-		return fmt.Errorf("--nemesis %s:rate: must not be negative", name)
-	}
-	return nil
-}
-
-// sample draws one packet's delay.
-func (s Shape) sample(rnd *rand.Rand) time.Duration {
-	if s.Jitter == 0 {
-		return s.Delay
-	}
-	j := float64(s.Jitter)
-	var x float64
-	switch s.Dist {
-	case DistUniform:
-		x = math.Sqrt(3) * (2*rnd.Float64() - 1)
-	case DistPareto:
-		// Pareto of shape a: U^(-1/a), median 2^(1/a), standard deviation
-		// sqrt(a/((a-1)²(a-2))); shape 5 keeps the spread's estimate stable.
-		const a = 5.0
-		med := math.Pow(2, 1/a)
-		sd := math.Sqrt(a / ((a - 1) * (a - 1) * (a - 2)))
-		x = (math.Pow(1-rnd.Float64(), -1/a) - med) / sd
-	default:
-		x = rnd.NormFloat64()
-	}
-	return max(0, s.Delay+time.Duration(x*j))
-}
 
 // Links say which directed links a packet fault acts on.
 type Links struct {
@@ -196,8 +113,9 @@ func (f *packetFault) Start(ctx context.Context, env *Env, rnd *rand.Rand) (_ *A
 	if env.Firewall == nil {
 		return nil, fmt.Errorf("%s: network faults are unavailable on this run (no firewall)", f.kind)
 	}
-	if env.Firewall.Name() != "netns" {
-		return nil, fmt.Errorf("%s: packet faults read an NFQUEUE from this process inside the nodes' namespaces: they need --firewall netns (root), not %s", f.kind, env.Firewall.Name())
+	ps, ok := env.Firewall.(PacketShaper)
+	if !ok {
+		return nil, fmt.Errorf("%s: the %s firewall cannot run packet faults", f.kind, env.Firewall.Name())
 	}
 	links, which, err := f.pick(ctx, env, rnd)
 	if err != nil {
@@ -205,66 +123,89 @@ func (f *packetFault) Start(ctx context.Context, env *Env, rnd *rand.Rand) (_ *A
 	}
 	start := time.Now()
 	rules := make([]netfault.Rules, len(env.Nodes))
-	byNode := map[int][]int{}
-	var names []string
+	reqs := map[int]*netfault.ShapeRequest{}
+	var linkNames []string
 	for _, l := range links {
 		dst, perr := netip.ParseAddr(env.Nodes[l[1]].Addr())
 		if perr != nil || !dst.Is4() {
 			return nil, fmt.Errorf("%s: node %s has no IPv4 address", f.kind, env.Nodes[l[1]].Name())
 		}
+		name := env.Nodes[l[0]].Name() + "->" + env.Nodes[l[1]].Name()
 		rules[l[0]].QueueTo = append(rules[l[0]].QueueTo, dst)
-		byNode[l[0]] = append(byNode[l[0]], l[1])
-		names = append(names, env.Nodes[l[0]].Name()+"->"+env.Nodes[l[1]].Name())
-	}
-	// Readers first, bound before any packet is queued (the rules bypass
-	// a queue nobody reads, so the order matters only for the first ones).
-	var shapers []*shaper
-	// stop removes the rules first, so that nothing more is queued, then
-	// stops the readers, which pass what they still hold.
-	stop := func(ctx context.Context) (string, error) {
-		clearErr := clearAll(ctx, env)
-		st := make([]string, len(shapers))
-		_ = each(seq(len(shapers)), func(i int) error { st[i] = shapers[i].stop(); return nil })
-		return strings.Join(st, "; "), clearErr
-	}
-	remove := env.onHealAll(func(ctx context.Context) error { _, err := stop(ctx); return err })
-	defer func() {
-		if err != nil {
-			_, _ = stop(context.WithoutCancel(ctx))
-			remove()
+		if reqs[l[0]] == nil {
+			reqs[l[0]] = &netfault.ShapeRequest{Shape: f.shape, Node: env.Nodes[l[0]].Name()}
 		}
-	}()
-	froms := make([]int, 0, len(byNode))
-	for a := range byNode {
+		reqs[l[0]].Links = append(reqs[l[0]].Links, netfault.ShapeLink{Dst: dst, Name: name})
+		linkNames = append(linkNames, name)
+	}
+	froms := make([]int, 0, len(reqs))
+	for a := range reqs {
 		froms = append(froms, a)
 	}
 	slices.Sort(froms)
+	// Every shaper's draws come from its own source seeded from rnd, in
+	// node order, so that a seed fixes them.
 	for _, a := range froms {
-		s, serr := startShaper(ctx, env.Nodes[a], env.Nodes, byNode[a], f.shape, rand.New(rand.NewPCG(rnd.Uint64(), rnd.Uint64())))
-		if serr != nil {
-			return nil, fmt.Errorf("%s: %w", f.kind, serr)
+		reqs[a].Seed = [2]uint64{rnd.Uint64(), rnd.Uint64()}
+	}
+	// stop removes the rules first, so that nothing more is queued, then
+	// stops the shapers, which pass what they still hold.
+	stop := func(ctx context.Context) (string, error) {
+		st := make([]string, len(froms))
+		errs := make([]error, len(froms))
+		_ = each(seq(len(froms)), func(k int) error {
+			st[k], errs[k] = ps.Unshape(ctx, env.Nodes[froms[k]])
+			return nil
+		})
+		return strings.Join(slices.DeleteFunc(st, func(s string) bool { return s == "" }), "; "),
+			errors.Join(append(errs, clearAll(ctx, env))...)
+	}
+	defer func() {
+		if err != nil {
+			_, _ = stop(context.WithoutCancel(ctx))
 		}
-		shapers = append(shapers, s)
+	}()
+	// Shapers first, bound before any packet is queued (the rules bypass a
+	// queue nobody reads, so the order matters only for the first ones).
+	if err := each(froms, func(a int) error { return ps.Shape(ctx, env.Nodes[a], *reqs[a]) }); err != nil {
+		return nil, fmt.Errorf("%s: %w", f.kind, err)
 	}
 	if _, err := applyAll(ctx, env, rules); err != nil {
 		return nil, fmt.Errorf("%s: %w", f.kind, err)
 	}
 	took := time.Since(start)
-	var nodes []string
-	for _, a := range froms {
-		nodes = append(nodes, env.Nodes[a].Name())
+	mech := "in the sender's namespace"
+	if env.Firewall.Name() != "netns" {
+		mech = "by the " + env.Firewall.Name() + " in the sender's namespace"
 	}
 	return &Active{
-		Fault: &history.Fault{Kind: f.kind, Nodes: nodes, Links: names, ApplyNanos: int64(took),
-			Detail: fmt.Sprintf("%s on %s; mechanism: user space, nftables (xtables NFQUEUE target) queues the sender's packets to Faultline, which reads them in the sender's namespace (no netem; client traffic untouched); in place in %v",
-				f.shape, which, took.Round(time.Microsecond))},
+		Fault: &history.Fault{Kind: f.kind, Nodes: names(env, froms), Links: linkNames, ApplyNanos: int64(took),
+			Detail: fmt.Sprintf("%s on %s; mechanism: user space, nftables (xtables NFQUEUE target) queues the sender's packets to Faultline, which reads them %s (no netem; client traffic untouched); in place in %v",
+				f.shape, which, mech, took.Round(time.Microsecond))},
 		Heal: func(ctx context.Context) (string, error) {
 			start := time.Now()
 			st, err := stop(ctx)
-			remove()
 			return fmt.Sprintf("rules removed and queue readers stopped in %v; %s", time.Since(start).Round(time.Microsecond), st), err
 		},
 	}, nil
+}
+
+func validateShape(name string, s Shape) error {
+	if s.Delay < 0 || s.Jitter < 0 {
+		return fmt.Errorf("--nemesis %s: delay and jitter must not be negative", name)
+	}
+	switch s.Dist {
+	case DistUniform, DistNormal, DistPareto:
+	default:
+		return fmt.Errorf("--nemesis %s:dist=%s: want uniform, normal or pareto", name, s.Dist)
+	}
+	if s.Reorder >= 0.5 {
+		return fmt.Errorf("--nemesis %s:reorder=%g: want below 50", name, s.Reorder*100)
+	}
+	if s.Rate < 0 {
+		return fmt.Errorf("--nemesis %s:rate: must not be negative", name)
+	}
+	return nil
 }
 
 // parseRate reads a rate in bytes per second: "1MB", "512KB", "10mbit",
@@ -289,15 +230,7 @@ func parseRate(v string) (int64, error) {
 	return int64(x * mult), nil
 }
 
-func humanRate(r int64) string {
-	switch {
-	case r >= 1e6:
-		return fmt.Sprintf("%gMB/s", float64(r)/1e6)
-	case r >= 1e3:
-		return fmt.Sprintf("%gKB/s", float64(r)/1e3)
-	}
-	return fmt.Sprintf("%dB/s", r)
-}
+func humanRate(r int64) string { return netfault.HumanRate(r) }
 
 // percent reads a share given in percent (0 to 100, fractions allowed).
 func percent(p *Params, key string, def float64) (float64, error) {
@@ -338,7 +271,7 @@ func packetFactory(def Shape) Factory {
 				return nil, fmt.Errorf("--nemesis %s: %w", p.Name, err)
 			}
 		}
-		if err := s.validate(p.Name); err != nil {
+		if err := validateShape(p.Name, s); err != nil {
 			return nil, err
 		}
 		var l Links
@@ -384,32 +317,4 @@ func registerPacket() {
 	Register("packet-reorder", "reorder 10% of packets between nodes; takes packet's parameters", packetFactory(Shape{Reorder: 0.1, Dist: DistNormal}))
 	Register("packet-corrupt", "corrupt 5% of packets between nodes (bad checksums: dropped by receivers); takes packet's parameters", packetFactory(Shape{Corrupt: 0.05, Dist: DistNormal}))
 	Register("packet-rate", "cap every link between nodes at 1MB/s; takes packet's parameters", packetFactory(Shape{Rate: 1e6, Dist: DistNormal}))
-}
-
-// startShaper binds the queue in node from's namespace and shapes the
-// packets it sends to the nodes to.
-func startShaper(ctx context.Context, from runtime.Node, all []runtime.Node, to []int, s Shape, rnd *rand.Rand) (*shaper, error) {
-	ns, err := from.NetNS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	q, err := netfault.OpenQueue(ns, netfault.QueueNum)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", from.Name(), err)
-	}
-	sh, err := newShaper(q, s, rnd, from.Name())
-	if err != nil {
-		q.Close()
-		return nil, err
-	}
-	for _, j := range to {
-		a, err := netip.ParseAddr(all[j].Addr())
-		if err != nil {
-			q.Close()
-			return nil, errors.New("node " + all[j].Name() + " has no address")
-		}
-		sh.links[a.As4()] = &linkState{name: from.Name() + "->" + all[j].Name()}
-	}
-	sh.run()
-	return sh, nil
 }

@@ -19,7 +19,7 @@ func TestShapeSample(t *testing.T) {
 			rnd := rand.New(rand.NewPCG(seed, 1))
 			out := make([]float64, 200000)
 			for i := range out {
-				out[i] = float64(s.sample(rnd))
+				out[i] = float64(s.Sample(rnd))
 			}
 			return out
 		}

@@ -1,26 +1,25 @@
-package chaos
+package netfault
 
 import (
 	"container/heap"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/faultline/faultline/chaos/netfault"
 )
 
-// shaper reads one node's NFQUEUE and gives each packet its verdict: now
+// Shaper reads one namespace's NFQUEUE and gives each packet its verdict: now
 // (pass, drop), later (delay, rate, reorder), changed (corrupt), or with a
 // copy sent (duplicate). One goroutine reads and decides, so the random
 // draws come in queue order from one seeded source; another releases held
 // packets on time.
-type shaper struct {
-	q     *netfault.Queue
+type Shaper struct {
+	q     *Queue
 	shape Shape
 	rnd   *rand.Rand
 	node  string
@@ -93,26 +92,68 @@ func (r *releases) Pop() any {
 // on an idle link it then goes out in order.
 const heldTimeout = 50 * time.Millisecond
 
-func newShaper(q *netfault.Queue, s Shape, rnd *rand.Rand, node string) (*shaper, error) {
+// ShapeLink is one directed link a Shaper shapes: what the namespace sends
+// to Dst.
+type ShapeLink struct {
+	Dst  netip.Addr `json:"dst"`
+	Name string     `json:"name"` // n1->n3, for the summary
+}
+
+// ShapeRequest is what a Shaper starts from; it travels as JSON to the
+// sidecar agent.
+type ShapeRequest struct {
+	Shape Shape       `json:"shape"`
+	Links []ShapeLink `json:"links"`
+	// Seed seeds every draw (PCG).
+	Seed [2]uint64 `json:"seed"`
+	Node string    `json:"node"`
+}
+
+// StartShaper binds QueueNum in the namespace at nsPath ("" is the
+// caller's own) and shapes what is queued there: install the rules
+// (Rules.QueueTo) after it, remove them before Stop.
+func StartShaper(nsPath string, req ShapeRequest) (*Shaper, error) {
+	q, err := OpenQueue(nsPath, QueueNum)
+	if err != nil {
+		return nil, err
+	}
+	sh, err := newShaper(q, req.Shape, rand.New(rand.NewPCG(req.Seed[0], req.Seed[1])), req.Node)
+	if err != nil {
+		q.Close()
+		return nil, err
+	}
+	for _, l := range req.Links {
+		if !l.Dst.Is4() {
+			q.Close()
+			unix.Close(sh.wake)
+			return nil, fmt.Errorf("shape %s: %v is not IPv4", l.Name, l.Dst)
+		}
+		sh.links[l.Dst.As4()] = &linkState{name: l.Name}
+	}
+	sh.run()
+	return sh, nil
+}
+
+func newShaper(q *Queue, s Shape, rnd *rand.Rand, node string) (*Shaper, error) {
 	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	return &shaper{q: q, shape: s, rnd: rnd, node: node, links: map[[4]byte]*linkState{},
+	return &Shaper{q: q, shape: s, rnd: rnd, node: node, links: map[[4]byte]*linkState{},
 		wake: fd, readDone: make(chan struct{}), relDone: make(chan struct{})}, nil
 }
 
-func (s *shaper) run() {
+func (s *Shaper) run() {
 	go s.readLoop()
 	go s.releaseLoop()
 }
 
-func (s *shaper) immediate() bool {
+func (s *Shaper) immediate() bool {
 	sh := s.shape
 	return sh.Delay == 0 && sh.Jitter == 0 && sh.Rate == 0 && sh.Reorder == 0
 }
 
-func (s *shaper) readLoop() {
+func (s *Shaper) readLoop() {
 	defer close(s.readDone)
 	for {
 		pkts, err := s.q.Read()
@@ -134,28 +175,28 @@ func (s *shaper) readLoop() {
 
 // decide draws what happens to one packet; every draw is made whatever
 // the outcome, so that one packet's fate does not shift the next one's.
-func (s *shaper) decide(p netfault.Packet) {
+func (s *Shaper) decide(p Packet) {
 	var dst [4]byte
 	if len(p.Payload) >= 20 {
 		copy(dst[:], p.Payload[16:20])
 	}
 	sh := s.shape
 	lossDraw, dupDraw, reoDraw, corDraw := s.rnd.Float64(), s.rnd.Float64(), s.rnd.Float64(), s.rnd.Float64()
-	delay := sh.sample(s.rnd)
+	delay := sh.Sample(s.rnd)
 	corPos, corBit := s.rnd.Uint64(), s.rnd.IntN(8)
 
 	s.mu.Lock()
 	l := s.links[dst]
 	if s.draining || l == nil {
 		s.mu.Unlock()
-		_ = s.q.Verdict(p.ID, netfault.VerdictAccept, nil)
+		_ = s.q.Verdict(p.ID, VerdictAccept, nil)
 		return
 	}
 	l.seen++
 	if lossDraw < sh.Loss {
 		l.dropped++
 		s.mu.Unlock()
-		_ = s.q.Verdict(p.ID, netfault.VerdictDrop, nil)
+		_ = s.q.Verdict(p.ID, VerdictDrop, nil)
 		return
 	}
 	r := &release{id: p.ID, link: l}
@@ -216,7 +257,7 @@ func (s *shaper) decide(p netfault.Packet) {
 
 // push queues r for release; the caller holds mu. It notes when r is now
 // the first due, so that the release loop is woken for it.
-func (s *shaper) push(r *release) {
+func (s *Shaper) push(r *release) {
 	s.seq++
 	r.seq = s.seq
 	heap.Push(&s.pending, r)
@@ -225,7 +266,7 @@ func (s *shaper) push(r *release) {
 	}
 }
 
-func (s *shaper) poke() {
+func (s *Shaper) poke() {
 	var one [8]byte
 	one[0] = 1 // eventfd counters are host-endian; any non-zero wakes
 	_, _ = unix.Write(s.wake, one[:])
@@ -239,14 +280,14 @@ func maxTime(a, b time.Time) time.Time {
 }
 
 // give issues the verdict of r (and sends its copy).
-func (s *shaper) give(r *release) {
-	_ = s.q.Verdict(r.id, netfault.VerdictAccept, r.payload)
+func (s *Shaper) give(r *release) {
+	_ = s.q.Verdict(r.id, VerdictAccept, r.payload)
 	if r.dup != nil {
 		_ = s.q.Send(r.dup)
 	}
 }
 
-func (s *shaper) releaseLoop() {
+func (s *Shaper) releaseLoop() {
 	defer close(s.relDone)
 	fds := []unix.PollFd{{Fd: int32(s.wake), Events: unix.POLLIN}}
 	var buf [8]byte
@@ -296,9 +337,9 @@ func (s *shaper) releaseLoop() {
 	}
 }
 
-// stop passes whatever is still queued (the rules are removed first, so
+// Stop passes whatever is still queued (the rules are removed first, so
 // nothing new comes), closes the queue and says what the shaper did.
-func (s *shaper) stop() string {
+func (s *Shaper) Stop() string {
 	s.stopOnce.Do(func() {
 		// Packets queued before the rules went are still on their way to
 		// the reader: read for a moment more, passing them.
@@ -317,7 +358,7 @@ func (s *shaper) stop() string {
 	return s.stopped
 }
 
-func (s *shaper) summary() string {
+func (s *Shaper) summary() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var parts []string
