@@ -25,8 +25,8 @@ type nemesisPlan struct {
 	// network says some fault needs a firewall; netem that one needs the
 	// kernel's netem.
 	network, netem bool
-	// queue says some fault reads an NFQUEUE from this process (packet
-	// faults); cgroups that one throttles a node's CPU or I/O.
+	// queue says some fault reads an NFQUEUE in the nodes' namespaces
+	// (packet faults); cgroups that one throttles a node's CPU or I/O.
 	queue, cgroups bool
 	// firewall is the mode decided so far (auto may still fall back to the
 	// sidecar once the nodes exist).
@@ -104,10 +104,9 @@ func planNemesis(sc Scenario) (*nemesisPlan, error) {
 	case np.firewall == FirewallAuto && !root:
 		np.firewall = FirewallSidecar
 	}
-	if np.queue {
-		if np.firewall == FirewallSidecar {
-			return nil, configErr("--nemesis %s: packet faults read an NFQUEUE from this process inside the nodes' namespaces: they need root and --firewall netns or auto, not the sidecar", strings.Join(names, ","))
-		}
+	// Whether the kernel can queue packets to user space is checked too,
+	// by the sidecar without root.
+	if np.queue && np.firewall != FirewallSidecar {
 		if err := netfault.CheckQueue(); err != nil {
 			return nil, configErr("--nemesis %s: %v", strings.Join(names, ","), err)
 		}
@@ -150,6 +149,18 @@ func (np *nemesisPlan) prepareSidecar(ctx context.Context, rt runtime.Runtime, r
 			return "", err
 		}
 	}
+	if np.queue {
+		cli, err := sidecar.NewClient()
+		if err != nil {
+			return "", err
+		}
+		if err := sidecar.CheckQueue(ctx, cli, image, runID); err != nil {
+			if errors.Is(err, netfault.ErrNoQueue) {
+				return "", configErr("packet faults: %v", err)
+			}
+			return "", err
+		}
+	}
 	return image, nil
 }
 
@@ -179,7 +190,7 @@ func newChaosEnv(ctx context.Context, np *nemesisPlan, t targets.Target, c runti
 		}
 		logf("cannot enter the nodes' namespaces (%v): using the network sidecar", err)
 		var perr error
-		if image, perr = (&nemesisPlan{network: true, netem: np.netem, firewall: FirewallSidecar}).prepareSidecar(ctx, rt, runID, logf); perr != nil {
+		if image, perr = (&nemesisPlan{network: true, netem: np.netem, queue: np.queue, firewall: FirewallSidecar}).prepareSidecar(ctx, rt, runID, logf); perr != nil {
 			return nil, perr
 		}
 	}

@@ -41,8 +41,9 @@ type Needs struct {
 	Network bool
 	// Netem faults need the kernel's tc netem.
 	Netem bool
-	// Queue faults read an NFQUEUE from this process inside the nodes'
-	// namespaces: root and the netns firewall (not the sidecar).
+	// Queue faults read an NFQUEUE inside the nodes' namespaces: the
+	// firewall must be a PacketShaper (netns from this process, or the
+	// sidecar's agents), and the kernel must queue (netfault.CheckQueue).
 	Queue bool
 	// Cgroups faults cap a node's resources through the runtime
 	// (runtime.Throttler); PlanChecker says where they cannot.

@@ -174,9 +174,9 @@ func (f *packetFault) Start(ctx context.Context, env *Env, rnd *rand.Rand) (_ *A
 		return nil, fmt.Errorf("%s: %w", f.kind, err)
 	}
 	took := time.Since(start)
-	mech := "in the sender's namespace"
+	mech := "from the harness, in the sender's namespace"
 	if env.Firewall.Name() != "netns" {
-		mech = "by the " + env.Firewall.Name() + " in the sender's namespace"
+		mech = "in the " + env.Firewall.Name() + " of the sender, in its namespace"
 	}
 	return &Active{
 		Fault: &history.Fault{Kind: f.kind, Nodes: names(env, froms), Links: linkNames, ApplyNanos: int64(took),

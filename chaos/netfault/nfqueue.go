@@ -243,14 +243,20 @@ func CheckQueue() error {
 		return fmt.Errorf("cannot check for NFQUEUE: %w", err)
 	}
 	defer scratch.Close()
-	path := fmt.Sprintf("/proc/self/fd/%d", int(scratch))
-	q, err := OpenQueue(path, QueueNum)
+	return ProbeQueue(fmt.Sprintf("/proc/self/fd/%d", int(scratch)))
+}
+
+// ProbeQueue binds a queue and installs (then removes) a queue rule in the
+// namespace at nsPath ("" is the caller's own; use one nothing else uses).
+// It returns an error wrapping ErrNoQueue when the kernel cannot.
+func ProbeQueue(nsPath string) error {
+	q, err := OpenQueue(nsPath, QueueNum)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNoQueue, err)
 	}
 	defer q.Close()
-	if err := Apply(path, Rules{QueueTo: []netip.Addr{netip.MustParseAddr("127.0.0.2")}}); err != nil {
+	if err := Apply(nsPath, Rules{QueueTo: []netip.Addr{netip.MustParseAddr("127.0.0.2")}}); err != nil {
 		return fmt.Errorf("%w: %v", ErrNoQueue, err)
 	}
-	return nil
+	return Clear(nsPath)
 }
