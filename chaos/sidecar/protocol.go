@@ -26,10 +26,10 @@ type Request struct {
 // Response is the agent's answer, one line per request; the agent also sends
 // one when it is ready.
 type Response struct {
-	OK        bool   `json:"ok"`
-	Installed bool   `json:"installed,omitempty"`
-	NoNetem   bool   `json:"no_netem,omitempty"`
-	NoQueue   bool   `json:"no_queue,omitempty"`
+	OK        bool `json:"ok"`
+	Installed bool `json:"installed,omitempty"`
+	NoNetem   bool `json:"no_netem,omitempty"`
+	NoQueue   bool `json:"no_queue,omitempty"`
 	// Summary is what a shaper did (unshape).
 	Summary string `json:"summary,omitempty"`
 	Error   string `json:"error,omitempty"`
