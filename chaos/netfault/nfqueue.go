@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/mdlayher/netlink"
@@ -21,9 +22,10 @@ const (
 	netlinkNetfilter = 12 // NETLINK_NETFILTER
 	subsysQueue      = 3  // NFNL_SUBSYS_QUEUE
 
-	msgPacket  = 0 // NFQNL_MSG_PACKET
-	msgVerdict = 1 // NFQNL_MSG_VERDICT
-	msgConfig  = 2 // NFQNL_MSG_CONFIG
+	msgPacket       = 0 // NFQNL_MSG_PACKET
+	msgVerdict      = 1 // NFQNL_MSG_VERDICT
+	msgConfig       = 2 // NFQNL_MSG_CONFIG
+	msgVerdictBatch = 3 // NFQNL_MSG_VERDICT_BATCH
 
 	cfgCmd     = 1 // NFQA_CFG_CMD
 	cfgParams  = 2 // NFQA_CFG_PARAMS
@@ -64,6 +66,9 @@ type Queue struct {
 	num  uint16
 	conn *netlink.Conn
 	raw  *socket.Conn
+	// buf and rc are the reader's (one goroutine reads).
+	buf []byte
+	rc  syscall.RawConn
 }
 
 // OpenQueue binds queue num inside the namespace at nsPath ("" is the
@@ -156,19 +161,60 @@ func (q *Queue) Close() error {
 }
 
 // Read returns the next packets, blocking until there are some or the
-// queue is closed.
-func (q *Queue) Read() ([]Packet, error) {
-	msgs, err := q.conn.Receive()
+// queue is closed (or its read deadline passes).
+func (q *Queue) Read() ([]Packet, error) { return q.read(true) }
+
+// TryRead returns the packets already queued, nil when there are none.
+func (q *Queue) TryRead() ([]Packet, error) { return q.read(false) }
+
+// read receives one datagram into a buffer of the queue's own: the
+// netlink library peeks at each message's size first, a system call per
+// packet that the queue cannot afford.
+func (q *Queue) read(wait bool) ([]Packet, error) {
+	if q.buf == nil {
+		q.buf = make([]byte, 1<<17)
+	}
+	if q.rc == nil {
+		rc, err := q.conn.SyscallConn()
+		if err != nil {
+			return nil, err
+		}
+		q.rc = rc
+	}
+	var n int
+	var rerr error
+	empty := false
+	err := q.rc.Read(func(fd uintptr) bool {
+		n, _, rerr = unix.Recvfrom(int(fd), q.buf, 0)
+		if rerr == unix.EAGAIN || rerr == unix.EWOULDBLOCK {
+			if !wait {
+				empty, rerr = true, nil
+				return true
+			}
+			return false
+		}
+		return true
+	})
 	if err != nil {
 		return nil, err
 	}
+	if rerr == unix.ENOBUFS {
+		return nil, nil // the kernel dropped some: the queue goes on
+	}
+	if rerr != nil {
+		return nil, rerr
+	}
+	if empty || n <= 0 {
+		return nil, nil
+	}
+	msgs := parseMessages(q.buf[:n])
 	now := time.Now()
 	var out []Packet
 	for _, m := range msgs {
-		if m.Header.Type != netlink.HeaderType(subsysQueue<<8|msgPacket) || len(m.Data) < 4 {
+		if m.typ != subsysQueue<<8|msgPacket || len(m.data) < 4 {
 			continue
 		}
-		ad, err := netlink.NewAttributeDecoder(m.Data[4:])
+		ad, err := netlink.NewAttributeDecoder(m.data[4:])
 		if err != nil {
 			continue
 		}
@@ -182,7 +228,7 @@ func (q *Queue) Read() ([]Packet, error) {
 					p.ID, ok = binary.BigEndian.Uint32(b), true
 				}
 			case attrPayload:
-				p.Payload = ad.Bytes()
+				p.Payload = ad.Bytes() // a copy: the buffer is reused
 			}
 		}
 		if ok {
@@ -193,9 +239,40 @@ func (q *Queue) Read() ([]Packet, error) {
 	return out, nil
 }
 
+type message struct {
+	typ  uint16
+	data []byte
+}
+
+// parseMessages splits a netlink datagram into its messages. The last one
+// may lack its alignment padding, which syscall.ParseNetlinkMessage
+// refuses.
+func parseMessages(b []byte) []message {
+	var out []message
+	for len(b) >= unix.NLMSG_HDRLEN {
+		l := int(binary.NativeEndian.Uint32(b))
+		if l < unix.NLMSG_HDRLEN || l > len(b) {
+			break
+		}
+		out = append(out, message{typ: binary.NativeEndian.Uint16(b[4:]), data: b[unix.NLMSG_HDRLEN:l]})
+		b = b[min(len(b), (l+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1)):]
+	}
+	return out
+}
+
+// AcceptUpTo accepts, in one message, every packet still queued whose id
+// is at most id (NFQNL_MSG_VERDICT_BATCH).
+func (q *Queue) AcceptUpTo(id uint32) error {
+	return q.verdict(msgVerdictBatch, id, VerdictAccept, nil)
+}
+
 // Verdict tells the kernel what to do with packet id; a non-nil payload
 // replaces the packet's contents (the corruption fault).
 func (q *Queue) Verdict(id uint32, verdict uint32, payload []byte) error {
+	return q.verdict(msgVerdict, id, verdict, payload)
+}
+
+func (q *Queue) verdict(msg int, id uint32, verdict uint32, payload []byte) error {
 	ae := netlink.NewAttributeEncoder()
 	ae.ByteOrder = binary.BigEndian
 	vh := make([]byte, 8)
@@ -210,7 +287,7 @@ func (q *Queue) Verdict(id uint32, verdict uint32, payload []byte) error {
 		return err
 	}
 	_, err = q.conn.Send(netlink.Message{
-		Header: netlink.Header{Type: netlink.HeaderType(subsysQueue<<8 | msgVerdict), Flags: netlink.Request},
+		Header: netlink.Header{Type: netlink.HeaderType(subsysQueue<<8 | msg), Flags: netlink.Request},
 		Data:   append(q.nfgen(), b...),
 	})
 	return err

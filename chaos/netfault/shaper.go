@@ -38,6 +38,9 @@ type Shaper struct {
 	draining bool
 	readErr  error
 	newHead  bool
+	// batch is the highest id of plain accepts not yet given (read loop
+	// only).
+	batch uint32
 
 	readDone, relDone chan struct{}
 	stopOnce          sync.Once
@@ -165,11 +168,31 @@ func (s *Shaper) readLoop() {
 				s.readErr = err
 			}
 			s.mu.Unlock()
+			s.flush()
 			return
 		}
-		for _, p := range pkts {
-			s.decide(p)
+		// Take whatever else is queued before giving the plain accepts
+		// of this burst in one batch verdict.
+		for n := 0; len(pkts) > 0; n++ {
+			for _, p := range pkts {
+				s.decide(p)
+			}
+			if n >= 64 {
+				break
+			}
+			if pkts, err = s.q.TryRead(); err != nil {
+				break
+			}
 		}
+		s.flush()
+	}
+}
+
+// flush accepts the packets decide left for a batch verdict.
+func (s *Shaper) flush() {
+	if s.batch != 0 {
+		_ = s.q.AcceptUpTo(s.batch)
+		s.batch = 0
 	}
 }
 
@@ -217,6 +240,13 @@ func (s *Shaper) decide(p Packet) {
 	}
 	if s.immediate() {
 		s.mu.Unlock()
+		if r.payload == nil && r.dup == nil {
+			// Ids grow: a batch verdict up to this one accepts it and
+			// every earlier one still queued (none: each got its own).
+			s.batch = r.id
+			return
+		}
+		s.flush()
 		s.give(r)
 		return
 	}
