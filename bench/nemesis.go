@@ -25,6 +25,9 @@ type nemesisPlan struct {
 	// network says some fault needs a firewall; netem that one needs the
 	// kernel's netem.
 	network, netem bool
+	// queue says some fault reads an NFQUEUE in the nodes' namespaces
+	// (packet faults); cgroups that one throttles a node's CPU or I/O.
+	queue, cgroups bool
 	// firewall is the mode decided so far (auto may still fall back to the
 	// sidecar once the nodes exist).
 	firewall string
@@ -57,6 +60,11 @@ func planNemesis(sc Scenario) (*nemesisPlan, error) {
 		}
 		np.network = np.network || need.Network
 		np.netem = np.netem || need.Netem
+		np.queue = np.queue || need.Queue
+		np.cgroups = np.cgroups || need.Cgroups
+	}
+	if err := checkSlow(sc, np); err != nil {
+		return nil, err
 	}
 	if err := planNodeFaults(sc, np, names, faults); err != nil {
 		return nil, err
@@ -101,6 +109,13 @@ func planNemesis(sc Scenario) (*nemesisPlan, error) {
 	case np.firewall == FirewallAuto && !root:
 		np.firewall = FirewallSidecar
 	}
+	// Whether the kernel can queue packets to user space is checked too,
+	// by the sidecar without root.
+	if np.queue && np.firewall != FirewallSidecar {
+		if err := netfault.CheckQueue(); err != nil {
+			return nil, configErr("--nemesis %s: %v", strings.Join(names, ","), err)
+		}
+	}
 	// Whether the kernel can delay is checked, never assumed. Without root
 	// the sidecar checks it, before the cluster is launched.
 	if np.netem && np.firewall != FirewallSidecar {
@@ -139,6 +154,18 @@ func (np *nemesisPlan) prepareSidecar(ctx context.Context, rt runtime.Runtime, r
 			return "", err
 		}
 	}
+	if np.queue {
+		cli, err := sidecar.NewClient()
+		if err != nil {
+			return "", err
+		}
+		if err := sidecar.CheckQueue(ctx, cli, image, runID); err != nil {
+			if errors.Is(err, netfault.ErrNoQueue) {
+				return "", configErr("packet faults: %v", err)
+			}
+			return "", err
+		}
+	}
 	return image, nil
 }
 
@@ -168,7 +195,7 @@ func newChaosEnv(ctx context.Context, np *nemesisPlan, t targets.Target, c runti
 		}
 		logf("cannot enter the nodes' namespaces (%v): using the network sidecar", err)
 		var perr error
-		if image, perr = (&nemesisPlan{network: true, netem: np.netem, firewall: FirewallSidecar}).prepareSidecar(ctx, rt, runID, logf); perr != nil {
+		if image, perr = (&nemesisPlan{network: true, netem: np.netem, queue: np.queue, firewall: FirewallSidecar}).prepareSidecar(ctx, rt, runID, logf); perr != nil {
 			return nil, perr
 		}
 	}

@@ -8,6 +8,9 @@ func init() {
 	registerDisk()
 	registerClock()
 	registerMembers()
+	registerPacket()
+	registerSlow()
+	registerKill() // kill, kill-leader, kill-follower: signal=, grace=
 	simple("partition", "isolate the leader from the other nodes", func(Options) Fault { return Isolate("partition", ChooseLeader) })
 	simple("partition-leader", "same as partition", func(Options) Fault { return Isolate("partition-leader", ChooseLeader) })
 	simple("partition-follower", "isolate a follower", func(Options) Fault { return Isolate("partition-follower", ChooseFollower) })
@@ -19,9 +22,6 @@ func init() {
 	simple("partition-oneway-leader", "the leader cannot open connections to the others; they can to it",
 		func(Options) Fault { return OneWay("partition-oneway-leader", ChooseLeader) })
 	simple("partition-client", "clients (the load too) cannot reach a random minority; nodes reach each other", func(Options) Fault { return ClientIsolate() })
-	simple("kill", "kill -9 a random node, restart it with its data", func(Options) Fault { return Kill("kill", ChooseRandom) })
-	simple("kill-leader", "kill -9 the leader, restart it with its data", func(Options) Fault { return Kill("kill-leader", ChooseLeader) })
-	simple("kill-follower", "kill -9 a follower, restart it with its data", func(Options) Fault { return Kill("kill-follower", ChooseFollower) })
 	simple("kill-all", "kill -9 every node at once, restart them all", func(Options) Fault { return KillAll() })
 	simple("pause", "freeze a random node, then resume it", func(Options) Fault { return Pause("pause", ChooseRandom) })
 	simple("pause-leader", "freeze the leader, then resume it", func(Options) Fault { return Pause("pause-leader", ChooseLeader) })

@@ -51,6 +51,13 @@ type Needs struct {
 	// Members faults change the membership: the target is a
 	// targets.MemberChanger, the nodes runtime.FreshNode.
 	Members bool
+	// Queue faults read an NFQUEUE inside the nodes' namespaces: the
+	// firewall must be a PacketShaper (netns from this process, or the
+	// sidecar's agents), and the kernel must queue (netfault.CheckQueue).
+	Queue bool
+	// Cgroups faults cap a node's resources through the runtime
+	// (runtime.Throttler); PlanChecker says where they cannot.
+	Cgroups bool
 }
 
 // Active is an injected fault.
@@ -75,6 +82,39 @@ type Env struct {
 	paused  map[int]bool
 	killed  map[int]bool
 	clocked map[int]bool
+	// healers undo what faults keep running in this process (queue
+	// readers); HealAll runs them whatever fault added them.
+	healers    map[int]func(context.Context) error
+	nextHealer int
+}
+
+// onHealAll adds f to what HealAll undoes; remove takes it off again (the
+// fault healed itself).
+func (e *Env) onHealAll(f func(context.Context) error) (remove func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.healers == nil {
+		e.healers = map[int]func(context.Context) error{}
+	}
+	e.nextHealer++
+	k := e.nextHealer
+	e.healers[k] = f
+	return func() {
+		e.mu.Lock()
+		delete(e.healers, k)
+		e.mu.Unlock()
+	}
+}
+
+func (e *Env) takeHealers() []func(context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []func(context.Context) error
+	for _, f := range e.healers {
+		out = append(out, f)
+	}
+	e.healers = nil
+	return out
 }
 
 // Leader returns the index of the node that leads, if the target can tell.
@@ -189,6 +229,11 @@ func HealAll(ctx context.Context, env *Env) error {
 	if env.Firewall != nil {
 		if err := clearAll(ctx, env); err != nil {
 			fail(err)
+		}
+	}
+	for _, h := range env.takeHealers() {
+		if err := h(ctx); err != nil {
+			fail(fmt.Errorf("heal: %w", err))
 		}
 	}
 	return errors.Join(errs...)

@@ -36,6 +36,8 @@ type Firewall interface {
 type NetlinkFirewall struct {
 	mu    sync.Mutex
 	nodes map[string]*nsConn
+	// shapers run packet faults in the nodes' namespaces (firewall_shape.go).
+	shapers map[string]*netfault.Shaper
 }
 
 type nsConn struct {
@@ -114,7 +116,9 @@ func (f *NetlinkFirewall) Apply(ctx context.Context, n runtime.Node, r netfault.
 }
 
 func (f *NetlinkFirewall) Clear(ctx context.Context, n runtime.Node) error {
-	return f.with(ctx, n, func(h *netfault.Handle) error { return h.Clear() })
+	err := f.with(ctx, n, func(h *netfault.Handle) error { return h.Clear() })
+	f.stopShaper(n.Name())
+	return err
 }
 
 func (f *NetlinkFirewall) Installed(ctx context.Context, n runtime.Node) (found bool, err error) {
@@ -154,6 +158,7 @@ func (f *NetlinkFirewall) Close(context.Context) error {
 	f.mu.Unlock()
 	for _, name := range names {
 		f.forget(name)
+		f.stopShaper(name)
 	}
 	return nil
 }

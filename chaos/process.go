@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/faultline/faultline/history"
@@ -19,12 +20,18 @@ func Kill(kind string, c Choice) Fault { return &kill{kind: kind, choose: c} }
 type kill struct {
 	kind   string
 	choose Choice
+	// sig other than SIGKILL (0) stops the node gracefully (signal.go).
+	sig   syscall.Signal
+	grace time.Duration
 }
 
 func (f *kill) Kind() string { return f.kind }
 func (f *kill) Needs() Needs { return Needs{Nodes: 1} }
 
 func (f *kill) Start(ctx context.Context, env *Env, rnd *rand.Rand) (*Active, error) {
+	if f.sig != 0 && f.sig != syscall.SIGKILL {
+		return f.startSignal(ctx, env, rnd)
+	}
 	i, why := pick(ctx, env, rnd, f.choose)
 	took, err := killNodes(ctx, env, []int{i})
 	if err != nil {

@@ -7,6 +7,7 @@
 package netfault
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
+	"github.com/google/nftables/xt"
 	"golang.org/x/sys/unix"
 )
 
@@ -46,17 +48,22 @@ type Rules struct {
 	// interface but loopback, with tc netem.
 	Delay  time.Duration `json:"delay,omitempty"`
 	Jitter time.Duration `json:"jitter,omitempty"`
+	// QueueTo sends the packets the node sends to these addresses to
+	// NFQUEUE QueueNum, where Faultline's reader shapes them (packet.go of
+	// package chaos), except those marked SkipMark (its own copies). With
+	// no reader bound the packets pass (bypass).
+	QueueTo []netip.Addr `json:"queue_to,omitempty"`
 }
 
 // Empty reports whether r changes nothing.
 func (r Rules) Empty() bool {
 	return len(r.Cut) == 0 && len(r.NoConnTo) == 0 && len(r.NoConnFrom) == 0 && !r.OnlyPeers &&
-		(len(r.LossFrom) == 0 || r.LossPercent <= 0) && r.Delay <= 0
+		(len(r.LossFrom) == 0 || r.LossPercent <= 0) && r.Delay <= 0 && len(r.QueueTo) == 0
 }
 
 func (r Rules) hasNFT() bool {
 	return len(r.Cut) > 0 || len(r.NoConnTo) > 0 || len(r.NoConnFrom) > 0 || r.OnlyPeers ||
-		(len(r.LossFrom) > 0 && r.LossPercent > 0)
+		(len(r.LossFrom) > 0 && r.LossPercent > 0) || len(r.QueueTo) > 0
 }
 
 // Validate refuses rules that cannot be installed.
@@ -67,7 +74,7 @@ func (r Rules) Validate() error {
 	if r.Delay < 0 || r.Jitter < 0 {
 		return errors.New("delay and jitter must not be negative")
 	}
-	for _, l := range [][]netip.Addr{r.Cut, r.NoConnTo, r.NoConnFrom, r.Peers, r.LossFrom} {
+	for _, l := range [][]netip.Addr{r.Cut, r.NoConnTo, r.NoConnFrom, r.Peers, r.LossFrom, r.QueueTo} {
 		for _, a := range l {
 			if !a.Is4() {
 				return fmt.Errorf("address %v is not IPv4", a)
@@ -258,6 +265,9 @@ func outputRules(r Rules) [][]expr.Any {
 	for _, a := range r.NoConnFrom {
 		out = append(out, rule(matchAddr(offDst, a), matchDir(ctDirReply), drop()))
 	}
+	for _, a := range r.QueueTo {
+		out = append(out, rule(matchAddr(offDst, a), skipMarked(), queue()))
+	}
 	if r.OnlyPeers {
 		out = append(out, rule(matchIfname(expr.MetaKeyOIFNAME, "lo"), accept()))
 		for _, a := range r.Peers {
@@ -317,6 +327,30 @@ func matchIfname(key expr.MetaKey, name string) []expr.Any {
 		&expr.Meta{Key: key, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: b},
 	}
+}
+
+// skipMarked matches packets not marked SkipMark.
+func skipMarked() []expr.Any {
+	m := make([]byte, 4)
+	binary.NativeEndian.PutUint32(m, SkipMark)
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyMARK, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: m},
+	}
+}
+
+// queue hands the packet to NFQUEUE QueueNum; bypass lets it pass when no
+// reader is bound (the harness died: the link is healthy, not cut). Many
+// kernels (this one) lack nft_queue but have the xtables NFQUEUE target,
+// which nftables runs through its compat expression: that is used, with
+// struct xt_NFQ_info_v3 {u16 queuenum, queues_total, flags} in host byte
+// order, padded to 8 bytes.
+func queue() []expr.Any {
+	info := make(xt.Unknown, 8)
+	binary.NativeEndian.PutUint16(info[0:], QueueNum)
+	binary.NativeEndian.PutUint16(info[2:], 1)
+	binary.NativeEndian.PutUint16(info[4:], 1) // NFQ_FLAG_BYPASS
+	return []expr.Any{&expr.Target{Name: "NFQUEUE", Rev: 3, Info: &info}}
 }
 
 func drop() []expr.Any   { return []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}} }

@@ -230,6 +230,35 @@ func CheckNetem(ctx context.Context, cli client.APIClient, image, runID string) 
 	return err
 }
 
+// CheckQueue asks an agent in a namespace of its own (network none) whether
+// the kernel can queue packets to user space (packet faults). It returns
+// an error wrapping netfault.ErrNoQueue when it cannot.
+func CheckQueue(ctx context.Context, cli client.APIClient, image, runID string) error {
+	labels := map[string]string{runtime.LabelApp: "true", runtime.LabelRun: runID, runtime.LabelNode: "queue-probe"}
+	c, err := startCar(ctx, cli, image, "faultline-"+runID+"-queue-probe", "none", labels)
+	if err != nil {
+		return fmt.Errorf("start the queue probe: %w", err)
+	}
+	defer c.stop(context.WithoutCancel(ctx), cli)
+	res, err := c.call(ctx, Request{Op: "probe-queue"})
+	if res.NoQueue {
+		return fmt.Errorf("%w: %s", netfault.ErrNoQueue, res.Error)
+	}
+	return err
+}
+
+// Shape starts a packet shaper in the node's agent (packet faults).
+func (f *Firewall) Shape(ctx context.Context, n runtime.Node, req netfault.ShapeRequest) error {
+	_, err := f.call(ctx, n, Request{Op: "shape", Shape: &req}, false)
+	return err
+}
+
+// Unshape removes the node's rules and stops its agent's shaper.
+func (f *Firewall) Unshape(ctx context.Context, n runtime.Node) (string, error) {
+	res, err := f.call(ctx, n, Request{Op: "unshape"}, true)
+	return res.Summary, err
+}
+
 // car is one running agent container, attached.
 type car struct {
 	id      string

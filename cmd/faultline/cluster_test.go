@@ -65,11 +65,15 @@ func runtimeCases(t *testing.T) []runtimeCase {
 // startRun starts `faultline run` with a long load and 2 s partitions after
 // 2 s of quiet, and returns as soon as a partition is in place (so a signal
 // sent now lands inside the fault), with the run directory.
-func startRun(t *testing.T, rc runtimeCase, stateDir string) (*exec.Cmd, string, *lockedBuffer) {
+func startRun(t *testing.T, rc runtimeCase, stateDir string, nemesis ...string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
 	out := t.TempDir()
+	nem := "partition"
+	if len(nemesis) > 0 {
+		nem = nemesis[0]
+	}
 	args := []string{"run", "--runtime", rc.runtime, "--duration", "60s", "--rate", "50",
-		"--nemesis", "partition", "--nemesis-interval", "2s", "--out", out, "--seed", "3"}
+		"--nemesis", nem, "--nemesis-interval", "2s", "--out", out, "--seed", "3"}
 	if rc.netns != "" {
 		args = append(args, "--netns", rc.netns)
 	}
@@ -149,6 +153,20 @@ func leftovers(t *testing.T, id, stateDir string) []string {
 	if _, err := os.Stat(filepath.Join(stateDir, id)); err == nil {
 		out = append(out, "state dir "+id)
 	}
+	// cgroups of slow-cpu on the local runtime (faultline-<run>-<node>)
+	_ = filepath.WalkDir("/sys/fs/cgroup", func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		if strings.Count(p, "/") > 7 {
+			return filepath.SkipDir
+		}
+		if strings.Contains(d.Name(), id) {
+			out = append(out, "cgroup "+p)
+			return filepath.SkipDir
+		}
+		return nil
+	})
 	return out
 }
 

@@ -1,18 +1,8 @@
 package main
 
-import "strings"
+import "github.com/faultline/faultline/chaos"
 
 // splitNemesis splits a --nemesis list at commas, except those inside a
-// fault's own parameters: "delay:ms=50,jitter=10ms,kill" is two faults, since
-// a part with "=" and no ":" continues the parameters before it.
-func splitNemesis(s string) []string {
-	var out []string
-	for _, p := range splitList(s) {
-		if n := len(out); n > 0 && strings.Contains(out[n-1], ":") && strings.Contains(p, "=") && !strings.Contains(p, ":") {
-			out[n-1] += "," + p
-			continue
-		}
-		out = append(out, p)
-	}
-	return out
-}
+// fault's own parameters: "delay:ms=50,jitter=10ms,kill" is two faults
+// (chaos.SplitList, which scenario files' lists go through too).
+func splitNemesis(s string) []string { return chaos.SplitList(s) }

@@ -307,6 +307,9 @@ func (c *cluster) Close(ctx context.Context) error {
 			}
 		}
 	}
+	if _, err := cleanCgroups(c.runID); err != nil { // slow-cpu, slow-io
+		errs = append(errs, err)
+	}
 	if c.net != nil {
 		if err := c.net.teardown(); err != nil {
 			errs = append(errs, err)

@@ -182,6 +182,11 @@ func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	cg, err := cleanCgroups(runID) // left by a harness killed during slow-cpu
+	removed = append(removed, cg...)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	// Mounts once their processes are gone, and before their directories:
 	// the mount of a killed harness answers nothing ("transport endpoint is
 	// not connected") until it is detached.
