@@ -153,6 +153,10 @@ func WaitHealthy(ctx context.Context, t targets.Target, nodes []Node, timeout ti
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	hc := &http.Client{Timeout: 2 * time.Second}
+	port := targets.ClientPort
+	if hp, ok := t.(targets.HealthPorter); ok {
+		port = hp.HealthPort()
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(nodes))
 	for i, n := range nodes {
@@ -161,7 +165,7 @@ func WaitHealthy(ctx context.Context, t targets.Target, nodes []Node, timeout ti
 			defer wg.Done()
 			var last error
 			for {
-				last = t.Healthy(ctx, hc, n.Endpoint(targets.ClientPort))
+				last = t.Healthy(ctx, hc, n.Endpoint(port))
 				if last == nil {
 					return
 				}

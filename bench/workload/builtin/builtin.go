@@ -5,10 +5,14 @@ package builtin
 import (
 	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/bench/workload/kv"
+	logwl "github.com/faultline/faultline/bench/workload/log"
+	"github.com/faultline/faultline/bench/workload/queue"
 	"github.com/faultline/faultline/bench/workload/register"
 )
 
 func init() {
 	workload.Register(register.New())
 	workload.Register(kv.New())
+	workload.Register(queue.Workload{})
+	workload.Register(logwl.Workload{})
 }
