@@ -3,14 +3,13 @@ package nats_test
 import (
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/checkers"
-	"github.com/faultline/faultline/checkers/queue"
-	"github.com/faultline/faultline/checkers/stream"
 )
 
 // scenario is a short run of workload on a 3-node JetStream cluster in
@@ -72,6 +71,25 @@ func TestR1KillLosesMessages(t *testing.T) {
 			}
 		}
 	}
-	_ = queue.FEnqueue
-	_ = stream.FSend
+}
+
+// TestMeasure runs one case named by FAULTLINE_NATS_CASE
+// (workload,nemesis,replicas,storage), for the README's measurements over
+// seeds (FAULTLINE_SEED): it reports the verdicts and expects nothing.
+func TestMeasure(t *testing.T) {
+	c := os.Getenv("FAULTLINE_NATS_CASE")
+	if c == "" {
+		t.Skip("FAULTLINE_NATS_CASE not set")
+	}
+	need(t)
+	f := strings.Split(c, ",")
+	if len(f) != 4 {
+		t.Fatalf("FAULTLINE_NATS_CASE %q: want workload,nemesis,replicas,storage", c)
+	}
+	sc := scenario(t, f[0], f[1], map[string]string{"replicas": f[2], "storage": f[3]}, 1)
+	out := faultline.Run(t, sc)
+	t.Logf("MEASURE %s seed %d: %s", c, sc.Seed, out.Summary.Verdict)
+	for _, c := range out.Summary.Checks {
+		t.Logf("MEASURE   %s: %s %s", c.Checker, c.Verdict, c.Summary)
+	}
 }
