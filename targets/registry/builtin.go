@@ -5,6 +5,7 @@ import (
 	"github.com/faultline/faultline/targets/etcd"
 	"github.com/faultline/faultline/targets/naivepaxos"
 	"github.com/faultline/faultline/targets/nats"
+	"github.com/faultline/faultline/targets/rabbitmq"
 	"github.com/faultline/faultline/targets/raftkv"
 )
 
@@ -14,4 +15,5 @@ func init() {
 	Register("raftkv", func(opts map[string]string) (targets.Target, error) { return raftkv.New(opts) })
 	Register("naive-paxos", func(opts map[string]string) (targets.Target, error) { return naivepaxos.New(opts) })
 	Register("nats", func(opts map[string]string) (targets.Target, error) { return nats.New(opts) })
+	Register("rabbitmq", func(opts map[string]string) (targets.Target, error) { return rabbitmq.New(opts) })
 }

@@ -1,0 +1,68 @@
+package rabbitmq_test
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline"
+	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/checkers"
+)
+
+// scenario is a short run of the queue workload on a 3-node RabbitMQ
+// cluster in Docker: 8 s of load, a fault every 2 s.
+func scenario(t *testing.T, nemesis string, opts map[string]string, seed uint64) bench.Scenario {
+	sc := bench.Default()
+	sc.Cluster.Target, sc.Cluster.Runtime = "rabbitmq", bench.RuntimeDocker
+	sc.Cluster.Options = opts
+	sc.Cluster.HealthTimeout = bench.Duration(120 * time.Second)
+	sc.Load.Workload = "queue"
+	sc.Load.Duration = bench.Duration(8 * time.Second)
+	sc.Load.Rate = "150"
+	sc.Load.Timeout = bench.Duration(5 * time.Second)
+	sc.Chaos.Nemesis = []string{nemesis}
+	sc.Chaos.Interval = bench.Duration(2 * time.Second)
+	sc.Chaos.Quiet = bench.Duration(5 * time.Second)
+	sc.Check.Options = map[string]string{"redelivers": "true", "at-least-once": "true"}
+	sc.Out = t.TempDir()
+	sc.Seed = seed
+	if s := os.Getenv("FAULTLINE_SEED"); s != "" {
+		n, _ := strconv.ParseUint(s, 10, 64)
+		sc.Seed = n
+	}
+	return sc
+}
+
+func need(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs a cluster in Docker")
+	}
+	t.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+}
+
+// TestMeasure runs one case named by FAULTLINE_RABBITMQ_CASE
+// (nemesis,queue-type), for the README's measurements over seeds
+// (FAULTLINE_SEED): it reports the verdicts and expects nothing.
+func TestMeasure(t *testing.T) {
+	c := os.Getenv("FAULTLINE_RABBITMQ_CASE")
+	if c == "" {
+		t.Skip("FAULTLINE_RABBITMQ_CASE not set")
+	}
+	need(t)
+	f := strings.Split(c, ",")
+	if len(f) != 2 {
+		t.Fatalf("FAULTLINE_RABBITMQ_CASE %q: want nemesis,queue-type", c)
+	}
+	sc := scenario(t, f[0], map[string]string{"queue-type": f[1]}, 1)
+	out := faultline.Run(t, sc)
+	t.Logf("MEASURE %s seed %d: %s", c, sc.Seed, out.Summary.Verdict)
+	for _, c := range out.Summary.Checks {
+		t.Logf("MEASURE   %s: %s %s", c.Checker, c.Verdict, c.Summary)
+	}
+}
+
+var _ = checkers.Valid
