@@ -87,8 +87,11 @@ func TestMeasure(t *testing.T) {
 		t.Fatalf("FAULTLINE_NATS_CASE %q: want workload,nemesis,replicas,storage", c)
 	}
 	sc := scenario(t, f[0], f[1], map[string]string{"replicas": f[2], "storage": f[3]}, 1)
-	out := faultline.Run(t, sc)
-	t.Logf("MEASURE %s seed %d: %s", c, sc.Seed, out.Summary.Verdict)
+	out, err := faultline.RunContext(t.Context(), sc)
+	if out == nil {
+		t.Fatal(err)
+	}
+	t.Logf("MEASURE %s seed %d: %s (%v)", c, sc.Seed, out.Summary.Verdict, err)
 	for _, c := range out.Summary.Checks {
 		t.Logf("MEASURE   %s: %s %s", c.Checker, c.Verdict, c.Summary)
 	}

@@ -58,11 +58,31 @@ func TestMeasure(t *testing.T) {
 		t.Fatalf("FAULTLINE_RABBITMQ_CASE %q: want nemesis,queue-type", c)
 	}
 	sc := scenario(t, f[0], map[string]string{"queue-type": f[1]}, 1)
-	out := faultline.Run(t, sc)
-	t.Logf("MEASURE %s seed %d: %s", c, sc.Seed, out.Summary.Verdict)
+	out, err := faultline.RunContext(t.Context(), sc)
+	if out == nil {
+		t.Fatal(err)
+	}
+	t.Logf("MEASURE %s seed %d: %s (%v)", c, sc.Seed, out.Summary.Verdict, err)
 	for _, c := range out.Summary.Checks {
 		t.Logf("MEASURE   %s: %s %s", c.Checker, c.Verdict, c.Summary)
 	}
 }
 
-var _ = checkers.Valid
+
+// Quorum queues lose nothing when partitions isolate nodes.
+func TestQuorumUnderPartitionValid(t *testing.T) {
+	need(t)
+	faultline.RunExpect(t, scenario(t, "partition", nil, 1), checkers.Valid)
+}
+
+// A classic queue with transient messages loses what its node held when
+// the nodes are killed: invalid, the lost messages named.
+func TestClassicKillLosesMessages(t *testing.T) {
+	need(t)
+	out := faultline.RunExpect(t, scenario(t, "kill-all", map[string]string{"queue-type": "classic"}, 1), checkers.Invalid)
+	for _, c := range out.Summary.Checks {
+		if c.Checker == "queue" && (c.Verdict != checkers.Invalid || c.Stats["lost"] == 0) {
+			t.Errorf("queue: %s with %d lost, want invalid with lost messages", c.Verdict, c.Stats["lost"])
+		}
+	}
+}

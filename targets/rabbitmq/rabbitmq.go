@@ -224,4 +224,3 @@ func dial(ctx context.Context, base string) (*amqp.Connection, error) {
 func (t *Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
 	return newClient(t, cfg)
 }
-
