@@ -68,7 +68,6 @@ func TestMeasure(t *testing.T) {
 	}
 }
 
-
 // Quorum queues lose nothing when partitions isolate nodes.
 func TestQuorumUnderPartitionValid(t *testing.T) {
 	need(t)
