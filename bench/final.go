@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync/atomic"
 	"time"
 
@@ -115,6 +116,9 @@ func (r *Run) finish(ctx context.Context, p *prepared, cfg runConfig, cluster ru
 	client, err := finalClient(p.target, sc.Load)
 	if err != nil {
 		return fmt.Errorf("final reads: %w", err)
+	}
+	if c, ok := client.(io.Closer); ok {
+		defer c.Close()
 	}
 	fe := &finalEnv{client: client, nodes: cluster.Nodes(), rec: rec, timeout: time.Duration(sc.Load.Timeout)}
 	fe.nextID.Store(ids.maxID.Load() + 1)

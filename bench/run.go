@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -213,6 +214,11 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 
 	// The client's setup step (a schema, a stream, a queue) comes before
 	// the history's clock starts: it is not an operation under test.
+	// A client holding connections of its own (a NATS or AMQP driver)
+	// lets them go with the cluster.
+	if c, ok := p.client.(io.Closer); ok {
+		defer c.Close()
+	}
 	if s, ok := p.client.(targets.Setupper); ok {
 		bases := make([]string, 0, len(cluster.Nodes()))
 		for _, n := range cluster.Nodes() {

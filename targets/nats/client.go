@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 	"time"
@@ -81,6 +82,7 @@ var (
 	_ targets.Client     = (*client)(nil)
 	_ targets.Setupper   = (*client)(nil)
 	_ workload.Supporter = (*client)(nil)
+	_ io.Closer          = (*client)(nil)
 )
 
 func newClient(t *Target, cfg targets.ClientConfig) (*client, error) {
@@ -113,7 +115,8 @@ func (c *client) Supports(f string) bool {
 }
 
 // conn is the client's connection to one node. It stays on that node
-// (discovered servers are ignored) and reconnects to it after a restart;
+// (discovered servers are ignored) and reconnects to it after a restart
+// (for 10 s; then it is closed, and the next operation dials again);
 // nothing is buffered while it is down, so a publish then is refused, not
 // sent later.
 type conn struct {
@@ -141,7 +144,7 @@ func (c *client) conn(ctx context.Context, base string) (*conn, error) {
 		timeout = max(time.Until(d), 10*time.Millisecond)
 	}
 	nc, err := natsgo.Connect(natsURL(base), natsgo.Name("faultline"), natsgo.Timeout(timeout),
-		natsgo.IgnoreDiscoveredServers(), natsgo.MaxReconnects(-1), natsgo.ReconnectWait(100*time.Millisecond),
+		natsgo.IgnoreDiscoveredServers(), natsgo.MaxReconnects(100), natsgo.ReconnectWait(100*time.Millisecond),
 		natsgo.ReconnectBufSize(-1))
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", base, err)
@@ -175,8 +178,8 @@ func (cn *conn) consumer(ctx context.Context, q string) (jetstream.Consumer, err
 	return cons, nil
 }
 
-// Close closes every connection.
-func (c *client) Close() {
+// Close closes every connection (io.Closer: the run calls it at its end).
+func (c *client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, cn := range c.conns {
@@ -186,6 +189,7 @@ func (c *client) Close() {
 		}
 		cn.mu.Unlock()
 	}
+	return nil
 }
 
 func (c *client) Do(ctx context.Context, op *history.Event, base string) targets.Outcome {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 	"time"
@@ -55,6 +56,7 @@ var (
 	_ targets.Client     = (*client)(nil)
 	_ targets.Setupper   = (*client)(nil)
 	_ workload.Supporter = (*client)(nil)
+	_ io.Closer          = (*client)(nil)
 )
 
 func newClient(t *Target, cfg targets.ClientConfig) (*client, error) {
@@ -117,8 +119,8 @@ func (rc *rconn) put(ch *amqp.Channel) {
 	rc.mu.Unlock()
 }
 
-// Close closes every connection.
-func (c *client) Close() {
+// Close closes every connection (io.Closer: the run calls it at its end).
+func (c *client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, rc := range c.conns {
@@ -128,6 +130,7 @@ func (c *client) Close() {
 		}
 		rc.mu.Unlock()
 	}
+	return nil
 }
 
 func (c *client) Do(ctx context.Context, op *history.Event, base string) targets.Outcome {
