@@ -59,6 +59,8 @@ func logSubject(s string) string   { return "faultline.l." + s }
 type client struct {
 	t        *Target
 	workload string
+	// register: the register or kv workload, on the key-value store.
+	register bool
 	queues   []string
 	streams  []string
 	batch    int
@@ -102,6 +104,8 @@ func newClient(t *Target, cfg targets.ClientConfig) (*client, error) {
 			return nil, err
 		}
 		c.streams, c.batch = logwl.Names(lc.Streams), lc.Batch
+	case "register", "kv":
+		c.register = true
 	}
 	return c, nil
 }
@@ -111,7 +115,7 @@ func (c *client) Supports(f string) bool {
 	case queue.FEnqueue, queue.FDequeue, queue.FDrain, logwl.FSend, logwl.FPoll, logwl.FReadAll:
 		return true
 	}
-	return false
+	return isRegisterOp(f)
 }
 
 // conn is the client's connection to one node. It stays on that node
@@ -124,6 +128,7 @@ type conn struct {
 	nc        *natsgo.Conn
 	js        jetstream.JetStream
 	consumers map[string]jetstream.Consumer
+	kvb       jetstream.KeyValue
 }
 
 func (c *client) conn(ctx context.Context, base string) (*conn, error) {
@@ -154,7 +159,7 @@ func (c *client) conn(ctx context.Context, base string) (*conn, error) {
 		nc.Close()
 		return nil, err
 	}
-	cn.nc, cn.js = nc, js
+	cn.nc, cn.js, cn.kvb = nc, js, nil
 	clear(cn.consumers)
 	return cn, nil
 }
@@ -204,6 +209,9 @@ func (c *client) Do(ctx context.Context, op *history.Event, base string) targets
 	cn, err := c.conn(ctx, base)
 	if err != nil {
 		return fail(err) // nothing was sent
+	}
+	if isRegisterOp(op.F) {
+		return c.doKV(ctx, cn, op)
 	}
 	switch op.F {
 	case queue.FEnqueue:
@@ -474,7 +482,7 @@ func readFrom(ctx context.Context, nc *natsgo.Conn, s string, seq uint64, n int)
 // metadata leader (seconds after the servers are up), and waits until each
 // stream has a leader.
 func (c *client) Setup(ctx context.Context, bases []string) error {
-	if len(c.queues) == 0 && len(c.streams) == 0 {
+	if len(c.queues) == 0 && len(c.streams) == 0 && !c.register {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
@@ -513,6 +521,11 @@ func (c *client) setupVia(ctx context.Context, base string, cfgs []jetstream.Str
 	cn, err := c.conn(rctx, base)
 	if err != nil {
 		return err
+	}
+	if c.register {
+		if err := c.setupKV(rctx, cn); err != nil {
+			return err
+		}
 	}
 	for _, sc := range cfgs {
 		st, err := cn.js.CreateOrUpdateStream(rctx, sc)

@@ -74,7 +74,7 @@ func TestR1KillLosesMessages(t *testing.T) {
 }
 
 // TestMeasure runs one case named by FAULTLINE_NATS_CASE
-// (workload,nemesis,replicas,storage), for the README's measurements over
+// (workload,nemesis,replicas,storage[,kv-read]), for the README's measurements over
 // seeds (FAULTLINE_SEED): it reports the verdicts and expects nothing.
 func TestMeasure(t *testing.T) {
 	c := os.Getenv("FAULTLINE_NATS_CASE")
@@ -83,10 +83,14 @@ func TestMeasure(t *testing.T) {
 	}
 	need(t)
 	f := strings.Split(c, ",")
-	if len(f) != 4 {
-		t.Fatalf("FAULTLINE_NATS_CASE %q: want workload,nemesis,replicas,storage", c)
+	if len(f) != 4 && len(f) != 5 {
+		t.Fatalf("FAULTLINE_NATS_CASE %q: want workload,nemesis,replicas,storage[,kv-read]", c)
 	}
-	sc := scenario(t, f[0], f[1], map[string]string{"replicas": f[2], "storage": f[3]}, 1)
+	opts := map[string]string{"replicas": f[2], "storage": f[3]}
+	if len(f) == 5 {
+		opts["kv-read"] = f[4]
+	}
+	sc := scenario(t, f[0], f[1], opts, 1)
 	out, err := faultline.RunContext(t.Context(), sc)
 	if out == nil {
 		t.Fatal(err)

@@ -10,6 +10,9 @@
 // kills; replicas=1 is the known-bad mode, where a stream lives on one node
 // and what that node had acknowledged but not yet written is gone when it
 // is killed (with storage=memory, everything it held).
+//
+// The register (and kv) workload runs on JetStream's key-value store (see
+// kv.go).
 package nats
 
 import (
@@ -52,6 +55,7 @@ const (
 type Target struct {
 	replicas int
 	storage  string
+	kvRead   string
 }
 
 var (
@@ -62,9 +66,10 @@ var (
 
 // New returns the target configured by its target options (--target-opt,
 // cluster.options): replicas (1..5, default 3) and storage (file or memory,
-// default file) of every stream it creates.
+// default file) of every stream it creates, and kv-read (leader or direct,
+// default leader): who answers the register workload's gets.
 func New(opts map[string]string) (*Target, error) {
-	t := &Target{replicas: 3, storage: File}
+	t := &Target{replicas: 3, storage: File, kvRead: ReadLeader}
 	for k, v := range opts {
 		switch k {
 		case "replicas":
@@ -78,8 +83,13 @@ func New(opts map[string]string) (*Target, error) {
 				return nil, fmt.Errorf("nats: --target-opt storage=%s: want file or memory", v)
 			}
 			t.storage = v
+		case "kv-read":
+			if v != ReadLeader && v != ReadDirect {
+				return nil, fmt.Errorf("nats: --target-opt kv-read=%s: want leader or direct", v)
+			}
+			t.kvRead = v
 		default:
-			return nil, fmt.Errorf("nats: unknown target option %q (known: replicas, storage)", k)
+			return nil, fmt.Errorf("nats: unknown target option %q (known: replicas, storage, kv-read)", k)
 		}
 	}
 	return t, nil
@@ -232,7 +242,7 @@ func leaderVia(ctx context.Context, base string) (string, error) {
 	}
 	var ours []string
 	for _, s := range names.Streams {
-		if strings.HasPrefix(s, streamPrefix) {
+		if strings.HasPrefix(s, streamPrefix) || s == "KV_"+bucket {
 			ours = append(ours, s)
 		}
 	}
