@@ -45,7 +45,7 @@ func need(t *testing.T) {
 }
 
 // TestMeasure runs one case named by FAULTLINE_RABBITMQ_CASE
-// (nemesis,queue-type), for the README's measurements over seeds
+// (nemesis,queue-type[,partition-handling]), for the README's measurements over seeds
 // (FAULTLINE_SEED): it reports the verdicts and expects nothing.
 func TestMeasure(t *testing.T) {
 	c := os.Getenv("FAULTLINE_RABBITMQ_CASE")
@@ -54,10 +54,14 @@ func TestMeasure(t *testing.T) {
 	}
 	need(t)
 	f := strings.Split(c, ",")
-	if len(f) != 2 {
-		t.Fatalf("FAULTLINE_RABBITMQ_CASE %q: want nemesis,queue-type", c)
+	if len(f) != 2 && len(f) != 3 {
+		t.Fatalf("FAULTLINE_RABBITMQ_CASE %q: want nemesis,queue-type[,partition-handling]", c)
 	}
-	sc := scenario(t, f[0], map[string]string{"queue-type": f[1]}, 1)
+	opts := map[string]string{"queue-type": f[1]}
+	if len(f) == 3 {
+		opts["partition-handling"] = f[2]
+	}
+	sc := scenario(t, f[0], opts, 1)
 	out, err := faultline.RunContext(t.Context(), sc)
 	if out == nil {
 		t.Fatal(err)
