@@ -44,10 +44,11 @@ func need(t *testing.T) {
 }
 
 // R3 streams lose nothing when a partition isolates nodes: the queue and
-// log checkers are valid.
+// log checkers are valid; the R3 key-value bucket read from its leader is
+// linearizable.
 func TestR3UnderPartitionValid(t *testing.T) {
 	need(t)
-	for _, wl := range []string{"queue", "log"} {
+	for _, wl := range []string{"queue", "log", "register"} {
 		t.Run(wl, func(t *testing.T) {
 			out := faultline.RunExpect(t, scenario(t, wl, "partition", nil, 1), checkers.Valid)
 			for _, c := range out.Summary.Checks {

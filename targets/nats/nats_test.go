@@ -107,9 +107,27 @@ func TestClientConfig(t *testing.T) {
 	if _, err := newClient(New0(), targets.ClientConfig{Workload: "log", WorkloadOptions: map[string]string{"streams": "0"}}); err == nil {
 		t.Error("streams=0 accepted")
 	}
-	for f, want := range map[string]bool{"enqueue": true, "dequeue": true, "drain": true, "send": true, "poll": true, "read-all": true, "read": false} {
+	for f, want := range map[string]bool{"enqueue": true, "dequeue": true, "drain": true, "send": true, "poll": true, "read-all": true, "read": true, "write": true, "cas": true, "txn": false} {
 		if c.Supports(f) != want {
 			t.Errorf("Supports(%q) = %v", f, !want)
 		}
+	}
+}
+
+// A refused update or create at a moved revision applied nothing.
+func TestRevisionMoved(t *testing.T) {
+	for _, code := range []jetstream.ErrorCode{jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant} {
+		if !revisionMoved(fmt.Errorf("nats: %w", &jetstream.APIError{Code: 400, ErrorCode: code})) {
+			t.Errorf("code %d: not a moved revision", code)
+		}
+	}
+	if revisionMoved(context.DeadlineExceeded) || revisionMoved(&jetstream.APIError{Code: 503, ErrorCode: 10008}) {
+		t.Error("a timeout or an unavailable system taken for a moved revision")
+	}
+	if o, err := New(map[string]string{"kv-read": "direct"}); err != nil || o.kvRead != ReadDirect {
+		t.Errorf("kv-read=direct: %+v %v", o, err)
+	}
+	if _, err := New(map[string]string{"kv-read": "follower"}); err == nil {
+		t.Error("kv-read=follower accepted")
 	}
 }
