@@ -45,7 +45,7 @@ func need(t *testing.T) {
 }
 
 // TestMeasure runs one case named by FAULTLINE_RABBITMQ_CASE
-// (nemesis,queue-type[,partition-handling]), for the README's measurements over seeds
+// (nemesis,queue-type[,partition-handling[,net-ticktime]]), for the README's measurements over seeds
 // (FAULTLINE_SEED): it reports the verdicts and expects nothing.
 func TestMeasure(t *testing.T) {
 	c := os.Getenv("FAULTLINE_RABBITMQ_CASE")
@@ -54,14 +54,25 @@ func TestMeasure(t *testing.T) {
 	}
 	need(t)
 	f := strings.Split(c, ",")
-	if len(f) != 2 && len(f) != 3 {
-		t.Fatalf("FAULTLINE_RABBITMQ_CASE %q: want nemesis,queue-type[,partition-handling]", c)
+	if len(f) < 2 || len(f) > 4 {
+		t.Fatalf("FAULTLINE_RABBITMQ_CASE %q: want nemesis,queue-type[,partition-handling[,net-ticktime]]", c)
 	}
 	opts := map[string]string{"queue-type": f[1]}
-	if len(f) == 3 {
+	if len(f) >= 3 {
 		opts["partition-handling"] = f[2]
 	}
+	if len(f) == 4 {
+		opts["net-ticktime"] = f[3]
+	}
 	sc := scenario(t, f[0], opts, 1)
+	// FAULTLINE_INTERVAL and FAULTLINE_DURATION lengthen the faults and
+	// the load (partitions that outlast the tick time).
+	if d, err := time.ParseDuration(os.Getenv("FAULTLINE_INTERVAL")); err == nil {
+		sc.Chaos.Interval = bench.Duration(d)
+	}
+	if d, err := time.ParseDuration(os.Getenv("FAULTLINE_DURATION")); err == nil {
+		sc.Load.Duration = bench.Duration(d)
+	}
 	out, err := faultline.RunContext(t.Context(), sc)
 	if out == nil {
 		t.Fatal(err)

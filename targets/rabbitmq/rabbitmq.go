@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,10 @@ type Target struct {
 	queueType string
 	// partitionHandling is RabbitMQ's cluster_partition_handling.
 	partitionHandling string
+	// netTicktime is Erlang's net_ticktime in seconds (0: its default, 60):
+	// how long a silent peer takes to be declared down, so how long a
+	// partition must last before RabbitMQ's partition handling sees it.
+	netTicktime int
 	// size is the cluster's, learnt from Node: a node is healthy once it
 	// runs in a cluster of that many running nodes.
 	size atomic.Int32
@@ -58,8 +63,9 @@ var (
 )
 
 // New returns the target configured by its target options: queue-type
-// (quorum or classic) and partition-handling (pause_minority, autoheal or
-// ignore; default pause_minority).
+// (quorum or classic), partition-handling (pause_minority, autoheal or
+// ignore; default pause_minority) and net-ticktime (seconds; Erlang's
+// default is 60).
 func New(opts map[string]string) (*Target, error) {
 	t := &Target{queueType: Quorum, partitionHandling: "pause_minority"}
 	for k, v := range opts {
@@ -74,8 +80,14 @@ func New(opts map[string]string) (*Target, error) {
 				return nil, fmt.Errorf("rabbitmq: --target-opt partition-handling=%s: want pause_minority, autoheal or ignore", v)
 			}
 			t.partitionHandling = v
+		case "net-ticktime":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 600 {
+				return nil, fmt.Errorf("rabbitmq: --target-opt net-ticktime=%s: want seconds from 1 to 600", v)
+			}
+			t.netTicktime = n
 		default:
-			return nil, fmt.Errorf("rabbitmq: unknown target option %q (known: queue-type, partition-handling)", k)
+			return nil, fmt.Errorf("rabbitmq: unknown target option %q (known: queue-type, partition-handling, net-ticktime)", k)
 		}
 	}
 	return t, nil
@@ -102,7 +114,7 @@ func (*Target) HealthPort() string { return MgmtPort }
 // switch users with tools the minimal base lacks).
 const entrypoint = `#!/bin/sh
 set -e
-handling=$1; shift
+handling=$1; ticktime=$2; shift 2
 mkdir -p /etc/rabbitmq "$RABBITMQ_MNESIA_BASE"
 {
   echo "loopback_users = none"
@@ -114,6 +126,9 @@ mkdir -p /etc/rabbitmq "$RABBITMQ_MNESIA_BASE"
   for p in "$@"; do echo "cluster_formation.classic_config.nodes.$i = rabbit@$p"; i=$((i+1)); done
 } > /etc/rabbitmq/rabbitmq.conf
 echo "[rabbitmq_management]." > /etc/rabbitmq/enabled_plugins
+if [ "$ticktime" != 0 ]; then
+  echo "[{kernel, [{net_ticktime, $ticktime}]}]." > /etc/rabbitmq/advanced.config
+fi
 export HOME=/var/lib/rabbitmq
 mkdir -p "$HOME"
 rm -f "$HOME/.erlang.cookie"
@@ -150,7 +165,7 @@ func (*Target) Prepare(ctx context.Context, version string, opts targets.Prepare
 func (t *Target) Node(i int, peers []targets.Peer) targets.NodeSpec {
 	self := peers[i]
 	t.size.Store(int32(len(peers)))
-	args := []string{t.partitionHandling}
+	args := []string{t.partitionHandling, strconv.Itoa(t.netTicktime)}
 	for _, p := range peers {
 		args = append(args, p.Host)
 	}

@@ -17,7 +17,7 @@ func TestOptions(t *testing.T) {
 	if tg, _ := New(nil); tg.queueType != Quorum || tg.partitionHandling != "pause_minority" {
 		t.Errorf("defaults %+v", tg)
 	}
-	for _, o := range []map[string]string{{"queue-type": "stream"}, {"partition-handling": "x"}, {"nope": "1"}} {
+	for _, o := range []map[string]string{{"queue-type": "stream"}, {"partition-handling": "x"}, {"net-ticktime": "0"}, {"nope": "1"}} {
 		_, err := New(o)
 		if err == nil || strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), "rabbitmq: ") {
 			t.Errorf("%v: %v", o, err)
@@ -31,7 +31,7 @@ func TestNode(t *testing.T) {
 	tg, _ := New(nil)
 	peers := []targets.Peer{{Name: "n1", Host: "n1", DataDir: "/data"}, {Name: "n2", Host: "n2", DataDir: "/data"}, {Name: "n3", Host: "n3", DataDir: "/data"}}
 	ns := tg.Node(1, peers)
-	if strings.Join(ns.Args, " ") != "pause_minority n1 n2 n3" {
+	if strings.Join(ns.Args, " ") != "pause_minority 0 n1 n2 n3" {
 		t.Errorf("args %q", ns.Args)
 	}
 	env := strings.Join(ns.Env, " ")
