@@ -57,7 +57,8 @@ func (o *optionsFlag) Set(s string) error {
 func loadFlags(fs *flag.FlagSet, l *bench.LoadConfig) func() {
 	fs.Var((*durationFlag)(&l.Duration), "duration", "how long the load runs")
 	fs.StringVar(&l.Rate, "rate", l.Rate, "operations per second (open loop), ramp:FROM..TO, sine:MEAN,AMPLITUDE,PERIOD, or closed:PROCESSES")
-	fs.StringVar(&l.Workload, "workload", l.Workload, "register (a few keys, rotated) or kv (a large key space)")
+	fs.StringVar(&l.Workload, "workload", l.Workload, "register (a few keys, rotated), kv (a large key space), queue (enqueue/dequeue, final drain) or log (send/poll, final read-all)")
+	fs.Var((*optionsFlag)(&l.WorkloadOptions), "workload-opt", "workload option key=value, repeatable (queue: queues=2, enqueue-fraction=0.5, batch=1; log: streams=3, send-fraction=0.5, batch=10)")
 	fs.StringVar(&l.Mix, "mix", l.Mix, "relative weights of the operations")
 	fs.StringVar(&l.ReadMode, "read-mode", l.ReadMode, "target read mode (etcd: linearizable or serializable)")
 	fs.Var((*durationFlag)(&l.Timeout), "timeout", "client timeout per request")
@@ -88,6 +89,7 @@ func chaosFlags(fs *flag.FlagSet, c *bench.ChaosConfig) func() {
 
 func checkFlags(fs *flag.FlagSet, c *bench.CheckConfig) func() {
 	fs.Var((*durationFlag)(&c.Timeout), "check-timeout", "time budget of the linearizability check")
+	fs.Var((*optionsFlag)(&c.Options), "check-opt", "checker option key=value, repeatable (queue: redelivers=true, at-least-once=true, batch=N; log: at-least-once=true, shared-consumers=true)")
 	fs.IntVar(&c.MemoryMB, "check-memory-mb", c.MemoryMB, "heap (MiB) over which the linearizability check stops its heaviest search, leaving that key unknown")
 	fs.Var((*thresholdsFlag)(&c.Thresholds), "threshold",
 		"fail the run when missed, e.g. 'p99 < 200ms outside faults', 'availability > 0.99 outside faults' (repeatable; 'none' clears)")
