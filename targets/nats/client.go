@@ -291,11 +291,16 @@ func (c *client) dequeue(ctx context.Context, cn *conn, q string) targets.Outcom
 	return taken(vals, doubt)
 }
 
-// ackAll double-acks every message of msgs, adding its value to vals; doubt
-// is the first ack that did not confirm.
+// ackAll double-acks every message of msgs while ctx lasts, adding its
+// value to vals; doubt is the first ack that did not confirm. A message
+// that arrives when time is up is neither acked nor reported: JetStream
+// redelivers it after ackWait.
 func ackAll(ctx context.Context, msgs <-chan jetstream.Msg, vals []int64) ([]int64, error) {
 	var doubt error
 	for m := range msgs {
+		if ctx.Err() != nil {
+			continue // drain the channel; the message comes back
+		}
 		v, err := strconv.ParseInt(string(m.Data()), 10, 64)
 		if err != nil {
 			// Not a message of the workload: report it as it is.
