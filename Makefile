@@ -6,7 +6,7 @@ BIN := bin/faultline
 # removes what it creates itself.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all build bench bench-txn bench-load test lint clean-docker
+.PHONY: all build bench bench-txn bench-queues bench-load test lint clean-docker
 
 all: build
 
@@ -27,6 +27,11 @@ bench: build
 # under list-append, each against the verdict Elle gives it (docker runtime).
 bench-txn: build
 	./$(BIN) suite --suite suite/txn.yaml --out results-txn $(BENCH_FLAGS)
+
+# Queues and logs (suite/queues.yaml): NATS JetStream under the queue and log
+# workloads, R3 valid under partition and kill, R1 in memory invalid under kills.
+bench-queues: build
+	./$(BIN) suite --suite suite/queues.yaml --out results/queues $(BENCH_FLAGS)
 
 # The load engine against a trivial HTTP server on 127.0.0.1: requests/s at
 # full speed of raw vegeta, of Faultline recording every operation, and of

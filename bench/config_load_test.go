@@ -11,7 +11,7 @@ func TestLoadConfigValidate(t *testing.T) {
 		t.Fatalf("defaults: %v", err)
 	}
 	for name, mut := range map[string]func(*LoadConfig){
-		"workload":   func(l *LoadConfig) { l.Workload = "queue" },
+		"workload":   func(l *LoadConfig) { l.Workload = "no-such-workload" },
 		"rate":       func(l *LoadConfig) { l.Rate = "ramp:1" },
 		"mix":        func(l *LoadConfig) { l.Mix = "read:0" },
 		"dist":       func(l *LoadConfig) { l.KeyDist = "pareto" },

@@ -72,8 +72,8 @@ func (f *finalEnv) Do(ctx context.Context, op *history.Event, i int) targets.Out
 
 // finalClient is the client of the final phase: the target's strongest
 // reads.
-func finalClient(t targets.Target) (targets.Client, error) {
-	return t.Client(targets.ClientConfig{Final: true})
+func finalClient(t targets.Target, l LoadConfig) (targets.Client, error) {
+	return t.Client(targets.ClientConfig{Final: true, Workload: l.Workload, WorkloadOptions: l.WorkloadOptions})
 }
 
 // quietPeriod waits d, or until ctx ends.
@@ -112,7 +112,7 @@ func (r *Run) finish(ctx context.Context, p *prepared, cfg runConfig, cluster ru
 			cfg.log("not every node is healthy after healing; reading anyway: %v", err)
 		}
 	}
-	client, err := finalClient(p.target)
+	client, err := finalClient(p.target, sc.Load)
 	if err != nil {
 		return fmt.Errorf("final reads: %w", err)
 	}

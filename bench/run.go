@@ -92,7 +92,7 @@ func Prepare(sc Scenario) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := t.Client(targets.ClientConfig{ReadMode: sc.Load.ReadMode})
+	cl, err := t.Client(targets.ClientConfig{ReadMode: sc.Load.ReadMode, Workload: sc.Load.Workload, WorkloadOptions: sc.Load.WorkloadOptions})
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}

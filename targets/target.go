@@ -97,6 +97,11 @@ type ClientConfig struct {
 	// Final asks for the client of the final phase: the strongest reads the
 	// target has, whatever its options say the load uses.
 	Final bool
+	// Workload and WorkloadOptions are the run's workload and its options
+	// (load.workload_options): a client that must create queues or streams
+	// in Setup, or read a batch size, learns their shape here.
+	Workload        string
+	WorkloadOptions map[string]string
 }
 
 // Client performs a workload's operations on a node: the one client
@@ -148,6 +153,13 @@ type Outcome struct {
 	// zxid, offset), as compact JSON the target defines.
 	Version json.RawMessage
 	Error   string
+}
+
+// HealthPorter is a Target whose health is asked on another port than the
+// client port (NATS: the HTTP monitoring port, while clients speak the NATS
+// protocol): Healthy is given that port's endpoint instead.
+type HealthPorter interface {
+	HealthPort() string
 }
 
 // LeaderFinder is implemented by targets that can say which node leads.

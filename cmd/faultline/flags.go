@@ -114,8 +114,8 @@ func loadFlags(fs *pflag.FlagSet, l *bench.LoadConfig) (finish func() error) {
 		fs.VarP((*durationFlag)(&l.Duration), "duration", "d", "how long the load runs")
 		fs.StringVarP(&l.Rate, "rate", "r", l.Rate, "operations per second (open loop), ramp:FROM..TO, sine:MEAN,AMPLITUDE,PERIOD, or closed:PROCESSES")
 		fs.StringVarP(&l.Workload, "workload", "w", l.Workload, "data model: "+strings.Join(workload.Names(), ", ")+
-			" (register: a few keys, rotated; kv: a large key space; list-append, rw-register: transactions)")
-		fs.Var(wopts, "workload-opt", "workload option key=value, repeatable (list-append, rw-register: txn-len=1..4, read-fraction=0.5)")
+			" (register: a few keys, rotated; kv: a large key space; list-append, rw-register: transactions; queue: enqueue/dequeue, final drain; log: send/poll, final read-all)")
+		fs.Var(wopts, "workload-opt", "workload option key=value, repeatable (list-append, rw-register: txn-len=1..4, read-fraction=0.5; queue: queues=2, enqueue-fraction=0.5, batch=1; log: streams=3, send-fraction=0.5, batch=10)")
 		txnLen = fs.String("txn-len", "", "transactions: micro-operations per transaction, N or MIN..MAX (shorthand for --workload-opt txn-len=...; default 1..4)")
 		fs.StringVar(&l.Mix, "mix", l.Mix, "relative weights of the operations")
 		fs.StringVar(&l.ReadMode, "read-mode", l.ReadMode, "target read mode (etcd: linearizable or serializable)")
@@ -165,7 +165,7 @@ func checkFlags(fs *pflag.FlagSet, c *bench.CheckConfig) (finish func() error) {
 	copts := &optionsFlag{m: &c.Options, given: map[string]string{}}
 	inGroup(fs, groupChecks, func() {
 		fs.StringVar(&c.Consistency, "consistency", c.Consistency, "transactions: the model the history is held to: strict-serializable (default), serializable, snapshot-isolation, repeatable-read, read-committed, read-uncommitted")
-		fs.Var(copts, "check-opt", "checker option key=value, repeatable (queue: at-least-once=true, batch=N; log: shared-consumers=true)")
+		fs.Var(copts, "check-opt", "checker option key=value, repeatable (queue: redelivers=true, at-least-once=true, batch=N; log: at-least-once=true, shared-consumers=true; elle: writes-follow-reads=false)")
 		fs.Var((*durationFlag)(&c.Timeout), "check-timeout", "time budget of the linearizability check")
 		fs.IntVar(&c.MemoryMB, "check-memory-mb", c.MemoryMB, "heap (MiB) over which the linearizability check stops its heaviest search, leaving that key unknown")
 		fs.Var((*thresholdsFlag)(&c.Thresholds), "threshold",

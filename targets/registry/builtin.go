@@ -5,6 +5,8 @@ import (
 	"github.com/faultline/faultline/targets/etcd"
 	"github.com/faultline/faultline/targets/naivepaxos"
 	"github.com/faultline/faultline/targets/postgres"
+	"github.com/faultline/faultline/targets/nats"
+	"github.com/faultline/faultline/targets/rabbitmq"
 	"github.com/faultline/faultline/targets/raftkv"
 )
 
@@ -14,4 +16,6 @@ func init() {
 	Register("raftkv", func(opts map[string]string) (targets.Target, error) { return raftkv.New(opts) })
 	Register("naive-paxos", func(opts map[string]string) (targets.Target, error) { return naivepaxos.New(opts) })
 	Register("postgres", func(opts map[string]string) (targets.Target, error) { return postgres.New(opts) })
+	Register("nats", func(opts map[string]string) (targets.Target, error) { return nats.New(opts) })
+	Register("rabbitmq", func(opts map[string]string) (targets.Target, error) { return rabbitmq.New(opts) })
 }

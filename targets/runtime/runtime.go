@@ -145,8 +145,12 @@ func WaitHealthy(ctx context.Context, t targets.Target, nodes []Node, timeout ti
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	port := targets.ClientPort
+	if hp, ok := t.(targets.HealthPorter); ok {
+		port = hp.HealthPort()
+	}
 	hc := httpx.NewClient(2*time.Second, httpx.WithAllow(httpx.AllowEndpoints(len(nodes), func(i int) string {
-		return nodes[i].Endpoint(targets.ClientPort)
+		return nodes[i].Endpoint(port)
 	})))
 	defer hc.CloseIdleConnections()
 	var wg sync.WaitGroup
@@ -157,7 +161,7 @@ func WaitHealthy(ctx context.Context, t targets.Target, nodes []Node, timeout ti
 			defer wg.Done()
 			var last error
 			for {
-				last = t.Healthy(ctx, hc, n.Endpoint(targets.ClientPort))
+				last = t.Healthy(ctx, hc, n.Endpoint(port))
 				if last == nil {
 					return
 				}

@@ -6,6 +6,8 @@ import (
 	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/bench/workload/kv"
 	"github.com/faultline/faultline/bench/workload/listappend"
+	logwl "github.com/faultline/faultline/bench/workload/log"
+	"github.com/faultline/faultline/bench/workload/queue"
 	"github.com/faultline/faultline/bench/workload/register"
 	"github.com/faultline/faultline/bench/workload/rwregister"
 )
@@ -15,4 +17,6 @@ func init() {
 	workload.Register(kv.New())
 	workload.Register(listappend.New())
 	workload.Register(rwregister.New())
+	workload.Register(queue.Workload{})
+	workload.Register(logwl.Workload{})
 }
