@@ -4,8 +4,8 @@ import (
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/etcd"
 	"github.com/faultline/faultline/targets/naivepaxos"
-	"github.com/faultline/faultline/targets/postgres"
 	"github.com/faultline/faultline/targets/nats"
+	"github.com/faultline/faultline/targets/postgres"
 	"github.com/faultline/faultline/targets/rabbitmq"
 	"github.com/faultline/faultline/targets/raftkv"
 )
