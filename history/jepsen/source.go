@@ -297,13 +297,14 @@ func readLog(b []byte, dropped *int) ([]rawOp, error) {
 	return ops, nil
 }
 
-// name is a keyword's or a string's name ("" for anything else).
+// name is a keyword's or a string's name ("" for anything else); a
+// string may keep the keyword's colon (":invoke"), as some JSON writers do.
 func name(v any) string {
 	switch x := v.(type) {
 	case Keyword:
 		return string(x)
 	case string:
-		return x
+		return strings.TrimPrefix(x, ":")
 	case Symbol:
 		return string(x)
 	}
