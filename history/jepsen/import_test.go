@@ -96,23 +96,25 @@ func TestElleHistories(t *testing.T) {
 		name := c.file + "/" + c.model
 		t.Run(name, func(t *testing.T) {
 			src := filepath.Join("testdata", "elle", c.file)
-			out := importAndCheck(t, src, jepsen.WithConsistency(c.model))
-			info, err := bench.ReadInfo(out.Dir)
+			events, w, err := jepsen.ReadFile(src)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if info.Load.Workload != string(c.workload) {
-				t.Fatalf("scenario.json names workload %q, want %q", info.Load.Workload, c.workload)
+			if w != c.workload {
+				t.Fatalf("workload %s, want %s", w, c.workload)
 			}
-			r := result(out, "elle-"+string(c.workload))
-			if r == nil {
-				t.Fatalf("no elle-%s result: %+v", c.workload, out.Summary.Checks)
+			// The checker faultline.Check would run: the one the workload
+			// names, from the registry, with the model as check.consistency.
+			chk, err := checkers.Lookup("elle-"+string(w), checkers.Config{Options: map[string]string{"consistency": c.model}})
+			if err != nil {
+				t.Fatal(err)
 			}
+			r := chk.Check(context.Background(), checkers.NewInput(events, ""))
 			want := checkers.Invalid
 			if c.valid {
 				want = checkers.Valid
 			}
-			found := anomalies(r)
+			found := anomalies(&r)
 			if r.Verdict != want {
 				t.Fatalf("Elle says %s, Faultline %s: %s (anomalies %v)", want, r.Verdict, r.Summary, found)
 			}
@@ -121,8 +123,40 @@ func TestElleHistories(t *testing.T) {
 					t.Errorf("Elle names %s; Faultline found %v", a, found)
 				}
 			}
-			if out.Summary.Verdict != want {
-				t.Errorf("run verdict %s, want %s", out.Summary.Verdict, want)
+		})
+	}
+}
+
+// TestElleImportEndToEnd: an imported transactional history checked as
+// `faultline check` checks a run directory: scenario.json picks the
+// workload's checker and the model.
+func TestElleImportEndToEnd(t *testing.T) {
+	for _, c := range []struct {
+		file     string
+		model    string
+		workload jepsen.Workload
+		valid    bool
+	}{
+		{"la-paper-example.edn", "", jepsen.ListAppend, false},
+		{"la-si-without-g-single.edn", "snapshot-isolation", jepsen.ListAppend, true},
+		{"rw-g2-item.edn", "serializable", jepsen.RWRegister, false},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			out := importAndCheck(t, filepath.Join("testdata", "elle", c.file), jepsen.WithConsistency(c.model))
+			info, err := bench.ReadInfo(out.Dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Load.Workload != string(c.workload) || info.Check.Consistency != c.model {
+				t.Fatalf("scenario.json: workload %q, consistency %q", info.Load.Workload, info.Check.Consistency)
+			}
+			r := result(out, "elle-"+string(c.workload))
+			want, code := checkers.Invalid, faultline.ExitFail
+			if c.valid {
+				want, code = checkers.Valid, faultline.ExitPass
+			}
+			if r == nil || r.Verdict != want || out.Summary.Verdict != want || faultline.ExitCode(out, nil) != code {
+				t.Fatalf("want %s (exit %d); run %s, exit %d, checker %+v", want, code, out.Summary.Verdict, faultline.ExitCode(out, nil), r)
 			}
 		})
 	}
