@@ -3,7 +3,6 @@ package faultline
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/faultline/faultline/bench"
@@ -11,6 +10,8 @@ import (
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/report"
 	"gonum.org/v1/plot"
+
+	"github.com/faultline/faultline/internal/safefile"
 )
 
 // writeReport writes summary.json, junit.xml, the plots (PNG and SVG) and
@@ -54,7 +55,7 @@ func writeReport(dir string, sum report.Summary, in *checkers.Input) error {
 		refs = append(refs, report.PlotRef{Title: p.title, PNG: p.name + ".png", SVG: p.name + ".svg"})
 	}
 	errs = append(errs, report.WriteSummary(dir, sum), report.WriteJUnit(dir, sum))
-	scenario, _ := os.ReadFile(filepath.Join(dir, bench.ScenarioFile))
+	scenario, _ := safefile.ReadFile(filepath.Join(dir, bench.ScenarioFile), 16<<20)
 	title := sum.Name
 	if title == "" {
 		title = what

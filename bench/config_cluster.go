@@ -30,7 +30,12 @@ type ClusterConfig struct {
 	// Netns says whether the local runtime gives each node a network
 	// namespace: auto (when root), on, off. scenario.json records the mode used.
 	Netns string `json:"netns,omitempty"`
-	Nodes int    `json:"nodes"`
+	// NodeUser is who the local runtime runs node programs as when the
+	// harness is root (--node-user): by default nobody; "root" keeps root.
+	// A flag only: no scenario file chooses it (a downloaded one must not
+	// raise node programs to root).
+	NodeUser string `json:"-"`
+	Nodes    int    `json:"nodes"`
 	// HealthTimeout bounds the wait for every node to become healthy.
 	HealthTimeout Duration `json:"health_timeout"`
 	// KeepData copies every node's data directory into the run directory

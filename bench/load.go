@@ -15,6 +15,7 @@ import (
 	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/httpx"
 	"github.com/faultline/faultline/targets/runtime"
 )
 
@@ -156,6 +157,9 @@ type attack struct {
 	// Only the result loop touches these.
 	stats  LoadStats
 	encErr error
+	// buildErr is the first request that could not be built (it stopped
+	// the attack).
+	buildErr atomic.Pointer[error]
 }
 
 func (l *Load) newAttack() *attack {
@@ -186,13 +190,22 @@ func (a *attack) target(t *vegeta.Target) error {
 	node := l.Nodes[ni]
 	p.node, op.Process, op.Node = ni, proc, node.Name()
 	l.Workload.Next(op)
-	if err := a.req.Request(op, node.Endpoint(targets.ClientPort), t); err != nil {
+	base := node.Endpoint(targets.ClientPort)
+	err := a.req.Request(op, base, t)
+	if err == nil {
+		// Every request goes to its node and nowhere else, whatever a
+		// template rendered for this operation.
+		err = httpx.CheckURL(t.URL, base)
+	}
+	if err != nil {
 		// Returning an error stops the attack: a request we cannot even
 		// build is a bug, not a fault to measure.
 		l.Workload.Done(op)
 		a.procs.release(ni, op.Process, false)
 		defer a.pend.free(p)
-		return fmt.Errorf("build the request of %s %s: %w", op.F, op.Key, err)
+		err = fmt.Errorf("build the request of %s %s: %w", op.F, op.Key, err)
+		a.buildErr.CompareAndSwap(nil, &err)
+		return err
 	}
 	op.Time = l.Rec.Now()
 	if intended > 0 {
@@ -276,10 +289,15 @@ func (l *Load) Run(ctx context.Context) (LoadStats, error) {
 		vegeta.MaxBody(64 << 10),
 		vegeta.Timeout(l.Timeout),
 	}
+	// Last: vegeta's other options assume its own *http.Transport, whose
+	// proxy comes from the environment. Ours has none, follows no redirect
+	// and sends only to the nodes (targets/httpx).
+	hc := httpx.NewClient(l.Timeout, httpx.WithConnections(int(a.maxw)), httpx.WithAllow(nodeHosts(l.Nodes)))
+	defer hc.CloseIdleConnections()
 	if tr, ok := a.req.(targets.Transporter); ok {
-		// Last: vegeta's other options assume its own *http.Transport.
-		opts = append(opts, vegeta.Client(&http.Client{Transport: tr.Transport(), Timeout: l.Timeout}))
+		hc = &http.Client{Transport: tr.Transport(), Timeout: l.Timeout, CheckRedirect: httpx.NoRedirect}
 	}
+	opts = append(opts, vegeta.Client(hc))
 	atk := vegeta.NewAttacker(opts...)
 	results := atk.Attack(a.target, a.pace, l.Duration, "faultline")
 	var stoppedAt atomic.Int64
@@ -311,7 +329,16 @@ func (l *Load) Run(ctx context.Context) (LoadStats, error) {
 	if a.encErr != nil {
 		return stats, fmt.Errorf("write vegeta results: %w", a.encErr)
 	}
+	if err := a.buildErr.Load(); err != nil {
+		return stats, fmt.Errorf("load stopped: %w", *err)
+	}
 	return stats, nil
+}
+
+// nodeHosts accepts the host:port of any node's client endpoint, asked
+// per request (an endpoint may change when its node restarts).
+func nodeHosts[N LoadNode](nodes []N) func(string) bool {
+	return httpx.AllowEndpoints(len(nodes), func(i int) string { return nodes[i].Endpoint(targets.ClientPort) })
 }
 
 func peakMax(peak *atomic.Int64, n int64) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/faultline/faultline/chaos/netfault"
 	"github.com/faultline/faultline/chaos/sidecar"
 	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/httpx"
 	"github.com/faultline/faultline/targets/runtime"
 	"github.com/faultline/faultline/targets/runtime/docker"
 )
@@ -142,7 +142,7 @@ func (np *nemesisPlan) prepareSidecar(ctx context.Context, rt runtime.Runtime, r
 // falls back to the sidecar on docker when it cannot.
 func newChaosEnv(ctx context.Context, np *nemesisPlan, t targets.Target, c runtime.Cluster, rt runtime.Runtime,
 	runID, image string, logf func(string, ...any)) (*chaos.Env, error) {
-	env := &chaos.Env{Nodes: c.Nodes(), Target: t, HTTP: &http.Client{Timeout: 2 * time.Second}}
+	env := &chaos.Env{Nodes: c.Nodes(), Target: t, HTTP: httpx.NewClient(2*time.Second, httpx.WithAllow(nodeHosts(c.Nodes())))}
 	if !np.network {
 		return env, nil
 	}

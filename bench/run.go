@@ -3,8 +3,6 @@ package bench
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +19,8 @@ import (
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/runtime"
+
+	"github.com/faultline/faultline/internal/safefile"
 )
 
 // Files of a run directory.
@@ -127,7 +127,9 @@ func Execute(ctx context.Context, sc Scenario, opts ...Option) (*Run, error) {
 		return nil, err
 	}
 	if cfg.runID == "" {
-		cfg.runID = newRunID()
+		cfg.runID = runtime.NewRunID()
+	} else if err := runtime.ValidateRunID(cfg.runID); err != nil {
+		return nil, &ConfigError{Err: err}
 	}
 	now := time.Now()
 	name := fmt.Sprintf("%s-%s-%s-%s", now.Format("20060102-150405"), sc.Cluster.Target, sanitize(nemesisLabel(sc.Chaos.Nemesis)), cfg.runID)
@@ -228,7 +230,7 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 		return err
 	}
 	defer func() { err = errors.Join(err, rec.Close()) }()
-	resf, err := os.Create(filepath.Join(r.Dir, ResultsFile))
+	resf, err := safefile.Create(r.Dir, ResultsFile, 0o644)
 	if err != nil {
 		return fmt.Errorf("create results file: %w", err)
 	}
@@ -282,7 +284,7 @@ func (r *Run) writeInfo() error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(r.Dir, ScenarioFile), append(b, '\n'), 0o644); err != nil {
+	if err := safefile.WriteFile(r.Dir, ScenarioFile, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write scenario.json: %w", err)
 	}
 	return nil
@@ -291,7 +293,7 @@ func (r *Run) writeInfo() error {
 // ReadInfo reads a run directory's scenario.json.
 func ReadInfo(dir string) (RunInfo, error) {
 	var info RunInfo
-	b, err := os.ReadFile(filepath.Join(dir, ScenarioFile))
+	b, err := safefile.ReadFile(filepath.Join(dir, ScenarioFile), 16<<20)
 	if err != nil {
 		return info, fmt.Errorf("read run: %w", err)
 	}
@@ -299,12 +301,6 @@ func ReadInfo(dir string) (RunInfo, error) {
 		return info, fmt.Errorf("read %s: %w", filepath.Join(dir, ScenarioFile), err)
 	}
 	return info, nil
-}
-
-func newRunID() string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func nemesisLabel(ns []string) string {

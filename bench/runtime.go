@@ -45,6 +45,15 @@ func checkRuntime(c ClusterConfig) error {
 	default:
 		return fmt.Errorf("unknown --netns %q (known: auto, on, off)", c.Netns)
 	}
+	if c.Runtime != RuntimeDocker {
+		// The local runtime keeps its state there; refused before launching.
+		if err := runtime.CheckStateDir(runtime.StateDir()); err != nil {
+			return err
+		}
+		if err := local.CheckNodeUser(c.NodeUser); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -73,7 +82,7 @@ func newRuntime(ctx context.Context, c ClusterConfig, logf func(string, ...any))
 }
 
 func newLocal(c ClusterConfig) (*local.Runtime, error) {
-	var opts []local.Option
+	opts := []local.Option{local.WithNodeUser(c.NodeUser)}
 	switch c.Netns {
 	case NetnsOn:
 		opts = append(opts, local.WithNamespaces(true))
@@ -110,6 +119,11 @@ func resolvedNetns(rt runtime.Runtime) string {
 // every run when runID is empty. Docker is skipped, and says so, when no
 // engine answers.
 func Clean(ctx context.Context, runID string) (removed []string, skipped []string, err error) {
+	if runID != "" {
+		if err := runtime.ValidateRunID(runID); err != nil {
+			return nil, nil, &ConfigError{Err: err}
+		}
+	}
 	var errs []error
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	d, derr := docker.New(dctx)

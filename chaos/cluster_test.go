@@ -72,7 +72,7 @@ func cluster(t *testing.T) (*docker.Runtime, []runtime.Node) {
 		}
 		b := make([]byte, 4)
 		_, _ = rand.Read(b)
-		shared.runID = "chaostest-" + hex.EncodeToString(b)
+		shared.runID = hex.EncodeToString(b) // a run id as runtime.NewRunID makes them
 		shared.rt = rt
 		shared.cluster, shared.err = rt.Launch(ctx, runtime.ClusterSpec{RunID: shared.runID, Target: tgt, Artifact: art,
 			Nodes: 5, HealthTimeout: time.Minute, LogDir: os.TempDir() + "/" + shared.runID})

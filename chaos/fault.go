@@ -18,6 +18,7 @@ import (
 
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/httpx"
 	"github.com/faultline/faultline/targets/runtime"
 )
 
@@ -78,7 +79,7 @@ func (e *Env) Leader(ctx context.Context) (int, error) {
 	}
 	hc := e.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: 2 * time.Second}
+		hc = httpx.NewClient(2 * time.Second)
 	}
 	return lf.Leader(ctx, hc, bases)
 }

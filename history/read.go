@@ -6,14 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
+
+	"github.com/faultline/faultline/internal/safefile"
 )
 
 // ReadFile reads a history.jsonl. A run that crashed may have left a torn last
 // line; that line is skipped and reported through truncated, not as an error.
 func ReadFile(path string) (events []Event, truncated bool, err error) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path) // a regular file, not a device or a FIFO
 	if err != nil {
 		return nil, false, fmt.Errorf("open history: %w", err)
 	}
@@ -21,11 +22,19 @@ func ReadFile(path string) (events []Event, truncated bool, err error) {
 	return Read(f)
 }
 
+// MaxLineBytes bounds one line of a history: a longer one is an error that
+// names it, not a read that eats the memory (a run directory may come from
+// anywhere).
+const MaxLineBytes = 16 << 20
+
 // Read decodes JSON Lines events from r (see ReadFile).
 func Read(r io.Reader) (events []Event, truncated bool, err error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	for lineNo := 1; ; lineNo++ {
-		line, rerr := br.ReadBytes('\n')
+		line, rerr := readLine(br)
+		if errors.Is(rerr, errLineTooLong) {
+			return events, false, fmt.Errorf("history line %d is longer than %d MiB: not a history Faultline wrote", lineNo, MaxLineBytes>>20)
+		}
 		if len(line) > 0 {
 			var e Event
 			if err := json.Unmarshal(line, &e); err != nil {
@@ -43,6 +52,24 @@ func Read(r io.Reader) (events []Event, truncated bool, err error) {
 		if rerr != nil {
 			return events, false, fmt.Errorf("read history: %w", rerr)
 		}
+	}
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// readLine is ReadBytes('\n') refusing lines longer than MaxLineBytes.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var b []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(b)+len(chunk) > MaxLineBytes {
+			return nil, errLineTooLong
+		}
+		b = append(b, chunk...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return b, err
 	}
 }
 

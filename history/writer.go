@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/faultline/faultline/internal/safefile"
 )
 
 // Writer streams events to a JSON Lines file from a background goroutine, so
@@ -71,7 +74,8 @@ func Create(path string, opts ...WriterOption) (*Writer, error) {
 	if cfg.flushEvery <= 0 {
 		cfg.flushEvery = 200 * time.Millisecond
 	}
-	f, err := os.Create(path)
+	// Created afresh, never through a link planted at path.
+	f, err := safefile.Create(filepath.Dir(path), filepath.Base(path), 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create history: %w", err)
 	}

@@ -19,6 +19,8 @@ import (
 
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
+
+	"github.com/faultline/faultline/internal/safefile"
 )
 
 // CompareEntry is one run in a comparison.
@@ -82,7 +84,7 @@ type loadedRun struct {
 }
 
 func loadRun(e CompareEntry) (*loadedRun, error) {
-	b, err := os.ReadFile(filepath.Join(e.Dir, SummaryFile))
+	b, err := safefile.ReadFile(filepath.Join(e.Dir, SummaryFile), 64<<20)
 	if err != nil {
 		return nil, fmt.Errorf("%s has no summary (run `faultline check %s` first): %w", e.Dir, e.Dir, err)
 	}
@@ -166,7 +168,7 @@ func Compare(outDir, title string, entries []CompareEntry, opts ...CompareOption
 	if err := parse("compare.html").ExecuteTemplate(&buf, "compare.html", page); err != nil {
 		return page, errors.Join(append(errs, fmt.Errorf("render comparison: %w", err))...)
 	}
-	if err := os.WriteFile(filepath.Join(outDir, "index.html"), buf.Bytes(), 0o644); err != nil {
+	if err := safefile.WriteFile(outDir, "index.html", buf.Bytes(), 0o644); err != nil {
 		errs = append(errs, err)
 	}
 	return page, errors.Join(errs...)

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/faultline/faultline/checkers"
+
+	"github.com/faultline/faultline/internal/safefile"
 )
 
 // HTMLFile is the per-run report.
@@ -92,7 +94,7 @@ func WriteHTML(dir string, page RunPage) error {
 	if err := parse("run.html").ExecuteTemplate(&buf, "run.html", page); err != nil {
 		return fmt.Errorf("render report: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, HTMLFile), buf.Bytes(), 0o644); err != nil {
+	if err := safefile.WriteFile(dir, HTMLFile, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil

@@ -3,11 +3,11 @@ package report
 import (
 	"encoding/xml"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/faultline/faultline/checkers"
+
+	"github.com/faultline/faultline/internal/safefile"
 )
 
 // JUnitFile is the CI gate's view of a run: one test case per checker.
@@ -102,7 +102,7 @@ func WriteJUnit(dir string, s Summary) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, JUnitFile), b, 0o644); err != nil {
+	if err := safefile.WriteFile(dir, JUnitFile, b, 0o644); err != nil {
 		return fmt.Errorf("write junit: %w", err)
 	}
 	return nil

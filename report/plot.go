@@ -1,10 +1,10 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"image/color"
 	"math"
-	"path/filepath"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -12,6 +12,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/faultline/faultline/history"
+
+	"github.com/faultline/faultline/internal/safefile"
 )
 
 // Colours of outcomes and fault windows, shared by every plot.
@@ -116,7 +118,15 @@ func SavePlot(p *plot.Plot, dir, name string) ([]string, error) {
 	var files []string
 	for _, ext := range []string{".png", ".svg"} {
 		f := name + ext
-		if err := p.Save(10*vg.Inch, 5*vg.Inch, filepath.Join(dir, f)); err != nil {
+		w, err := p.WriterTo(10*vg.Inch, 5*vg.Inch, ext[1:])
+		var buf bytes.Buffer
+		if err == nil {
+			_, err = w.WriteTo(&buf)
+		}
+		if err == nil {
+			err = safefile.WriteFile(dir, f, buf.Bytes(), 0o644)
+		}
+		if err != nil {
 			return files, fmt.Errorf("save %s: %w", f, err)
 		}
 		files = append(files, f)

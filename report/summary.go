@@ -6,14 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
+
+	"github.com/faultline/faultline/internal/safefile"
 )
 
 // SummaryFile is the machine-readable result of a run.
@@ -171,7 +171,7 @@ func WriteSummary(dir string, s Summary) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, SummaryFile), append(b, '\n'), 0o644); err != nil {
+	if err := safefile.WriteFile(dir, SummaryFile, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write summary: %w", err)
 	}
 	return nil

@@ -12,6 +12,8 @@ import (
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/report"
+
+	"github.com/faultline/faultline/internal/safefile"
 )
 
 // Files a suite writes into its output directory, beside the run directories.
@@ -250,5 +252,5 @@ func writeJSON(rep *Report, out string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(out, JSONFile), append(b, '\n'), 0o644)
+	return safefile.WriteFile(out, JSONFile, append(b, '\n'), 0o644)
 }

@@ -15,6 +15,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/targets/httpx"
 )
 
 // Transporter is implemented by a Requester that carries its requests itself
@@ -54,13 +55,9 @@ var (
 const maxBody = 64 << 10
 
 func (c *httpClient) client() *http.Client {
-	c.once.Do(func() {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.Proxy = nil // traffic goes to the cluster's nodes, never through a proxy
-		c.hc = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		}}
-	})
+	// No proxy, no redirects (targets/httpx); each request's URL is checked
+	// against its node in Do.
+	c.once.Do(func() { c.hc = httpx.NewClient(0) })
 	return c.hc
 }
 
@@ -68,6 +65,9 @@ func (c *httpClient) Do(ctx context.Context, op *history.Event, base string) Out
 	var t vegeta.Target
 	if err := c.Request(op, base, &t); err != nil {
 		return Outcome{Type: history.Fail, Error: "build the request: " + err.Error()}
+	}
+	if err := httpx.CheckURL(t.URL, base); err != nil {
+		return Outcome{Type: history.Fail, Error: err.Error()}
 	}
 	req, err := t.Request()
 	if err != nil {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,8 +29,10 @@ const clusterUsage = `usage: faultline cluster <up|down|ls> [flags]
 // clusterRecord is what `cluster up` leaves in the state directory so that
 // `cluster down` (another process) can find it.
 type clusterRecord struct {
-	RunID   string        `json:"run_id"`
-	Pid     int           `json:"pid"`
+	RunID string `json:"run_id"`
+	// Process is the holder: pid, executable and start time, so that `cluster
+	// down` signals it only while it is still that process.
+	runtime.Process
 	Runtime string        `json:"runtime"`
 	Target  string        `json:"target"`
 	Version string        `json:"version"`
@@ -49,7 +49,17 @@ type clusterNode struct {
 
 func clusterDir() string { return filepath.Join(runtime.StateDir(), "clusters") }
 
-func recordPath(runID string) string { return filepath.Join(clusterDir(), runID+".json") }
+// recordPath is "" for an invalid run id: nothing is read or removed there.
+func recordPath(runID string) string {
+	if runtime.ValidateRunID(runID) != nil {
+		return ""
+	}
+	p, err := runtime.Within(clusterDir(), runID+".json")
+	if err != nil {
+		return ""
+	}
+	return p
+}
 
 func cmdCluster(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -97,6 +107,10 @@ func cmdClusterUp(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := c.Validate(); err != nil {
 		return usageErr(stderr, err)
 	}
+	// The record goes into the state directory, whatever the runtime.
+	if err := runtime.CheckStateDir(runtime.StateDir()); err != nil {
+		return usageErr(stderr, err)
+	}
 	t, err := c.LookupTarget()
 	if err != nil {
 		return usageErr(stderr, err)
@@ -119,8 +133,13 @@ func cmdClusterUp(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "faultline: prepare %s: %v\n", t.Name(), err)
 		return faultline.ExitInfra
 	}
-	runID := newRunID()
-	rec := clusterRecord{RunID: runID, Pid: os.Getpid(), Runtime: rt.Name(), Target: t.Name(), Version: art.Version, Started: time.Now()}
+	self, err := runtime.Self()
+	if err != nil {
+		fmt.Fprintf(stderr, "faultline: %v\n", err)
+		return faultline.ExitInfra
+	}
+	runID := runtime.NewRunID()
+	rec := clusterRecord{RunID: runID, Process: self, Runtime: rt.Name(), Target: t.Name(), Version: art.Version, Started: time.Now()}
 	// The record is written before launching, so that `cluster down` and
 	// `clean` can find the run even if this process dies while launching.
 	if err := writeRecord(rec); err != nil {
@@ -185,6 +204,14 @@ func cmdClusterDown(ctx context.Context, args []string, stdout, stderr io.Writer
 	if fs.NArg() > 0 {
 		return usageErr(stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
+	if err := checkRunFlag(*runID); err != nil {
+		return usageErr(stderr, err)
+	}
+	// Records are trusted (their pid gets signalled) only in a state
+	// directory nobody else controls.
+	if err := runtime.CheckStateDir(runtime.StateDir()); err != nil {
+		return usageErr(stderr, err)
+	}
 	if *runID == "" {
 		recs := readRecords()
 		switch len(recs) {
@@ -200,15 +227,18 @@ func cmdClusterDown(ctx context.Context, args []string, stdout, stderr io.Writer
 			return usageErr(stderr, fmt.Errorf("%d clusters are up (%s): say which with --run", len(recs), strings.Join(ids, ", ")))
 		}
 	}
-	if rec, err := readRecord(recordPath(*runID)); err == nil && alive(rec.Pid) {
-		// The process that holds the cluster tears it down itself, as on Ctrl-C.
-		if err := syscall.Kill(rec.Pid, syscall.SIGTERM); err == nil {
+	if rec, err := readRecord(recordPath(*runID)); err == nil && rec.RunID == *runID {
+		// The process that holds the cluster tears it down itself, as on
+		// Ctrl-C; only if it still is that process (pids are reused).
+		if err := rec.Process.Signal(syscall.SIGTERM); err == nil {
 			deadline := time.Now().Add(2 * time.Minute)
-			for alive(rec.Pid) && time.Now().Before(deadline) {
+			for rec.Process.Verify() == nil && time.Now().Before(deadline) {
 				time.Sleep(100 * time.Millisecond)
 			}
+			fmt.Fprintf(stdout, "stopped cluster %s (process %d)\n", *runID, rec.Pid)
+		} else if rec.Pid > 0 {
+			fmt.Fprintf(stderr, "faultline: %v\n", err)
 		}
-		fmt.Fprintf(stdout, "stopped cluster %s (process %d)\n", *runID, rec.Pid)
 	}
 	// Whatever the holder could not remove (it was killed, say) goes now.
 	return cleanRun(ctx, *runID, stdout, stderr)
@@ -225,7 +255,7 @@ func cmdClusterLs(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, r := range recs {
 		state := "up"
-		if !alive(r.Pid) {
+		if r.Process.Verify() != nil {
 			state = "gone (faultline clean --run " + r.RunID + ")"
 		}
 		var eps []string
@@ -252,6 +282,9 @@ func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if (*runID == "") == !*all {
 		return usageErr(stderr, errors.New("clean needs --run <id> (one run) or --all (every run)"))
+	}
+	if err := checkRunFlag(*runID); err != nil {
+		return usageErr(stderr, err)
 	}
 	return cleanRun(ctx, *runID, stdout, stderr)
 }
@@ -282,7 +315,10 @@ func cleanRun(ctx context.Context, runID string, stdout, stderr io.Writer) int {
 }
 
 func writeRecord(r clusterRecord) error {
-	if err := os.MkdirAll(clusterDir(), 0o755); err != nil {
+	if err := runtime.EnsureStateDir(runtime.StateDir()); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(clusterDir(), 0o700); err != nil {
 		return fmt.Errorf("record cluster: %w", err)
 	}
 	b, err := json.MarshalIndent(r, "", "  ")
@@ -290,7 +326,7 @@ func writeRecord(r clusterRecord) error {
 		return err
 	}
 	tmp := recordPath(r.RunID) + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("record cluster: %w", err)
 	}
 	return os.Rename(tmp, recordPath(r.RunID))
@@ -306,10 +342,13 @@ func readRecord(path string) (clusterRecord, error) {
 }
 
 func readRecords() []clusterRecord {
+	if runtime.CheckStateDir(runtime.StateDir()) != nil {
+		return nil
+	}
 	paths, _ := filepath.Glob(filepath.Join(clusterDir(), "*.json"))
 	var out []clusterRecord
 	for _, p := range paths {
-		if r, err := readRecord(p); err == nil {
+		if r, err := readRecord(p); err == nil && p == recordPath(r.RunID) {
 			out = append(out, r)
 		}
 	}
@@ -317,19 +356,13 @@ func readRecords() []clusterRecord {
 	return out
 }
 
-func alive(pid int) bool {
-	if pid <= 0 {
-		return false
+// checkRunFlag refuses a --run that is not a run id ("" is no --run).
+func checkRunFlag(id string) error {
+	if id == "" {
+		return nil
 	}
-	if err := syscall.Kill(pid, 0); err != nil {
-		return false
+	if err := runtime.ValidateRunID(id); err != nil {
+		return fmt.Errorf("--run: %w", err)
 	}
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	return !strings.Contains(string(b), ") Z ")
-}
-
-func newRunID() string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	return nil
 }

@@ -16,6 +16,7 @@ func clusterFlags(fs *flag.FlagSet, c *bench.ClusterConfig) func() {
 	fs.StringVar(&c.Version, "version", c.Version, "version of the target to build (default: the target's own default)")
 	fs.StringVar(&c.Runtime, "runtime", c.Runtime, "where nodes run: docker, local (child processes) or auto (docker when an engine answers, else local)")
 	fs.StringVar(&c.Netns, "netns", c.Netns, "local runtime: a network namespace per node, needed by network faults: auto (when root), on, off")
+	fs.StringVar(&c.NodeUser, "node-user", c.NodeUser, "local runtime as root: the user node programs run as (default nobody; root keeps root)")
 	fs.IntVar(&c.Nodes, "nodes", c.Nodes, "cluster size")
 	fs.Var((*durationFlag)(&c.HealthTimeout), "health-timeout", "how long nodes may take to become healthy")
 	fs.Var((*optionsFlag)(&c.Options), "target-opt", "target option key=value, repeatable (raftkv: bug=stale-reads|ack-before-commit|non-atomic-cas)")

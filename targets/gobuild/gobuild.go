@@ -60,6 +60,9 @@ func Build(ctx context.Context, s Spec) (path, version string, err error) {
 	dir := filepath.Join(s.CacheDir, "bin", s.Name, version+"-linux-"+runtime.GOARCH)
 	path = filepath.Join(dir, s.Name)
 	if isFile(path) {
+		if err := checkTrusted(s.CacheDir, path); err != nil {
+			return "", "", err
+		}
 		return path, version, nil
 	}
 	err = cache(dir, path, s.Name, func(tmp string) error {
@@ -84,6 +87,9 @@ func Build(ctx context.Context, s Spec) (path, version string, err error) {
 		return nil
 	})
 	if err != nil {
+		return "", "", err
+	}
+	if err := checkTrusted(s.CacheDir, path); err != nil {
 		return "", "", err
 	}
 	return path, version, nil
@@ -124,7 +130,7 @@ func workModule(name string) (string, error) {
 // cache puts the binary build writes to tmp at bin in dir, under the dir's
 // lock, unless another process stored it while this one waited.
 func cache(dir, bin, name string, build func(tmp string) error) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := mkdirAll(dir); err != nil {
 		return fmt.Errorf("create cache dir: %w", err)
 	}
 	unlock, err := lock(filepath.Join(dir, ".lock"))
@@ -146,6 +152,26 @@ func cache(dir, bin, name string, build func(tmp string) error) error {
 		return fmt.Errorf("store %s in cache: %w", name, err)
 	}
 	return nil
+}
+
+// mkdirAll is os.MkdirAll with every directory it creates 0755 whatever the
+// umask: a cache directory writable by others is refused (checkTrusted).
+func mkdirAll(dir string) error {
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		return nil
+	}
+	if parent := filepath.Dir(dir); parent != dir {
+		if err := mkdirAll(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		if os.IsExist(err) {
+			return nil
+		}
+		return err
+	}
+	return os.Chmod(dir, 0o755)
 }
 
 func isFile(path string) bool {

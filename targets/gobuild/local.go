@@ -46,7 +46,7 @@ func BuildLocal(ctx context.Context, s LocalSpec) (string, error) {
 		return "", errors.New("building " + s.Name + " needs the Go toolchain on PATH (see README)")
 	}
 	dir := filepath.Join(s.CacheDir, "bin", s.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := mkdirAll(dir); err != nil {
 		return "", fmt.Errorf("create cache dir: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+s.Name+".*.tmp")
@@ -79,9 +79,9 @@ func BuildLocal(ctx context.Context, s LocalSpec) (string, error) {
 	}
 	final := filepath.Join(dir, "local-"+hex.EncodeToString(h.Sum(nil))[:16]+"-linux-"+runtime.GOARCH, s.Name)
 	if st, err := os.Stat(final); err == nil && st.Mode().IsRegular() {
-		return final, nil
+		return final, checkTrusted(s.CacheDir, final)
 	}
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+	if err := mkdirAll(filepath.Dir(final)); err != nil {
 		return "", fmt.Errorf("create cache dir: %w", err)
 	}
 	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
@@ -92,7 +92,7 @@ func BuildLocal(ctx context.Context, s LocalSpec) (string, error) {
 	if err := os.Rename(tmp.Name(), final); err != nil {
 		return "", fmt.Errorf("store %s in cache: %w", s.Name, err)
 	}
-	return final, nil
+	return final, checkTrusted(s.CacheDir, final)
 }
 
 // LocalVersion names a binary built by BuildLocal: "local-<content hash>".

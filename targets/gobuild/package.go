@@ -48,6 +48,9 @@ func BuildPackage(ctx context.Context, s PackageSpec) (path, version string, err
 	}
 	if isExactVersion(s.Version) {
 		if _, bin := where(s.Version); isFile(bin) {
+			if err := checkTrusted(s.CacheDir, bin); err != nil {
+				return "", "", err
+			}
 			return bin, s.Version, nil
 		}
 	}
@@ -72,6 +75,9 @@ func BuildPackage(ctx context.Context, s PackageSpec) (path, version string, err
 	}
 	dir, bin := where(version)
 	if isFile(bin) {
+		if err := checkTrusted(s.CacheDir, bin); err != nil {
+			return "", "", err
+		}
 		return bin, version, nil
 	}
 	err = cache(dir, bin, s.Name, func(tmp string) error {
@@ -82,6 +88,9 @@ func BuildPackage(ctx context.Context, s PackageSpec) (path, version string, err
 		return nil
 	})
 	if err != nil {
+		return "", "", err
+	}
+	if err := checkTrusted(s.CacheDir, bin); err != nil {
 		return "", "", err
 	}
 	return bin, version, nil

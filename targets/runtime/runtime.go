@@ -9,14 +9,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/faultline/faultline/internal/safefile"
 	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/httpx"
 )
 
 // Labels put on everything a run creates, so that `faultline clean` can find
@@ -30,17 +30,6 @@ const (
 	// starts, so that `faultline clean` can find them by run id.
 	EnvRun = "FAULTLINE_RUN"
 )
-
-// StateDir is where runtimes keep what must outlive the harness process:
-// node data and logs of the local runtime, and records of what a run created,
-// read by `faultline clean` after a run was killed. FAULTLINE_STATE_DIR
-// overrides it.
-func StateDir() string {
-	if d := os.Getenv("FAULTLINE_STATE_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join(os.TempDir(), "faultline")
-}
 
 // ShortID is a run id cut to fit names with a length limit (Linux interface
 // names have 15 bytes): the id itself when it is at most 8 characters, a
@@ -152,7 +141,10 @@ func WaitHealthy(ctx context.Context, t targets.Target, nodes []Node, timeout ti
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	hc := &http.Client{Timeout: 2 * time.Second}
+	hc := httpx.NewClient(2*time.Second, httpx.WithAllow(httpx.AllowEndpoints(len(nodes), func(i int) string {
+		return nodes[i].Endpoint(targets.ClientPort)
+	})))
+	defer hc.CloseIdleConnections()
 	var wg sync.WaitGroup
 	errs := make([]error, len(nodes))
 	for i, n := range nodes {
@@ -193,12 +185,22 @@ func Tail(b []byte, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// SaveLogs writes each node's log to dir/<name>.log.
+// MaxLogBytes bounds what Node.Logs returns: the last MaxLogBytes of a
+// node's output. A node that floods its log cannot make the harness run out
+// of memory.
+const MaxLogBytes = 64 << 20
+
+// MaxDataBytes bounds the data SaveData copies out of one node.
+const MaxDataBytes = 1 << 30
+
+// SaveLogs writes each node's log to dir/<name>.log. dir and the files are
+// created without following symlinks someone may have planted there
+// (internal/safefile).
 func SaveLogs(ctx context.Context, dir string, nodes []Node) error {
 	if dir == "" {
 		return nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := safefile.MkdirAll(filepath.Dir(dir), filepath.Base(dir), 0o755); err != nil {
 		return fmt.Errorf("save node logs: %w", err)
 	}
 	var errs []error
@@ -210,9 +212,44 @@ func SaveLogs(ctx context.Context, dir string, nodes []Node) error {
 		if len(b) == 0 && err != nil {
 			continue
 		}
-		if err := os.WriteFile(dir+"/"+n.Name()+".log", b, 0o644); err != nil {
+		if _, err := Within(dir, n.Name()+".log"); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := safefile.WriteFile(dir, n.Name()+".log", b, 0o644); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// TailBuffer keeps the last Max bytes written to it (MaxLogBytes when Max is
+// 0): a node's log stream read through it takes bounded memory.
+type TailBuffer struct {
+	Max int
+	b   []byte
+}
+
+func (t *TailBuffer) Write(p []byte) (int, error) {
+	limit := t.Max
+	if limit <= 0 {
+		limit = MaxLogBytes
+	}
+	t.b = append(t.b, p...)
+	if len(t.b) > 2*limit {
+		t.b = append(t.b[:0], t.b[len(t.b)-limit:]...)
+	}
+	return len(p), nil
+}
+
+// Bytes is the last Max bytes written.
+func (t *TailBuffer) Bytes() []byte {
+	limit := t.Max
+	if limit <= 0 {
+		limit = MaxLogBytes
+	}
+	if len(t.b) > limit {
+		return t.b[len(t.b)-limit:]
+	}
+	return t.b
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/httpx"
 )
 
 // request is a compiled Request.
@@ -44,8 +45,21 @@ type rule struct {
 }
 
 // build fills t with the request of op against base. The op id goes last in
-// the query, where the load looks for it.
+// the query, where the load looks for it. The URL is checked on every
+// request, not only on the samples of validation: a template may render
+// another host for some operations only ("{{if gt .Op 2}}@192.0.2.1{{end}}/kv").
 func (r *request) build(op *history.Event, base string, options map[string]string, t *vegeta.Target) error {
+	if err := r.render(op, base, options, t); err != nil {
+		return err
+	}
+	if err := httpx.CheckURL(t.URL, base); err != nil {
+		return fmt.Errorf("requests.%s.path %q: %w", r.f, r.path.src, err)
+	}
+	return nil
+}
+
+// render is build without the check of the URL.
+func (r *request) render(op *history.Event, base string, options map[string]string, t *vegeta.Target) error {
 	d := OpData{Key: op.Key, Value: op.Value, From: op.From, Op: op.ID, Options: options}
 	var b strings.Builder
 	b.WriteString(strings.TrimRight(base, "/"))

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -174,7 +173,7 @@ func TestDockerfileAndImageSources(t *testing.T) {
 	if err != nil || iart.Image != ref || iart.Binary != "" {
 		t.Fatalf("prepare image: %+v %v", iart, err)
 	}
-	runID := "spec" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	runID := runtime.NewRunID()
 	cl, err := rt.Launch(ctx, runtime.ClusterSpec{RunID: runID, Target: itg, Artifact: iart, Nodes: 3, HealthTimeout: time.Minute})
 	if err != nil {
 		t.Fatalf("launch: %v", err)
@@ -202,7 +201,7 @@ func TestDockerfileAndImageSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = lrt.Launch(ctx, runtime.ClusterSpec{RunID: runID + "l", Target: itg, Artifact: iart, Nodes: 3})
+	_, err = lrt.Launch(ctx, runtime.ClusterSpec{RunID: runtime.NewRunID(), Target: itg, Artifact: iart, Nodes: 3})
 	if err == nil || !strings.Contains(err.Error(), "only the docker runtime can run") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("local runtime with an image: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/httpx"
 )
 
 var (
@@ -341,7 +342,7 @@ func compileRequest(f string, r *Request, options map[string]string) (*request, 
 		{F: f, ID: 2, Key: "k1.3", Value: "2-xyz", From: "1-abc"},
 	} {
 		var vt vegeta.Target
-		if err := cr.build(&op, "http://127.0.0.1:1", options, &vt); err != nil {
+		if err := cr.render(&op, "http://127.0.0.1:1", options, &vt); err != nil {
 			return nil, err
 		}
 		if !strings.HasPrefix(vt.URL, "http://127.0.0.1:1/") {
@@ -352,6 +353,9 @@ func compileRequest(f string, r *Request, options map[string]string) (*request, 
 		}
 		if strings.Contains(vt.URL, "#") {
 			return nil, fmt.Errorf("%s.path %q: a URL fragment (#) would hide the op id Faultline appends to the query", at, r.Path)
+		}
+		if err := httpx.CheckURL(vt.URL, "http://127.0.0.1:1"); err != nil {
+			return nil, fmt.Errorf("%s.path %q: %w", at, r.Path, err)
 		}
 	}
 	return cr, nil

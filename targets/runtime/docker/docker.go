@@ -32,6 +32,7 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/faultline/faultline/internal/safefile"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/runtime"
 )
@@ -172,6 +173,11 @@ func tagSafe(v string) string {
 // until every node is healthy. On error everything created is removed.
 func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runtime.Cluster, err error) {
 	t := spec.Target
+	// The id becomes container and network names and the label clean
+	// filters on.
+	if err := runtime.ValidateRunID(spec.RunID); err != nil {
+		return nil, fmt.Errorf("docker runtime: %w", err)
+	}
 	logf := spec.Log
 	if logf == nil {
 		logf = func(string, ...any) {}
@@ -341,6 +347,9 @@ func (r *Runtime) createNetwork(ctx context.Context, name, runID string, labels 
 func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
 	f := client.Filters{}
 	if runID != "" {
+		if err := runtime.ValidateRunID(runID); err != nil {
+			return nil, err
+		}
 		f = f.Add("label", runtime.LabelRun+"="+runID)
 	} else {
 		f = f.Add("label", runtime.LabelRun)
@@ -424,9 +433,16 @@ func (c *cluster) SaveData(ctx context.Context, dir string) error {
 }
 
 // untar writes the directories and regular files of a tar stream under dst,
-// refusing paths that would leave it.
+// refusing paths that would leave it, at most runtime.MaxDataBytes. The
+// archive comes from the node: links in it are skipped, and files are
+// written through internal/safefile.
 func untar(r io.Reader, dst string) error {
+	// dst is <run dir>/data/<node>: neither data/ nor <node> may be a link.
+	if err := safefile.MkdirAll(filepath.Dir(filepath.Dir(dst)), filepath.Join(filepath.Base(filepath.Dir(dst)), filepath.Base(dst)), 0o755); err != nil {
+		return err
+	}
 	tr := tar.NewReader(r)
+	var total int64
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -446,22 +462,32 @@ func untar(r io.Reader, dst string) error {
 		if p != dst && !strings.HasPrefix(p, dst+string(filepath.Separator)) {
 			return fmt.Errorf("unsafe path %q in archive", h.Name)
 		}
+		if p == dst {
+			continue
+		}
+		rel, _ = filepath.Rel(dst, p)
 		switch h.Typeflag {
 		case tar.TypeDir:
-			if err := os.MkdirAll(p, 0o755); err != nil {
+			if err := safefile.MkdirAll(dst, rel, 0o755); err != nil {
 				return err
 			}
 		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
+			if d := filepath.Dir(rel); d != "." {
+				if err := safefile.MkdirAll(dst, d, 0o755); err != nil {
+					return err
+				}
 			}
-			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+			f, err := safefile.Create(dst, rel, 0o644)
 			if err != nil {
 				return err
 			}
-			_, err = io.Copy(f, tr)
+			n, err := io.Copy(f, io.LimitReader(tr, runtime.MaxDataBytes-total+1))
+			total += n
 			if cerr := f.Close(); err == nil {
 				err = cerr
+			}
+			if err == nil && total > runtime.MaxDataBytes {
+				err = fmt.Errorf("more than %d MiB of data: the copy stops here", runtime.MaxDataBytes>>20)
 			}
 			if err != nil {
 				return err
@@ -624,7 +650,7 @@ func (n *node) Logs(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("logs of %s: %w", n.name, err)
 	}
 	defer rc.Close()
-	var buf bytes.Buffer
+	var buf runtime.TailBuffer // at most the last runtime.MaxLogBytes
 	if _, err := stdcopy.StdCopy(&buf, &buf, rc); err != nil {
 		return buf.Bytes(), fmt.Errorf("logs of %s: %w", n.name, err)
 	}

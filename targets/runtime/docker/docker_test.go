@@ -31,7 +31,7 @@ func TestRestartKeepsAddressAndFollowsPort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runID := "dk" + time.Now().Format("150405")
+	runID := runtime.NewRunID()
 	logDir := filepath.Join(t.TempDir(), "logs")
 	c, err := rt.Launch(ctx, runtime.ClusterSpec{RunID: runID, Target: tg, Artifact: art, Nodes: 3,
 		LogDir: logDir, HealthTimeout: 60 * time.Second, Log: t.Logf})

@@ -41,6 +41,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/faultline/faultline/internal/safefile"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/runtime"
 )
@@ -57,10 +58,17 @@ func WithNamespaces(on bool) Option { return func(r *Runtime) { r.netns = on } }
 // runtime.StateDir()).
 func WithStateDir(dir string) Option { return func(r *Runtime) { r.stateDir = dir } }
 
+// WithNodeUser sets who node programs run as: a user name or uid; "root"
+// keeps root. By default (""), a root harness runs them as DefaultNodeUser
+// and an unprivileged one as itself.
+func WithNodeUser(name string) Option { return func(r *Runtime) { r.userName = name } }
+
 // Runtime launches nodes as child processes.
 type Runtime struct {
 	netns    bool
 	stateDir string
+	userName string
+	user     *nodeUser
 }
 
 // CanUseNamespaces reports whether this process may create network
@@ -77,6 +85,11 @@ func New(opts ...Option) (*Runtime, error) {
 	if r.netns && !CanUseNamespaces() {
 		return nil, errors.New("local runtime: network namespaces need root (run as root, or turn them off)")
 	}
+	u, err := resolveNodeUser(r.userName)
+	if err != nil {
+		return nil, fmt.Errorf("local runtime: %w", err)
+	}
+	r.user = u
 	return r, nil
 }
 
@@ -99,17 +112,41 @@ func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runti
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	dir := filepath.Join(r.stateDir, spec.RunID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := runtime.EnsureStateDir(r.stateDir); err != nil {
+		return nil, fmt.Errorf("local runtime: %w", err)
+	}
+	dir, err := runtime.RunPath(r.stateDir, spec.RunID)
+	if err != nil {
+		return nil, fmt.Errorf("local runtime: %w", err)
+	}
+	// A run's directory is new: one that exists is another run's, or planted.
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("local runtime: %w", err)
 	}
 	c := &cluster{
-		runID: spec.RunID, dir: dir, logDir: spec.LogDir, binary: spec.Artifact.Binary,
+		runID: spec.RunID, dir: dir, logDir: spec.LogDir, binary: spec.Artifact.Binary, user: r.user,
 		st: &state{path: filepath.Join(dir, stateFile), RunID: spec.RunID, Harness: os.Getpid(), Dir: dir, Started: time.Now()},
 	}
 	if err := c.st.save(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
+	}
+	// Nodes running as another user get a directory they can reach, with
+	// a copy of the binary they cannot change (user.go).
+	nodeParent := dir
+	if !r.user.same() {
+		root, bin, err := makeNodeRoot(spec.RunID, c.binary)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		c.nodeRoot, c.binary, nodeParent = root, bin, root
+		c.st.NodeRoot = root
+		if err := c.st.save(); err != nil {
+			os.RemoveAll(root)
+			os.RemoveAll(dir)
+			return nil, err
+		}
 	}
 	c.sp = newSpawner()
 	defer func() {
@@ -168,9 +205,9 @@ func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runti
 	c.nodes = make([]*node, spec.Nodes)
 	for i := range peers {
 		name := peers[i].Name
-		ndir := filepath.Join(dir, name)
-		if err := os.MkdirAll(ndir, 0o755); err != nil {
-			return nil, fmt.Errorf("local runtime: %w", err)
+		ndir := filepath.Join(nodeParent, name)
+		if err := r.user.nodeDir(ndir); err != nil {
+			return nil, err
 		}
 		peers[i].DataDir = filepath.Join(ndir, "data")
 		n := &node{c: c, name: name, addr: peers[i].Host, dir: ndir, logPath: filepath.Join(dir, name+".log"),
@@ -203,9 +240,13 @@ type cluster struct {
 	dir    string
 	logDir string
 	binary string
-	sp     *spawner
-	net    *network
-	st     *state
+	// user is who the nodes run as (nil: as the harness); nodeRoot holds
+	// their directories then.
+	user     *nodeUser
+	nodeRoot string
+	sp       *spawner
+	net      *network
+	st       *state
 
 	mu     sync.Mutex
 	nodes  []*node
@@ -258,8 +299,13 @@ func (c *cluster) Close(ctx context.Context) error {
 		}
 	}
 	c.sp.stop()
-	if err := os.RemoveAll(c.dir); err != nil {
-		errs = append(errs, fmt.Errorf("remove %s: %w", c.dir, err))
+	for _, d := range []string{c.dir, c.nodeRoot} {
+		if d == "" {
+			continue
+		}
+		if err := os.RemoveAll(d); err != nil {
+			errs = append(errs, fmt.Errorf("remove %s: %w", d, err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -292,7 +338,7 @@ func (n *node) Start(ctx context.Context) error {
 	if n.running() {
 		return nil
 	}
-	logf, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", n.name, err)
 	}
@@ -301,7 +347,7 @@ func (n *node) Start(ctx context.Context) error {
 	cmd.Env = n.env
 	cmd.Dir = n.dir
 	cmd.Stdout, cmd.Stderr = logf, logf // files: no copying goroutine
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true, Credential: n.c.user.credential()}
 	nsPath := ""
 	if n.nsName != "" {
 		nsPath = nsDir + "/" + n.nsName
@@ -389,43 +435,77 @@ func (n *node) NetNS(ctx context.Context) (string, error) {
 	return nsDir + "/" + n.nsName, nil
 }
 
+// Logs returns the node's output, at most its last runtime.MaxLogBytes.
 func (n *node) Logs(ctx context.Context) ([]byte, error) {
-	b, err := os.ReadFile(n.logPath)
+	f, err := os.OpenFile(n.logPath, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("logs of %s: %w", n.name, err)
 	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("logs of %s: %w", n.name, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("logs of %s: %s is not a regular file", n.name, n.logPath)
+	}
+	if size := st.Size(); size > runtime.MaxLogBytes {
+		if _, err := f.Seek(size-runtime.MaxLogBytes, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("logs of %s: %w", n.name, err)
+		}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, runtime.MaxLogBytes))
+	if err != nil {
+		return b, fmt.Errorf("logs of %s: %w", n.name, err)
+	}
 	return b, nil
 }
 
-// copyTree copies the regular files and directories under src into dst.
+// copyTree copies the regular files and directories under src into dst, at
+// most runtime.MaxDataBytes. src belongs to the node (which may have put
+// symlinks there): they are skipped, and files are opened without following
+// one. dst is written through internal/safefile.
 func copyTree(src, dst string) error {
+	// dst is <run dir>/data/<node>: neither data/ nor <node> may be a link.
+	if err := safefile.MkdirAll(filepath.Dir(filepath.Dir(dst)), filepath.Join(filepath.Base(filepath.Dir(dst)), filepath.Base(dst)), 0o755); err != nil {
+		return err
+	}
+	var total int64
 	return filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(src, p)
-		out := filepath.Join(dst, rel)
 		switch {
+		case rel == ".":
+			return nil
 		case fi.IsDir():
-			return os.MkdirAll(out, 0o755)
+			return safefile.MkdirAll(dst, rel, 0o755)
 		case fi.Mode().IsRegular():
-			in, err := os.Open(p)
+			in, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 			if err != nil {
 				return err
 			}
 			defer in.Close()
-			o, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+			if st, err := in.Stat(); err != nil || !st.Mode().IsRegular() {
+				return nil // swapped for something else since the walk saw it
+			}
+			o, err := safefile.Create(dst, rel, 0o644)
 			if err != nil {
 				return err
 			}
-			if _, err := io.Copy(o, in); err != nil {
-				o.Close()
-				return err
+			n, err := io.Copy(o, io.LimitReader(in, runtime.MaxDataBytes-total+1))
+			total += n
+			if cerr := o.Close(); err == nil {
+				err = cerr
 			}
-			return o.Close()
+			if err == nil && total > runtime.MaxDataBytes {
+				err = fmt.Errorf("more than %d MiB of data: the copy stops here", runtime.MaxDataBytes>>20)
+			}
+			return err
 		}
 		return nil
 	})

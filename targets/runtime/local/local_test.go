@@ -111,7 +111,7 @@ func TestLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runID := "lt" + time.Now().Format("150405")
+	runID := runtime.NewRunID()
 	c := launch(t, ctx, rt, runID)
 	defer c.Close(ctx)
 	for _, n := range c.Nodes() {
@@ -141,7 +141,7 @@ func TestNamespaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runID := "ns" + time.Now().Format("150405")
+	runID := runtime.NewRunID()
 	c := launch(t, ctx, rt, runID)
 	defer c.Close(ctx)
 	seen := map[string]bool{}
@@ -174,7 +174,7 @@ func TestCleanRemovesAnAbandonedRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runID := "cl" + time.Now().Format("150405")
+	runID := runtime.NewRunID()
 	c := launch(t, ctx, rt, runID)
 	defer c.Close(ctx)
 	other, err := local.New()
@@ -221,7 +221,7 @@ func TestUnhealthyNodeFailsWithItsLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runID := "uh" + time.Now().Format("150405")
+	runID := runtime.NewRunID()
 	dataDir := filepath.Join(t.TempDir(), "data")
 	_, err = rt.Launch(ctx, runtime.ClusterSpec{RunID: runID, Target: tg, Artifact: art, Nodes: 3,
 		DataDir: dataDir, HealthTimeout: 3 * time.Second})
@@ -247,12 +247,12 @@ func TestTwoVersionsSideBySide(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg := etcd.New()
-	for i, v := range []string{"v3.5.17", etcd.DefaultVersion} {
+	for _, v := range []string{"v3.5.17", etcd.DefaultVersion} {
 		art, err := tg.Prepare(ctx, v, targets.PrepareOptions{Log: t.Logf})
 		if err != nil {
 			t.Fatalf("prepare %s: %v", v, err)
 		}
-		runID := "tv" + time.Now().Format("150405") + string(rune('a'+i))
+		runID := runtime.NewRunID()
 		c, err := rt.Launch(ctx, runtime.ClusterSpec{RunID: runID, Target: tg, Artifact: art, Nodes: 1, HealthTimeout: time.Minute})
 		if err != nil {
 			t.Fatalf("launch %s: %v", v, err)

@@ -279,11 +279,31 @@ func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
 	return netip.PrefixFrom(a.Unmap(), bits).Masked(), true
 }
 
-// isOurLink says whether a host link name is one a local runtime creates.
+// isOurLink says whether a host link name is one the local runtime creates
+// for runID (for any run when runID is empty).
 func isOurLink(name, runID string) bool {
 	if runID != "" {
 		return name == hostLink(runID)
 	}
 	return len(name) == 11 && strings.HasPrefix(name, "fl") && strings.HasSuffix(name, "h") &&
 		strings.Trim(name[2:10], "0123456789abcdef") == ""
+}
+
+// isRunNS says whether a namespace name is one the local runtime creates for
+// runID (for any valid run id when runID is empty): faultline-<id>-sw or
+// faultline-<id>-n<i>.
+func isRunNS(name, runID string) bool {
+	rest, ok := strings.CutPrefix(name, "faultline-")
+	if !ok {
+		return false
+	}
+	id, suffix, ok := strings.Cut(rest, "-")
+	if !ok || runtime.ValidateRunID(id) != nil || runID != "" && id != runID {
+		return false
+	}
+	if suffix == "sw" {
+		return true
+	}
+	n, ok := strings.CutPrefix(suffix, "n")
+	return ok && n != "" && n[0] != '0' && len(n) <= 2 && strings.Trim(n, "0123456789") == ""
 }

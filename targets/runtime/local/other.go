@@ -12,6 +12,9 @@ import (
 
 var errLinux = errors.New("the local runtime needs Linux")
 
+// DefaultNodeUser is who node programs run as under a root harness.
+const DefaultNodeUser = "nobody"
+
 // ErrNoNetNS is returned by NetNS when nodes share the host's network.
 var ErrNoNetNS = runtime.ErrNoNetNS
 
@@ -20,6 +23,8 @@ type Option func(*Runtime)
 
 func WithNamespaces(on bool) Option        { return func(*Runtime) {} }
 func WithStateDir(dir string) Option       { return func(*Runtime) {} }
+func WithNodeUser(name string) Option      { return func(*Runtime) {} }
+func CheckNodeUser(string) error           { return nil }
 func CanUseNamespaces() bool               { return false }
 func New(opts ...Option) (*Runtime, error) { return nil, errLinux }
 

@@ -39,6 +39,8 @@ type state struct {
 	NetNS   []string       `json:"netns,omitempty"`
 	Links   []string       `json:"links,omitempty"`
 	Pids    map[string]int `json:"pids,omitempty"`
+	// NodeRoot holds the nodes' directories when they run as another user.
+	NodeRoot string `json:"node_root,omitempty"`
 }
 
 func (s *state) setPid(node string, pid int) {
@@ -58,7 +60,7 @@ func (s *state) save() error {
 		return err
 	}
 	tmp := s.path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write state file: %w", err)
 	}
 	if err := os.Rename(tmp, s.path); err != nil {
@@ -89,22 +91,65 @@ func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
 	var errs []error
 	var dirs []string
 	if runID != "" {
-		dirs = []string{filepath.Join(r.stateDir, runID)}
+		if err := runtime.ValidateRunID(runID); err != nil {
+			return nil, err
+		}
+	}
+	// Root acts on what the state directory says: only on one nobody else
+	// controls.
+	if err := runtime.CheckStateDir(r.stateDir); err != nil {
+		return nil, err
+	}
+	if runID != "" {
+		d, err := runtime.RunPath(r.stateDir, runID)
+		if err != nil {
+			return nil, err
+		}
+		dirs = []string{d}
 	} else {
 		m, _ := filepath.Glob(filepath.Join(r.stateDir, "*", stateFile))
 		for _, p := range m {
-			dirs = append(dirs, filepath.Dir(p))
+			if d, err := runtime.RunPath(r.stateDir, filepath.Base(filepath.Dir(p))); err == nil {
+				dirs = append(dirs, d)
+			}
 		}
 	}
-	var namespaces, links []string
+	var namespaces, links, nodeRoots []string
 	for _, d := range dirs {
 		st, err := readState(filepath.Join(d, stateFile))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
-		if st != nil {
-			namespaces = append(namespaces, st.NetNS...)
-			links = append(links, st.Links...)
+		if st == nil {
+			continue
+		}
+		id := filepath.Base(d)
+		if st.RunID != id {
+			errs = append(errs, fmt.Errorf("%s names run %q, not %s: nothing it lists is removed", st.path, st.RunID, id))
+			continue
+		}
+		// A name outside the run's own naming scheme is not the run's:
+		// it is left alone, and said so.
+		for _, ns := range st.NetNS {
+			if isRunNS(ns, id) {
+				namespaces = append(namespaces, ns)
+			} else {
+				errs = append(errs, fmt.Errorf("%s lists network namespace %q, not one of run %s: left alone", st.path, ns, id))
+			}
+		}
+		if st.NodeRoot != "" {
+			if isNodeRoot(st.NodeRoot, id) {
+				nodeRoots = append(nodeRoots, st.NodeRoot)
+			} else {
+				errs = append(errs, fmt.Errorf("%s lists node directory %q, not one of run %s: left alone", st.path, st.NodeRoot, id))
+			}
+		}
+		for _, l := range st.Links {
+			if isOurLink(l, id) {
+				links = append(links, l)
+			} else {
+				errs = append(errs, fmt.Errorf("%s lists link %q, not one of run %s: left alone", st.path, l, id))
+			}
 		}
 	}
 	// Processes first: a namespace goes away only when nothing runs in it.
@@ -113,13 +158,9 @@ func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	prefix := "faultline-"
-	if runID != "" {
-		prefix += runID + "-"
-	}
 	if ents, err := os.ReadDir(nsDir); err == nil {
 		for _, e := range ents {
-			if strings.HasPrefix(e.Name(), prefix) {
+			if isRunNS(e.Name(), runID) {
 				namespaces = append(namespaces, e.Name())
 			}
 		}
@@ -153,7 +194,19 @@ func (r *Runtime) Clean(ctx context.Context, runID string) ([]string, error) {
 		}
 		removed = append(removed, "link "+name)
 	}
-	for _, d := range dirs {
+	// Node directories of runs whose state file is gone, found by name.
+	pattern := nodeRootPrefix + "*"
+	if runID != "" {
+		pattern = nodeRootPrefix + runID + "-*"
+	}
+	m, _ := filepath.Glob(filepath.Join(os.TempDir(), pattern))
+	for _, p := range m {
+		id, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(p), nodeRootPrefix), "-")
+		if runtime.ValidateRunID(id) == nil && isNodeRoot(p, id) {
+			nodeRoots = append(nodeRoots, p)
+		}
+	}
+	for _, d := range append(dirs, dedup(nodeRoots)...) {
 		if _, err := os.Stat(d); err != nil {
 			continue
 		}
@@ -187,7 +240,8 @@ func killRunProcesses(runID string) ([]string, error) {
 		}
 		found := false
 		for _, kv := range bytes.Split(env, []byte{0}) {
-			if runID == "" && bytes.HasPrefix(kv, want) || runID != "" && bytes.Equal(kv, want) {
+			id, ok := bytes.CutPrefix(kv, []byte(runtime.EnvRun+"="))
+			if ok && runtime.ValidateRunID(string(id)) == nil && (runID == "" || bytes.Equal(kv, want)) {
 				found = true
 				break
 			}
