@@ -485,9 +485,10 @@ type converter struct {
 	keys        map[string]bool
 	// The nemesis: its op waiting for a completion, and the fault windows
 	// open by kind.
-	nemOp *op
-	nemID uint64
-	open  map[string][]uint64
+	nemOp            *op
+	nemID            uint64
+	nemWhat, nemKind string
+	open             map[string][]uint64
 	// stopping are the windows the pending stop closes.
 	stopping []uint64
 }
@@ -714,14 +715,25 @@ func (c *converter) mops(o *op) (json.RawMessage, error) {
 }
 
 // nemesisKind says what a nemesis op does to fault windows: "start" or
-// "stop" and the kind of fault (start-partition -> partition), or "" for an
-// op that is neither.
-func nemesisKind(f string) (what, kind string) {
+// "stop" and the kind of fault, or "" for an op that is neither (clock
+// bumps, membership changes: dropped). Jepsen's nemeses name their pairs
+// :start/:stop (the classic ones), :start-X/:stop-X, :kill/:start (the
+// combined package restarts what it killed with :start) and
+// :pause/:resume.
+func (c *converter) nemesisKind(f string) (what, kind string) {
 	switch {
+	case f == "start" && len(c.open["kill"]) > 0:
+		return "stop", "kill"
 	case f == "start":
 		return "start", "nemesis"
 	case f == "stop":
 		return "stop", "nemesis"
+	case f == "kill":
+		return "start", "kill"
+	case f == "pause":
+		return "start", "pause"
+	case f == "resume":
+		return "stop", "pause"
 	case strings.HasPrefix(f, "start-"):
 		return "start", f[len("start-"):]
 	case strings.HasPrefix(f, "stop-"):
@@ -735,25 +747,24 @@ func nemesisKind(f string) (what, kind string) {
 // completion (Jepsen writes both as :info).
 func (c *converter) nemesis(events []history.Event, o *op) []history.Event {
 	if c.nemOp != nil && c.nemOp.f == o.f {
-		// The completion.
+		// The completion: it does what its invocation was decided to do.
 		c.nemOp = nil
-		what, kind := nemesisKind(o.f)
-		switch what {
+		switch c.nemWhat {
 		case "start":
 			t := history.OK
 			if o.typ == history.Fail {
 				t = history.Fail
 			}
-			f := &history.Fault{Kind: kind, Detail: detail(o.value)}
+			f := &history.Fault{Kind: c.nemKind, Detail: detail(o.value)}
 			events = append(events, history.Event{Time: o.at, Type: t, Process: history.Nemesis, F: history.FStart, ID: c.nemID, Fault: f, Error: errText(o)})
 			if t == history.Fail {
 				c.st.FaultWindows--
-				c.drop(kind, c.nemID)
+				c.drop(c.nemKind, c.nemID)
 			}
 		case "stop":
 			for _, id := range c.stopping {
 				events = append(events, history.Event{Time: o.at, Type: history.OK, Process: history.Nemesis, F: history.FStop, ID: id,
-					Fault: &history.Fault{Kind: kind, Detail: detail(o.value)}})
+					Fault: &history.Fault{Kind: c.nemKind, Detail: detail(o.value)}})
 			}
 			c.stopping = nil
 		}
@@ -763,10 +774,10 @@ func (c *converter) nemesis(events []history.Event, o *op) []history.Event {
 		// The previous op never completed: it stands alone.
 		events = c.closeNemesis(events)
 	}
-	what, kind := nemesisKind(o.f)
+	what, kind := c.nemesisKind(o.f)
+	c.nemOp, c.nemWhat, c.nemKind = o, what, kind
 	switch what {
 	case "start":
-		c.nemOp = o
 		c.nemID = c.id()
 		c.open[kind] = append(c.open[kind], c.nemID)
 		c.st.FaultWindows++
@@ -774,15 +785,13 @@ func (c *converter) nemesis(events []history.Event, o *op) []history.Event {
 			Fault: &history.Fault{Kind: kind, Detail: detail(o.value)}})
 	case "stop":
 		ids := c.open[kind]
-		if len(ids) == 0 {
-			c.st.NemesisDropped++
-			c.nemOp = o // its completion is dropped with it
-			c.stopping = nil
-			return events
-		}
 		delete(c.open, kind)
-		c.nemOp = o
 		c.stopping = ids
+		if len(ids) == 0 {
+			// Nothing to stop: dropped, with its completion.
+			c.st.NemesisDropped++
+			c.nemWhat = ""
+		}
 		for _, id := range ids {
 			events = append(events, history.Event{Time: o.at, Type: history.Invoke, Process: history.Nemesis, F: history.FStop, ID: id,
 				Fault: &history.Fault{Kind: kind}})
@@ -790,7 +799,6 @@ func (c *converter) nemesis(events []history.Event, o *op) []history.Event {
 		return events
 	}
 	c.st.NemesisDropped++
-	c.nemOp = o
 	return events
 }
 
@@ -802,9 +810,9 @@ func (c *converter) closeNemesis(events []history.Event) []history.Event {
 	}
 	o := c.nemOp
 	c.nemOp = nil
-	if what, kind := nemesisKind(o.f); what == "stop" {
+	if c.nemWhat == "stop" {
 		for _, id := range c.stopping {
-			events = append(events, history.Event{Time: o.at, Type: history.OK, Process: history.Nemesis, F: history.FStop, ID: id, Fault: &history.Fault{Kind: kind}})
+			events = append(events, history.Event{Time: o.at, Type: history.OK, Process: history.Nemesis, F: history.FStop, ID: id, Fault: &history.Fault{Kind: c.nemKind}})
 		}
 		c.stopping = nil
 	}

@@ -43,6 +43,10 @@ const independentEDN = `{:index 0, :time 1000, :type :invoke, :process 0, :f :wr
 {:index 11, :time 6500, :type :ok, :process 6, :f :read, :value [3 2]}
 {:index 12, :time 7000, :type :info, :process :nemesis, :f :kill, :value :n1}
 {:index 13, :time 7500, :type :info, :process :nemesis, :f :kill, :value :killed}
+{:index 14, :time 8000, :type :info, :process :nemesis, :f :join, :value :n1}
+{:index 15, :time 8500, :type :info, :process :nemesis, :f :join, :value :joined}
+{:index 16, :time 9000, :type :info, :process :nemesis, :f :start, :value :all}
+{:index 17, :time 9500, :type :info, :process :nemesis, :f :start, :value :restarted}
 `
 
 func TestReadIndependentRegister(t *testing.T) {
@@ -50,8 +54,8 @@ func TestReadIndependentRegister(t *testing.T) {
 	if w != jepsen.Register || st.Format != jepsen.FormatEDN || st.Clock != "time" || st.Keys != 2 || st.Ops != 4 {
 		t.Fatalf("workload %s, stats %+v", w, st)
 	}
-	if st.FaultWindows != 1 || st.NemesisDropped != 1 {
-		t.Fatalf("fault windows %d, dropped %d; want 1 and 1 (the kill is neither start nor stop)", st.FaultWindows, st.NemesisDropped)
+	if st.FaultWindows != 2 || st.NemesisDropped != 1 {
+		t.Fatalf("fault windows %d, dropped %d; want 2 (start/stop, kill/start) and 1 (the join)", st.FaultWindows, st.NemesisDropped)
 	}
 	ops := history.Operations(events)
 	if len(ops) != 4 {
@@ -70,7 +74,8 @@ func TestReadIndependentRegister(t *testing.T) {
 		}
 	}
 	wins := history.Faults(events)
-	if len(wins) != 1 || wins[0].Start != 1500 || wins[0].End != 5500 || wins[0].Kind != "nemesis" {
+	if len(wins) != 2 || wins[0].Start != 1500 || wins[0].End != 5500 || wins[0].Kind != "nemesis" ||
+		wins[1].Start != 7000 || wins[1].End != 9500 || wins[1].Kind != "kill" {
 		t.Fatalf("fault windows %+v", wins)
 	}
 	if d := wins[0].Fault.Detail; d != `[:isolated {"n1" #{"n2" "n3"}}]` {
