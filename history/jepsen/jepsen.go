@@ -528,11 +528,11 @@ func (c *converter) keyed(ops []op) error {
 			continue
 		}
 		if is != c.independent {
-			was := "not keyed"
+			was, is := "not keyed", "is"
 			if c.independent {
-				was = "keyed by jepsen.independent tuples [k v]"
+				was, is = "keyed by a jepsen.independent tuple [k v]", "is not"
 			}
-			return opErr(o.line, "value %s: the op of line %d was %s, this one is not", clip(String(o.value)), firstLine, was)
+			return opErr(o.line, "value %s: the op of line %d was %s, this one %s", clip(String(o.value)), firstLine, was, is)
 		}
 	}
 	return nil

@@ -219,6 +219,23 @@ func TestReadLog(t *testing.T) {
 	}
 }
 
+// Newer jepsen.log lines carry a timestamp: ops get their time from it.
+func TestReadTimedLog(t *testing.T) {
+	in := "INFO [2019-04-01 11:25:23,791] jepsen test runner - jepsen.core Relative time begins now\n" +
+		"INFO [2019-04-01 11:25:23,791] jepsen worker 1 - jepsen.util 1\t:invoke\t:read\t[0 nil]\n" +
+		"INFO [2019-04-01 11:25:23,794] jepsen worker 1 - jepsen.util 1\t:ok\t:read\t[0 2]\n" +
+		"INFO [2019-04-01 11:25:24,038] jepsen worker 0 - jepsen.util 0\t:invoke\t:cas\t[0 [4 0]]\n" +
+		"INFO [2019-04-01 11:25:24,038] jepsen worker 0 - jepsen.util 0\t:fail\t:cas\t[0 [4 0]]\n"
+	events, w, st := read(t, in, jepsen.WithWorkload(jepsen.Register))
+	if w != jepsen.Register || st.Clock != "time" || st.Bumped != 1 {
+		t.Fatalf("%s %+v", w, st)
+	}
+	ops := history.Operations(events)
+	if len(ops) != 2 || ops[0].Value != "2" || ops[0].Call != 0 || ops[0].Return != 3_000_000 || ops[1].Call != 247_000_000 || ops[1].Key != "0" || ops[1].From != "4" {
+		t.Fatalf("ops %+v", ops)
+	}
+}
+
 // Errors name the line of the op that cannot be read.
 func TestReadErrors(t *testing.T) {
 	for _, c := range []struct{ in, want string }{

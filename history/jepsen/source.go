@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Format is how a history file is written.
@@ -240,24 +241,57 @@ func fromJSON(v any) any {
 	return v
 }
 
-// logMarker precedes an operation in jepsen.log.
-const logMarker = "jepsen.util - "
+// logMarker precedes an operation in jepsen.log: "INFO  jepsen.util - 0
+// :invoke ..." in old logs, "INFO [2019-04-01 11:25:23,791] jepsen worker 1
+// - jepsen.util 1 :invoke ..." in newer ones.
+const logMarker = "jepsen.util"
+
+// logTime is the timestamp layout of newer jepsen.log lines.
+const logTime = "2006-01-02 15:04:05,000"
+
+// logOp finds the operation in a log line: the text after the marker, and
+// the line's timestamp when it has one.
+func logOp(text string) (rest string, at time.Time, ok bool) {
+	i := strings.Index(text, logMarker)
+	if i < 0 {
+		return "", time.Time{}, false
+	}
+	rest = text[i+len(logMarker):]
+	switch {
+	case strings.HasPrefix(rest, " - "):
+		rest = rest[len(" - "):]
+	case strings.HasPrefix(rest, " "):
+		rest = rest[1:]
+	default:
+		return "", time.Time{}, false
+	}
+	if rest == "" || !(rest[0] >= '0' && rest[0] <= '9' || rest[0] == ':') {
+		return "", time.Time{}, false
+	}
+	if a := strings.IndexByte(text[:i], '['); a >= 0 {
+		if b := strings.IndexByte(text[a:i], ']'); b > 0 {
+			at, _ = time.Parse(logTime, text[a+1:a+b])
+		}
+	}
+	return rest, at, true
+}
 
 // readLog reads the operations jepsen.util logs: "PROCESS TYPE F VALUE
 // [ERROR...]" after the marker, as EDN (tab or space separated). Other
 // lines are ignored; a nemesis line that is not EDN (free text) is
-// dropped, counted in dropped.
+// dropped, counted in dropped. When every operation line has a timestamp,
+// ops get a :time from it (ns since the first; millisecond resolution).
 func readLog(b []byte, dropped *int) ([]rawOp, error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 64<<10), 64<<20)
 	var ops []rawOp
+	var stamps []time.Time
+	timed := true
 	for line := 1; sc.Scan(); line++ {
-		text := sc.Text()
-		i := strings.Index(text, logMarker)
-		if i < 0 {
+		rest, at, ok := logOp(sc.Text())
+		if !ok {
 			continue
 		}
-		rest := text[i+len(logMarker):]
 		d := NewDecoder(strings.NewReader(rest))
 		var forms []any
 		var err error
@@ -269,7 +303,7 @@ func readLog(b []byte, dropped *int) ([]rawOp, error) {
 			}
 			forms = append(forms, v)
 		}
-		nemesis := len(forms) > 0 && name(forms[0]) == "nemesis" || strings.HasPrefix(strings.TrimSpace(rest), ":nemesis")
+		nemesis := len(forms) > 0 && name(forms[0]) == "nemesis" || strings.HasPrefix(rest, ":nemesis")
 		if !errors.Is(err, io.EOF) || len(forms) < 3 {
 			if nemesis {
 				*dropped++
@@ -290,9 +324,16 @@ func readLog(b []byte, dropped *int) ([]rawOp, error) {
 			m = append(m, Entry{Keyword("error"), forms[4:]})
 		}
 		ops = append(ops, rawOp{line, m})
+		stamps = append(stamps, at)
+		timed = timed && !at.IsZero()
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read log: %w", err)
+	}
+	if timed && len(ops) > 0 {
+		for i := range ops {
+			ops[i].m = append(ops[i].m, Entry{Keyword("time"), int64(stamps[i].Sub(stamps[0]))})
+		}
 	}
 	return ops, nil
 }
