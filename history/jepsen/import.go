@@ -13,6 +13,7 @@ import (
 
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/targets/runtime"
 )
 
 // Target is the cluster.target an imported run names in scenario.json:
@@ -73,7 +74,7 @@ func Import(src, dir string, opts ...Option) error {
 		Check:   bench.DefaultCheck(),
 	}
 	sc.Check.Consistency = cfg.consistency
-	info := bench.RunInfo{Scenario: sc, RunID: "import-" + filepath.Base(dir), Started: time.Now().UTC(), GoVersion: goruntime.Version()}
+	info := bench.RunInfo{Scenario: sc, RunID: runtime.NewRunID(), Started: time.Now().UTC(), GoVersion: goruntime.Version()}
 	b, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
 		return fmt.Errorf("import: %w", err)

@@ -86,6 +86,26 @@ type Stats struct {
 	NemesisDropped int
 }
 
+// String is one line for a user: what was read and how.
+func (s Stats) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s history, %s workload: %d operations over %d keys, times from %s", s.Format, s.Workload, s.Ops, s.Keys, s.Clock)
+	if s.Clock != "time" {
+		b.WriteString(" (a synthetic 1 ns clock)")
+	}
+	if s.Bumped > 0 {
+		fmt.Fprintf(&b, ", %d moved 1 ns to keep the order of events", s.Bumped)
+	}
+	if s.Unpaired > 0 {
+		fmt.Fprintf(&b, ", %d completions given an invocation", s.Unpaired)
+	}
+	fmt.Fprintf(&b, ", %d fault windows", s.FaultWindows)
+	if s.NemesisDropped > 0 {
+		fmt.Fprintf(&b, ", %d other nemesis ops left out", s.NemesisDropped)
+	}
+	return b.String()
+}
+
 // Option configures Read and Import.
 type Option func(*config)
 

@@ -73,6 +73,9 @@ func TestReadIndependentRegister(t *testing.T) {
 			t.Errorf("op %d: got %+v, want %+v", i, o, w)
 		}
 	}
+	if got, want := st.String(), "edn history, register workload: 4 operations over 2 keys, times from time, 2 fault windows, 1 other nemesis ops left out"; got != want {
+		t.Errorf("stats: %q, want %q", got, want)
+	}
 	wins := history.Faults(events)
 	if len(wins) != 2 || wins[0].Start != 1500 || wins[0].End != 5500 || wins[0].Kind != "nemesis" ||
 		wins[1].Start != 7000 || wins[1].End != 9500 || wins[1].Kind != "kill" {
