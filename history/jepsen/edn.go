@@ -1,7 +1,7 @@
 package jepsen
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -62,24 +62,44 @@ func (e *SyntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line,
 // nil, booleans, integers (with an optional N), floats (with an optional M,
 // and ##Inf, ##-Inf, ##NaN), strings, characters, keywords, symbols, lists,
 // vectors, maps, sets, tagged literals, #_ discards, and ; comments. Commas
-// are whitespace.
+// are whitespace. It works on the whole input in memory: a history is read
+// whole anyway, and scanning bytes in place is several times faster than
+// rune by rune through a reader.
 type Decoder struct {
-	r    *bufio.Reader
-	line int
+	b []byte
+	i int
+	// srcErr is the error reading the source gave, returned when the bytes
+	// read before it run out.
+	srcErr error
+	line   int
 	// depth guards against a pathological input nesting without end.
 	depth int
 	// elemLines are the lines of the elements of the last top-level
 	// sequence read: a whole history in one vector still names the line of
 	// each op in an error.
 	elemLines []int
+	// keywords interns keywords: a history repeats a few dozen of them.
+	keywords map[string]Keyword
+	stack    []any
 }
 
 // maxDepth bounds nesting: a history op is a few levels deep.
 const maxDepth = 512
 
-// NewDecoder reads from r.
+// NewDecoder reads all of r, then decodes it.
 func NewDecoder(r io.Reader) *Decoder {
-	return &Decoder{r: bufio.NewReaderSize(r, 64<<10), line: 1}
+	b, err := io.ReadAll(r)
+	return &Decoder{b: b, srcErr: err, line: 1, keywords: map[string]Keyword{}}
+}
+
+// newBytesDecoder decodes b.
+func newBytesDecoder(b []byte) *Decoder {
+	return &Decoder{b: b, line: 1, keywords: map[string]Keyword{}}
+}
+
+// reset starts the decoder over on b, keeping its interned keywords.
+func (d *Decoder) reset(b []byte) {
+	*d = Decoder{b: b, line: 1, keywords: d.keywords, elemLines: d.elemLines[:0], stack: d.stack[:0]}
 }
 
 // Line is the line the decoder is on (1-based).
@@ -109,22 +129,34 @@ func (d *Decoder) errf(format string, args ...any) error {
 	return &SyntaxError{Line: d.line, Msg: fmt.Sprintf(format, args...)}
 }
 
-func (d *Decoder) read() (rune, error) {
-	c, size, err := d.r.ReadRune()
-	if err != nil {
-		return 0, err
+func (d *Decoder) eof() error {
+	if d.srcErr != nil {
+		return d.srcErr
 	}
+	return io.EOF
+}
+
+func (d *Decoder) read() (rune, error) {
+	if d.i >= len(d.b) {
+		return 0, d.eof()
+	}
+	if c := d.b[d.i]; c < utf8.RuneSelf {
+		d.i++
+		if c == '\n' {
+			d.line++
+		}
+		return rune(c), nil
+	}
+	c, size := utf8.DecodeRune(d.b[d.i:])
 	if c == utf8.RuneError && size == 1 {
 		return 0, d.errf("invalid UTF-8")
 	}
-	if c == '\n' {
-		d.line++
-	}
+	d.i += size
 	return c, nil
 }
 
 func (d *Decoder) unread(c rune) {
-	_ = d.r.UnreadRune()
+	d.i -= utf8.RuneLen(c)
 	if c == '\n' {
 		d.line--
 	}
@@ -136,27 +168,22 @@ func isSpace(c rune) bool {
 
 // skip passes whitespace and comments and returns the next rune.
 func (d *Decoder) skip() (rune, error) {
-	for {
-		c, err := d.read()
-		if err != nil {
-			return 0, err
-		}
-		switch {
-		case isSpace(c):
-		case c == ';':
-			for {
-				c, err := d.read()
-				if err != nil {
-					return 0, err
-				}
-				if c == '\n' {
-					break
-				}
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case '\n':
+			d.line++
+			d.i++
+		case ' ', '\t', '\r', ',', '\f':
+			d.i++
+		case ';':
+			for d.i < len(d.b) && d.b[d.i] != '\n' {
+				d.i++
 			}
 		default:
-			return c, nil
+			return d.read()
 		}
 	}
+	return 0, d.eof()
 }
 
 // form reads the form that starts with c. discard says it was #_ form,
@@ -206,7 +233,10 @@ func (d *Decoder) seq(closing rune) ([]any, error) {
 	if top {
 		d.elemLines = d.elemLines[:0]
 	}
-	out := []any{}
+	// Elements gather on a stack shared by every sequence and are copied
+	// out once, at the right size, when the sequence closes.
+	base := len(d.stack)
+	defer func() { d.stack = d.stack[:base] }()
 	for {
 		c, err := d.skip()
 		if errors.Is(err, io.EOF) {
@@ -216,7 +246,7 @@ func (d *Decoder) seq(closing rune) ([]any, error) {
 			return nil, err
 		}
 		if c == closing {
-			return out, nil
+			return append(make([]any, 0, len(d.stack)-base), d.stack[base:]...), nil
 		}
 		line := d.line
 		v, discard, err := d.form(c)
@@ -224,7 +254,7 @@ func (d *Decoder) seq(closing rune) ([]any, error) {
 			return nil, err
 		}
 		if !discard {
-			out = append(out, v)
+			d.stack = append(d.stack, v)
 			if top {
 				d.elemLines = append(d.elemLines, line)
 			}
@@ -280,7 +310,7 @@ func (d *Decoder) dispatch() (any, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		switch tok {
+		switch string(tok) {
 		case "Inf":
 			return math.Inf(1), false, nil
 		case "-Inf":
@@ -303,29 +333,22 @@ func (d *Decoder) dispatch() (any, bool, error) {
 	return d.form(next)
 }
 
-// token reads a bare token (number, keyword, symbol) starting with c.
-func (d *Decoder) token(c rune) (string, error) {
-	var b strings.Builder
-	b.WriteRune(c)
-	for {
-		c, err := d.read()
-		if errors.Is(err, io.EOF) {
-			break
+// token reads a bare token (number, keyword, symbol) starting with c, just
+// read; it is a slice of the input.
+func (d *Decoder) token(c rune) ([]byte, error) {
+	start := d.i - utf8.RuneLen(c)
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r', ',', '\f', '(', ')', '[', ']', '{', '}', '"', ';':
+			return d.b[start:d.i], nil
 		}
-		if err != nil {
-			return "", err
-		}
-		if isSpace(c) || strings.ContainsRune("()[]{}\";", c) {
-			d.unread(c)
-			break
-		}
-		b.WriteRune(c)
+		d.i++
 	}
-	return b.String(), nil
+	return d.b[start:d.i], nil
 }
 
-func (d *Decoder) atom(tok string) (any, error) {
-	switch tok {
+func (d *Decoder) atom(tok []byte) (any, error) {
+	switch string(tok) {
 	case "nil":
 		return nil, nil
 	case "true":
@@ -335,16 +358,49 @@ func (d *Decoder) atom(tok string) (any, error) {
 	}
 	c := tok[0]
 	if c == ':' {
-		name := tok[1:]
+		if k, ok := d.keywords[string(tok[1:])]; ok {
+			return k, nil
+		}
+		name := string(tok[1:])
 		if name == "" || name[0] == ':' || strings.HasSuffix(name, "/") {
 			return nil, d.errf("invalid keyword %q", tok)
 		}
+		d.keywords[name] = Keyword(name)
 		return Keyword(name), nil
 	}
 	if c >= '0' && c <= '9' || (c == '-' || c == '+') && len(tok) > 1 && tok[1] >= '0' && tok[1] <= '9' {
-		return d.number(tok)
+		if n, ok := smallInt(tok); ok {
+			return n, nil
+		}
+		return d.number(string(tok))
 	}
 	return Symbol(tok), nil
+}
+
+// smallInt parses a plain decimal integer of up to 18 digits, the common
+// case, without allocating.
+func smallInt(tok []byte) (int64, bool) {
+	neg := false
+	switch tok[0] {
+	case '-':
+		neg, tok = true, tok[1:]
+	case '+':
+		tok = tok[1:]
+	}
+	if len(tok) == 0 || len(tok) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range tok {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 func (d *Decoder) number(tok string) (any, error) {
@@ -374,6 +430,21 @@ func (d *Decoder) number(tok string) (any, error) {
 }
 
 func (d *Decoder) str() (string, error) {
+	// Fast path: no escape before the closing quote.
+	for j := d.i; j < len(d.b); j++ {
+		if d.b[j] == '\\' {
+			break
+		}
+		if d.b[j] == '"' {
+			v := d.b[d.i:j]
+			if !utf8.Valid(v) {
+				break
+			}
+			d.line += bytes.Count(v, []byte{'\n'})
+			d.i = j + 1
+			return string(v), nil
+		}
+	}
 	start := d.line
 	var b strings.Builder
 	for {
@@ -443,10 +514,11 @@ func (d *Decoder) char() (Char, error) {
 	if err != nil {
 		return 0, d.errf("unexpected end of input after \\")
 	}
-	tok, err := d.token(c)
+	t, err := d.token(c)
 	if err != nil {
 		return 0, err
 	}
+	tok := string(t)
 	if utf8.RuneCountInString(tok) == 1 {
 		r, _ := utf8.DecodeRuneInString(tok)
 		return Char(r), nil

@@ -14,7 +14,6 @@
 package jepsen
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -685,11 +684,13 @@ func (c *converter) txn(events []history.Event, o *op) ([]history.Event, error) 
 	return append(events, e), nil
 }
 
-// mops renders micro-operations in Faultline's shape: [["append","k",1],
-// ["r","k",[1,2]]], keys as strings, values integers.
+// mops renders micro-operations in Faultline's shape (txn.Decode reads
+// it): [["append","k",1],["r","k",[1,2]]], keys as strings, values
+// integers.
 func (c *converter) mops(o *op) (json.RawMessage, error) {
 	raw := o.value.([]any)
-	out := make([]txn.Mop, len(raw))
+	b := make([]byte, 0, 16*len(raw))
+	b = append(b, '[')
 	for i, m := range raw {
 		mv := m.([]any)
 		f := name(mv[0])
@@ -699,39 +700,58 @@ func (c *converter) mops(o *op) (json.RawMessage, error) {
 		}
 		k := keyName(mv[1])
 		c.keys[k] = true
-		var b bytes.Buffer
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = appendJSONString(b, f)
+		b = append(b, ',')
+		b = appendJSONString(b, k)
+		b = append(b, ',')
 		switch v := mv[2].(type) {
 		case nil:
-			b.WriteString("null")
+			b = append(b, "null"...)
 		case int64:
-			b.WriteString(strconv.FormatInt(v, 10))
+			if f == "r" && c.w == ListAppend {
+				return nil, opErr(o.line, "micro-operation %s: a list-append read returns a list", String(m))
+			}
+			b = strconv.AppendInt(b, v, 10)
 		case []any:
 			if f != "r" || c.w != ListAppend {
 				return nil, opErr(o.line, "micro-operation %s: a list is only read, in list-append", String(m))
 			}
-			b.WriteByte('[')
+			b = append(b, '[')
 			for j, x := range v {
 				n, ok := x.(int64)
 				if !ok {
 					return nil, opErr(o.line, "micro-operation %s: element %s is not an integer (Faultline's transaction checkers read integers)", clip(String(m)), String(x))
 				}
 				if j > 0 {
-					b.WriteByte(',')
+					b = append(b, ',')
 				}
-				b.WriteString(strconv.FormatInt(n, 10))
+				b = strconv.AppendInt(b, n, 10)
 			}
-			b.WriteByte(']')
+			b = append(b, ']')
 		default:
 			return nil, opErr(o.line, "micro-operation %s: value %s is not an integer (Faultline's transaction checkers read integers)", clip(String(m)), String(v))
 		}
-		if f == "r" && c.w == ListAppend {
-			if _, isInt := mv[2].(int64); isInt {
-				return nil, opErr(o.line, "micro-operation %s: a list-append read returns a list", String(m))
-			}
-		}
-		out[i] = txn.Mop{F: f, Key: k, Value: b.Bytes()}
+		b = append(b, ']')
 	}
-	return txn.Encode(out), nil
+	return append(b, ']'), nil
+}
+
+// appendJSONString appends s as a JSON string: plain ASCII as it is,
+// anything else through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // nemesisKind says what a nemesis op does to fault windows: "start" or

@@ -100,7 +100,7 @@ func skipEDNSpace(b []byte, i int) int {
 // readEDN reads op maps: top-level maps, or the maps of top-level vectors,
 // lists or sets (a whole history in one form).
 func readEDN(b []byte) ([]rawOp, error) {
-	d := NewDecoder(bytes.NewReader(b))
+	d := newBytesDecoder(b)
 	var ops []rawOp
 	for {
 		v, line, err := d.Next()
@@ -287,12 +287,13 @@ func readLog(b []byte, dropped *int) ([]rawOp, error) {
 	var ops []rawOp
 	var stamps []time.Time
 	timed := true
+	d := newBytesDecoder(nil)
 	for line := 1; sc.Scan(); line++ {
 		rest, at, ok := logOp(sc.Text())
 		if !ok {
 			continue
 		}
-		d := NewDecoder(strings.NewReader(rest))
+		d.reset([]byte(rest))
 		var forms []any
 		var err error
 		for {
