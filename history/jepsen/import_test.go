@@ -272,3 +272,61 @@ func TestElleRepoHistories(t *testing.T) {
 		})
 	}
 }
+
+// TestElleCLIHistories checks the histories of an elle-cli checkout
+// (FAULTLINE_ELLE_CLI_REPO=its path; skipped without) against the verdicts
+// its test.sh expects from Knossos and Elle. The rw-register.edn/json pair,
+// which elle-cli expects valid, reads a value nobody wrote: Faultline's
+// garbage read (see TestElleGarbageRead). Workloads Faultline does not
+// import (bank, counter, set, mutex) must be refused, naming the line.
+func TestElleCLIHistories(t *testing.T) {
+	repo := os.Getenv("FAULTLINE_ELLE_CLI_REPO")
+	if repo == "" {
+		t.Skip("FAULTLINE_ELLE_CLI_REPO (a ligurio/elle-cli checkout) is not set")
+	}
+	h := func(p string) string { return filepath.Join(repo, "histories", p) }
+	for _, c := range []struct {
+		file, model string
+		valid       bool
+	}{
+		{"knossos/cas-register/bad/bad-analysis.edn", "", false},
+		{"knossos/cas-register/bad/cas-failure.edn", "", false},
+		{"knossos/cas-register/bad/mongodb-v0-ack-rollback-6.edn", "", false},
+		{"knossos/cas-register/bad/rethink-fail.edn", "", false},
+		{"knossos/cas-register/bad/rethink-fail-minimal.edn", "", false},
+		{"knossos/cas-register/bad/rethink-fail-smaller.edn", "", false},
+		{"knossos/cas-register/good/memstress3-9.edn", "", true},
+		{"knossos/cas-register/good/memstress3-9.json", "", true},
+		{"elle/paper-example.edn", "", false},
+		{"elle/paper-example.json", "", false},
+		{"elle/list-append-gh-30.edn", "serializable", false},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			events, w, err := jepsen.ReadFile(h(c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := "linearizable"
+			if w != jepsen.Register {
+				name = "elle-" + string(w)
+			}
+			chk, err := checkers.Lookup(name, checkers.Config{Options: map[string]string{"consistency": c.model}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := chk.Check(context.Background(), checkers.NewInput(events, ""))
+			want := checkers.Invalid
+			if c.valid {
+				want = checkers.Valid
+			}
+			if r.Verdict != want {
+				t.Fatalf("elle-cli expects %s; Faultline: %s: %s", want, r.Verdict, r.Summary)
+			}
+		})
+	}
+	for _, f := range []string{"jepsen/bank.edn", "jepsen/bank.json", "jepsen/bank-neg.edn", "jepsen/counter.edn", "jepsen/set_full.json", "jepsen/long-fork.edn", "knossos/mutex/bad/etcd.edn", "custom/comments.edn"} {
+		if _, _, err := jepsen.ReadFile(h(f)); err == nil || !strings.Contains(err.Error(), "line ") {
+			t.Errorf("%s: want an error naming the line, got %v", f, err)
+		}
+	}
+}

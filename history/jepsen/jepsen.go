@@ -557,6 +557,19 @@ func (c *converter) keyed(ops []op) error {
 	return nil
 }
 
+// scalar says whether v can be a register's value.
+func scalar(v any) bool {
+	switch v.(type) {
+	case nil, int64, float64, string, Keyword, Symbol, bool, Char:
+		return true
+	}
+	return false
+}
+
+func notRegister(o *op, v any) error {
+	return opErr(o.line, ":%s value %s: not a register's value (nil, a number, a string); Faultline imports cas-register, list-append and rw-register histories", o.f, clip(String(v)))
+}
+
 // regValue is a register value as Faultline writes it: "" for nil (the
 // register's initial, absent value), integers in decimal, strings as they
 // are, anything else as EDN.
@@ -622,10 +635,13 @@ func (c *converter) register(events []history.Event, o *op) ([]history.Event, er
 		}
 		switch o.f {
 		case history.FWrite:
+			if !scalar(v) {
+				return nil, notRegister(o, v)
+			}
 			p.value = regValue(v)
 		case history.FCAS:
 			t, ok := tuple(v)
-			if !ok {
+			if !ok || !scalar(t[0]) || !scalar(t[1]) {
 				return nil, opErr(o.line, ":cas value %s: want [from to]", clip(String(v)))
 			}
 			p.from, p.value = regValue(t[0]), regValue(t[1])
@@ -648,6 +664,9 @@ func (c *converter) register(events []history.Event, o *op) ([]history.Event, er
 					return nil, opErr(o.line, "read value %s: want a jepsen.independent tuple [key value]", clip(String(v)))
 				}
 				v = t[1]
+			}
+			if !scalar(v) {
+				return nil, notRegister(o, v)
 			}
 			e.Value = regValue(v)
 		}

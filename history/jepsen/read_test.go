@@ -256,6 +256,11 @@ func TestReadErrors(t *testing.T) {
 		{"[{\"type\":\"invoke\",\"f\":\"read\"}", "unexpected end of JSON"},
 		{"{\"type\":\"invoke\",\"f\":\"read\"}\n[1]", "line 2: want an op object"},
 		{"17", "line 1: want an op map"},
+		// Jepsen's bank and long-fork reads are not register reads.
+		{"{:type :invoke, :f :read, :process 0}\n{:type :ok, :f :read, :process 0, :value {0 10, 1 10}}", "line 2: :read value {0 10, 1 10}: not a register's value"},
+		{"{:type :invoke, :f :read, :value [[:r 0 nil] [:r 1 nil] [:r 2 nil]]}\n{:type :ok, :f :read, :value [[:r 0 1] [:r 1 1] [:r 2 nil]]}", "line 2: :read value"},
+		{"{:type :invoke, :f :write, :value #{1}}", "line 1: :write value #{1}"},
+		{"{:type :invoke, :f :transfer, :value {:from 1}}", "line 1: operation :f :transfer: not a cas-register"},
 	} {
 		err := readErr(t, c.in)
 		if !strings.Contains(err.Error(), c.want) {
