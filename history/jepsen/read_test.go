@@ -284,3 +284,17 @@ func TestParseNames(t *testing.T) {
 		}
 	}
 }
+
+// Jepsen 0.3 writes ops as records: #jepsen.history.Op{...}.
+func TestReadTaggedOps(t *testing.T) {
+	in := `#jepsen.history.Op{:index 0, :time 12, :type :invoke, :process 0, :f :txn, :value [[:append 9 1] [:r 8 nil]]}
+#jepsen.history.Op{:index 1, :time 20, :type :info, :process :nemesis, :f :start-partition, :value :majority} ; comment
+#_ {:ignored true}
+#jepsen.history.Op{:index 2, :time 30, :type :ok, :process 0, :f :txn, :value [[:append 9 1] [:r 8 [3]]], :error nil}
+`
+	events, w, st := read(t, in)
+	ops := history.Operations(events)
+	if w != jepsen.ListAppend || len(ops) != 1 || string(ops[0].Data) != `[["append","9",1],["r","8",[3]]]` || st.FaultWindows != 1 {
+		t.Fatalf("%s %+v %+v", w, st, ops)
+	}
+}
