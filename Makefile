@@ -6,7 +6,7 @@ BIN := bin/faultline
 # removes what it creates itself.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all build bench bench-load test lint clean-docker
+.PHONY: all build bench bench-txn bench-load test lint clean-docker
 
 all: build
 
@@ -22,6 +22,11 @@ build:
 BENCH_FLAGS ?=
 bench: build
 	./$(BIN) suite --out results $(BENCH_FLAGS)
+
+# The transactions suite (suite/txn.yaml): PostgreSQL at each isolation level
+# under list-append, each against the verdict Elle gives it (docker runtime).
+bench-txn: build
+	./$(BIN) suite --suite suite/txn.yaml --out results-txn $(BENCH_FLAGS)
 
 # The load engine against a trivial HTTP server on 127.0.0.1: requests/s at
 # full speed of raw vegeta, of Faultline recording every operation, and of

@@ -9,6 +9,21 @@ import (
 	_ "github.com/faultline/faultline/checkers/builtin" // the built-in checkers
 )
 
+// CheckNames validates the checks a scenario's history would go through and
+// names them in report order (faultline run --dry-run); an error is a
+// *bench.ConfigError.
+func CheckNames(sc bench.Scenario) ([]string, error) {
+	cs, err := checksFor(bench.RunInfo{Scenario: sc})
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name()
+	}
+	return names, nil
+}
+
 // checksFor lists the checkers a run's history goes through, in the order
 // they are reported: those its workload names (linearizability first for
 // the register workloads, then the checks that explain what went wrong),

@@ -63,6 +63,13 @@ func WithProgress(every time.Duration, f func(bench.Progress)) Option {
 	return func(c *config) { c.bench = append(c.bench, bench.WithProgress(every, f)) }
 }
 
+// WithRunID names the run (bench.WithRunID), so that the caller knows its
+// directory (<out>/<time>-...-<id>) before the run ends: the live view
+// serves it while it is written.
+func WithRunID(id string) Option {
+	return func(c *config) { c.bench = append(c.bench, bench.WithRunID(id)) }
+}
+
 func newConfig(opts []Option) config {
 	c := config{log: func(string, ...any) {}}
 	for _, o := range opts {

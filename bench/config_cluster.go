@@ -89,6 +89,9 @@ func (c *ClusterConfig) LookupTarget() (targets.Target, error) {
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
+	if n, ok := t.(targets.ImageNeeder); ok && n.NeedsImage() && c.Runtime == RuntimeLocal {
+		return nil, configErr("--runtime local: target %s runs from a Docker image, which the local runtime cannot run: use --runtime docker", c.Target)
+	}
 	return t, nil
 }
 

@@ -116,6 +116,7 @@ func (r *Run) finish(ctx context.Context, p *prepared, cfg runConfig, cluster ru
 	if err != nil {
 		return fmt.Errorf("final reads: %w", err)
 	}
+	defer closeClient(client)
 	fe := &finalEnv{client: client, nodes: cluster.Nodes(), rec: rec, timeout: time.Duration(sc.Load.Timeout)}
 	fe.nextID.Store(ids.maxID.Load() + 1)
 	fe.nextPr.Store(ids.maxProc.Load() + 1)

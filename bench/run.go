@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -18,6 +19,7 @@ import (
 	"github.com/faultline/faultline/chaos"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/image"
 	"github.com/faultline/faultline/targets/runtime"
 
 	"github.com/faultline/faultline/internal/safefile"
@@ -160,6 +162,9 @@ func Execute(ctx context.Context, sc Scenario, opts ...Option) (*Run, error) {
 
 func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err error) {
 	sc := p.sc
+	// A client holding connections (a driver's pools) closes them when the
+	// run ends.
+	defer closeClient(p.client)
 	rt, err := newRuntime(ctx, sc.Cluster, cfg.log)
 	if err != nil {
 		return err
@@ -167,6 +172,11 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	r.Info.Cluster.Runtime, r.Info.Cluster.Netns = rt.Name(), resolvedNetns(rt)
 	cfg.log("preparing %s %s", sc.Cluster.Target, r.Info.Cluster.Version)
 	art, err := p.target.Prepare(ctx, r.Info.Cluster.Version, targets.PrepareOptions{Log: cfg.log})
+	if errors.Is(err, image.ErrNoEngine) {
+		// A target built as an image cannot run here at all: nothing was
+		// launched, so it is the scenario's problem (exit 3).
+		return &ConfigError{Err: fmt.Errorf("--target %s needs a Docker engine to build its image: %w", sc.Cluster.Target, err)}
+	}
 	if err != nil {
 		return fmt.Errorf("prepare %s: %w", sc.Cluster.Target, err)
 	}
@@ -301,6 +311,13 @@ func ReadInfo(dir string) (RunInfo, error) {
 		return info, fmt.Errorf("read %s: %w", filepath.Join(dir, ScenarioFile), err)
 	}
 	return info, nil
+}
+
+// closeClient closes c when it holds resources (an io.Closer).
+func closeClient(c targets.Client) {
+	if cl, ok := c.(io.Closer); ok {
+		_ = cl.Close()
+	}
 }
 
 func nemesisLabel(ns []string) string {

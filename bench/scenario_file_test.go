@@ -116,6 +116,9 @@ func TestPrepareRefusesFaults(t *testing.T) {
 		},
 		"loss over 100": func(s *Scenario) { s.Chaos.LossPercent = 140 },
 		"no final time": func(s *Scenario) { s.Chaos.FinalTimeout = 0 },
+		"image target on local": func(s *Scenario) {
+			s.Cluster.Target, s.Cluster.Runtime, s.Cluster.Nodes = "postgres", RuntimeLocal, 1
+		},
 	}
 	for name, mod := range cases {
 		sc := Default()
@@ -148,4 +151,48 @@ func TestPrepareDelayFollowsTheKernel(t *testing.T) {
 		t.Errorf("netem is here, yet Prepare says %v", err)
 	}
 	t.Logf("delay: %v", err)
+}
+
+// A refused file is one line that names the key and its line, with a near
+// miss suggested for an unknown key; an empty file is refused, not run as
+// the defaults.
+func TestLoadFileNamesKeyAndLine(t *testing.T) {
+	for body, want := range map[string]string{
+		"cluster: {nodes: three}\n":                                  `cluster.nodes (line 1): want an odd integer 1-7, got "three"`,
+		"load:\n  rate: [1, 2]\n":                                    "load.rate (line 2): want a rate like 200",
+		"cluster:\n  nodse: 3\n":                                     "cluster.nodse (line 2): unknown key (did you mean nodes?)",
+		"chaos:\n  timeline:\n    - {at: 1s, for: x, fault: kill}\n": `chaos.timeline[1].for (line 3): want a duration like 30s, got "x"`,
+		"":                                 "empty",
+		"# nothing\n":                      "empty",
+		"42\n":                             "want a mapping of scenario keys",
+		"xyzzy: 1\n":                       "xyzzy (line 1): unknown key (known: ",
+		"cluster:\n  spec:\n    nmae: x\n": "cluster.spec.nmae (line 3): unknown key (did you mean name?)",
+	} {
+		sc := Default()
+		_, err := LoadFile(write(t, "s.yaml", body), &sc)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: %v, want one line saying %q", body, err, want)
+		}
+	}
+	// YAML scalars fill strings: rate: 300 is the rate "300".
+	sc := Default()
+	if _, err := LoadFile(write(t, "s.yaml", "load: {rate: 300, duration: 2.5}\n"), &sc); err != nil || sc.Load.Rate != "300" ||
+		time.Duration(sc.Load.Duration) != 2500*time.Millisecond {
+		t.Errorf("%v: rate %q duration %v", err, sc.Load.Rate, sc.Load.Duration)
+	}
+}
+
+// Every example scenario shipped in examples/ loads.
+func TestExamplesLoad(t *testing.T) {
+	paths, _ := filepath.Glob("../examples/*.y*ml")
+	if len(paths) == 0 {
+		t.Fatal("no examples")
+	}
+	for _, p := range paths {
+		sc := Default()
+		if _, err := LoadFile(p, &sc); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
 }

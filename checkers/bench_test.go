@@ -152,7 +152,7 @@ func rawPorcupine(ops []history.Op, timeout time.Duration, limit uint64, maybe b
 		}
 	}()
 	defer close(done)
-	set := registerModel([]string{"", "-"}, nil) // for its Equal and Hash on sets
+	set := registerModel([]string{"", "-"}, nil, true) // for its Equal and Hash on sets
 	m := porcupine.Model{Equal: set.Equal, Hash: set.Hash}
 	m.Init = func() interface{} { return stateSet{""} }
 	m.Step = func(state, input, output interface{}) (bool, interface{}) {

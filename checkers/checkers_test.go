@@ -2,6 +2,7 @@ package checkers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -153,6 +154,44 @@ var table = []struct {
 	{"every final read failed", hist(op(1, 0, W, "a", "1", 0, 10, ok), final(2, 1, "a", "", 100, 110, fail),
 		op(3, 0, W, "b", "3", 0, 10, ok), final(4, 1, "b", "3", 100, 110, ok)), verdicts{Valid, Valid, Unknown}},
 	{"nothing to check", nil, verdicts{Unknown, Skipped, Skipped}},
+	// Values written more than once: a read of one may have seen any of
+	// its writes, an unknown one at any time after its call, or never.
+	{"repeated value: the unknown rewrite may never have happened", fiveOps(), verdicts{Valid, Valid, Skipped}},
+	{"repeated value: read after the second write of it", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 0, W, "a", "2", 20, 30, ok),
+		op(3, 0, W, "a", "1", 40, 50, ok), op(4, 1, R, "a", "1", 60, 70, ok)), verdicts{Valid, Valid, Skipped}},
+	{"repeated value: both writes of it overwritten, then read", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 0, W, "a", "1", 20, 30, ok),
+		op(3, 0, W, "a", "2", 40, 50, ok), on("n2", op(4, 1, R, "a", "1", 60, 70, ok))), verdicts{Invalid, Invalid, Skipped}},
+	{"repeated value: an unknown rewrite may explain a late read", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 0, W, "a", "2", 20, 30, ok),
+		op(3, 2, W, "a", "1", 35, -1, info), op(4, 1, R, "a", "1", 60, 70, ok)), verdicts{Valid, Valid, Skipped}},
+	{"repeated value: an unknown rewrite invoked after the read explains nothing", hist(op(1, 0, W, "a", "1", 0, 10, ok),
+		op(2, 0, W, "a", "2", 20, 30, ok), op(4, 1, R, "a", "1", 60, 70, ok), op(3, 2, W, "a", "1", 80, -1, info)),
+		verdicts{Invalid, Invalid, Skipped}},
+	{"repeated value: an unknown cas may have written it", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 0, W, "a", "2", 20, 30, ok),
+		cas(3, 2, "a", "2", "1", 40, -1, info), op(4, 1, R, "a", "1", 50, 60, ok), op(5, 1, R, "a", "1", 70, 80, ok)),
+		verdicts{Valid, Valid, Skipped}},
+	// The cas cannot have taken effect (3 was never written): the read is
+	// stale, which stale-reads cannot prove (it does not follow the cas).
+	{"repeated value: an unknown cas that cannot have written it", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 0, W, "a", "2", 20, 30, ok),
+		cas(3, 2, "a", "3", "1", 40, -1, info), op(4, 1, R, "a", "1", 50, 60, ok)), verdicts{Invalid, Valid, Skipped}},
+	{"repeated value: the unknown cas seen is not the one that wrote it", hist(op(1, 0, W, "a", "1", 0, 10, ok),
+		cas(2, 2, "a", "1", "2", 20, -1, info), op(3, 1, R, "a", "2", 30, 40, ok), op(4, 0, W, "a", "1", 50, 60, ok),
+		op(5, 0, W, "a", "2", 70, 80, ok), op(6, 1, R, "a", "2", 90, 100, ok)), verdicts{Valid, Valid, Skipped}},
+	{"repeated value: the final read shows a long write of it", hist(op(1, 0, W, "a", "1", 0, 100, ok), op(2, 1, W, "a", "1", 5, 10, ok),
+		op(3, 2, W, "a", "2", 20, 30, ok), final(4, 3, "a", "1", 200, 210, ok)), verdicts{Valid, Valid, Valid}},
+	{"repeated value: the final read shows a value overwritten for good", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 1, W, "a", "1", 5, 15, ok),
+		op(3, 2, W, "a", "2", 20, 30, ok), final(4, 3, "a", "1", 200, 210, ok)), verdicts{Invalid, Invalid, Invalid}},
+	{"writing nil, concurrently with another write", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 1, W, "a", "", 5, 30, ok),
+		op(3, 2, R, "a", "", 40, 50, ok)), verdicts{Valid, Valid, Skipped}},
+	{"writing nil, outcome unknown", hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 1, W, "a", "", 20, -1, info),
+		op(3, 2, R, "a", "", 40, 50, ok)), verdicts{Valid, Valid, Skipped}},
+}
+
+// fiveOps is the issue's smallest case: write(1) ok; read() -> 1 ok;
+// write(2) ok; write(1) info; read() -> 2 ok. Linearizable: the unknown
+// write of 1 may never have happened (or happened last).
+func fiveOps() []history.Event {
+	return hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 1, R, "a", "1", 20, 30, ok), op(3, 0, W, "a", "2", 40, 50, ok),
+		op(4, 2, W, "a", "1", 60, 70, info), op(5, 1, R, "a", "2", 80, 90, ok))
 }
 
 func TestTable(t *testing.T) {
@@ -297,5 +336,112 @@ func TestVisualizationIsCapped(t *testing.T) {
 		if want := fmt.Sprintf("%d operations of", c.wantOps); !strings.Contains(r.Explanation, want) {
 			t.Errorf("cap %d: explanation lacks %q:\n%s", c.maxBytes, want, r.Explanation)
 		}
+	}
+}
+
+// Values, node names and fault details come from the run directory, and
+// porcupine's page puts some of what it shows into innerHTML: a crafted
+// history must not get markup into linearizability-<key>.html. Every string
+// of the page's data is escaped.
+func TestVisualizationEscapesValues(t *testing.T) {
+	img, script, node := `<img src=x onerror=alert(1)>`, `</script><script>alert(2)</script>`, `<b onmouseover=alert(3)>n3</b>`
+	evs := hist(op(1, 0, W, "a", img, 0, 10e6, ok), op(2, 0, W, "a", script, 20e6, 30e6, ok),
+		on(node, op(3, 1, R, "a", img, 40e6, 50e6, ok)))
+	evs = append(evs,
+		history.Event{Time: 15e6, Type: history.Invoke, Process: history.Nemesis, F: history.FStart, ID: 1, Fault: &history.Fault{Kind: `<svg onload=alert(4)>`, Nodes: []string{node}}},
+		history.Event{Time: 55e6, Type: history.OK, Process: history.Nemesis, F: history.FStop, ID: 1, Fault: &history.Fault{Kind: "partition"}})
+	dir := t.TempDir()
+	r := (&Linearizable{}).Check(context.Background(), NewInput(evs, dir))
+	if r.Verdict != Invalid || len(r.Artifacts) != 1 {
+		t.Fatalf("verdict %s, artifacts %v", r.Verdict, r.Artifacts)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, r.Artifacts[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	for _, raw := range []string{img, script, node, "<svg onload"} {
+		if strings.Contains(page, raw) {
+			t.Errorf("the page holds %q unescaped", raw)
+		}
+	}
+	// The data the page's script reads: no string in it may hold markup.
+	i := strings.Index(page, "const data = ")
+	if i < 0 {
+		t.Fatal("no data in the page")
+	}
+	var data any
+	if err := json.NewDecoder(strings.NewReader(page[i+len("const data = "):])).Decode(&data); err != nil {
+		t.Fatal(err)
+	}
+	var strs []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case string:
+			strs = append(strs, v)
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		case map[string]any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	walk(data)
+	escaped := 0
+	for _, s := range strs {
+		if strings.ContainsAny(s, "<>") {
+			t.Errorf("page data holds markup: %q", s)
+		}
+		if strings.Contains(s, "&lt;img src=x") || strings.Contains(s, "&lt;/script&gt;") || strings.Contains(s, "&lt;b onmouseover") {
+			escaped++
+		}
+	}
+	if escaped == 0 {
+		t.Errorf("the crafted values are not on the page at all (escaped): %q", strs)
+	}
+}
+
+// The issue's five operations are linearizable, and the checker says which
+// values repeated and which shortcuts it gave up: the unknown rewrite of 1
+// was invoked after every read of 1 returned, so no read saw it and it is
+// dropped; one that a read may have seen stays open instead of being ended
+// at the read, and the summary says so.
+func TestRepeatedValues(t *testing.T) {
+	r := (&Linearizable{}).Check(context.Background(), NewInput(fiveOps(), ""))
+	if r.Verdict != Valid {
+		t.Fatalf("%s: %s\n%s", r.Verdict, r.Summary, r.Explanation)
+	}
+	if r.Stats["repeated_values"] != 1 || r.Stats["unseen_unknown_writes_dropped"] != 1 || r.Stats["seen_unknown_writes_capped"] != 0 ||
+		!strings.Contains(r.Summary, "1 values written more than once on 1 keys") {
+		t.Errorf("stats %v, summary %q", r.Stats, r.Summary)
+	}
+
+	// write(1) ok; write(2) ok; write(1) unknown; read() -> 1: only the
+	// unknown rewrite explains the read, at any time before it.
+	evs := hist(op(1, 0, W, "a", "1", 0, 10, ok), op(2, 0, W, "a", "2", 20, 30, ok),
+		op(3, 2, W, "a", "1", 35, -1, info), op(4, 1, R, "a", "1", 60, 70, ok), op(5, 1, R, "a", "1", 80, 90, ok))
+	r = (&Linearizable{SpanOps: 1}).Check(context.Background(), NewInput(evs, ""))
+	if r.Verdict != Valid || r.Stats["shortcuts_skipped_unknown_write_cap"] != 1 || r.Stats["shortcuts_skipped_span_cut_ops"] != 3 ||
+		!strings.Contains(r.Summary, "1 unknown writes left open") {
+		t.Errorf("%s: stats %v, summary %q", r.Verdict, r.Stats, r.Summary)
+	}
+	// The same with a stale read at the end: invalid, and the explanation
+	// says the write was left open.
+	evs = append(evs, op(6, 0, W, "a", "3", 100, 110, ok)...)
+	evs = append(evs, op(7, 1, R, "a", "1", 120, 130, ok)...)
+	r = (&Linearizable{}).Check(context.Background(), NewInput(evs, ""))
+	if r.Verdict != Invalid || !strings.Contains(r.Explanation, "written more than once") {
+		t.Errorf("%s: %s\n%s", r.Verdict, r.Summary, r.Explanation)
+	}
+	t.Logf("%s\n%s", r.Summary, r.Explanation)
+
+	// Unique values take the fast path: nothing skipped.
+	r = (&Linearizable{}).Check(context.Background(), NewInput(table[0].evs, ""))
+	if _, ok := r.Stats["shortcuts_skipped_unknown_write_cap"]; ok || r.Stats["repeated_values"] != 0 || strings.Contains(r.Summary, "more than once") {
+		t.Errorf("unique values: stats %v, summary %q", r.Stats, r.Summary)
 	}
 }

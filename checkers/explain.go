@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"os"
 	"path/filepath"
 	"slices"
@@ -236,6 +237,7 @@ func witnessOp(op porcupine.Operation) WitnessOp {
 	if m.Pruned {
 		w.EndS = seconds(op.Return)
 	}
+	w.Open = m.Open
 	return w
 }
 
@@ -281,6 +283,9 @@ func (w WitnessOp) String() string {
 		when += fmt.Sprintf(" (seen by %.3fs)", w.EndS)
 	case w.ReturnS < 0:
 		when = fmt.Sprintf("%.3fs-never", w.CallS)
+	}
+	if w.Open {
+		when += " (open)"
 	}
 	return fmt.Sprintf("%-22s %-4s %-32s node %-4s process %-5s op %d", w.Op, w.Outcome, when, w.Node, w.Process, w.ID)
 }
@@ -382,13 +387,17 @@ func (cfg Linearizable) render(view []porcupine.Operation, init []string, witnes
 	defer t.Stop()
 	wd.watch(s)
 	defer wd.unwatch(s)
-	res, info := porcupine.CheckOperationsVerbose(registerModel(init, func() bool { return s.stop.Load() != running }), ops, 0)
+	res, info := porcupine.CheckOperationsVerbose(modelFor(ops, init, func() bool { return s.stop.Load() != running }), ops, 0)
 	if s.stop.Load() != running {
 		return nil, errors.New("drawing it took too long or too much memory")
 	}
+	// Values, node names and fault details come from the run directory:
+	// everything porcupine's page shows is escaped (its script puts some of
+	// it into innerHTML), so a crafted history cannot put markup in it.
+	esc := html.EscapeString
 	var anns []porcupine.Annotation
 	anns = append(anns, porcupine.Annotation{Tag: "checker", Start: lo, End: lo,
-		Description: "starts from " + describeSet(init), BackgroundColor: "#dde7f5"})
+		Description: esc("starts from " + describeSet(init)), BackgroundColor: "#dde7f5"})
 	if res == porcupine.Ok {
 		anns[0].Details = "these operations alone are linearizable: the violation needs operations left off this page"
 	}
@@ -401,18 +410,23 @@ func (cfg Linearizable) render(view []porcupine.Operation, init []string, witnes
 			details = strings.TrimSpace(strings.Join(w.Fault.Nodes, ",") + " " + w.Fault.Detail)
 		}
 		anns = append(anns, porcupine.Annotation{Tag: "nemesis", Start: max(w.Start, lo), End: min(w.End, hi),
-			Description: w.Kind, Details: details, BackgroundColor: "#f4c7c3"})
+			Description: esc(w.Kind), Details: esc(details), BackgroundColor: "#f4c7c3"})
 	}
 	for _, op := range ops {
 		m := metaOf(op)
 		if witness[m.ID] {
 			anns = append(anns, porcupine.Annotation{Tag: "witness", Start: op.Call, End: op.Return,
-				Description: describeOp(op.Input, op.Output), Details: describeMeta(m), BackgroundColor: "#fff2a8"})
+				Description: esc(describeOp(op.Input, op.Output)), Details: esc(describeMeta(m)), BackgroundColor: "#fff2a8"})
 		}
 	}
 	info.AddAnnotations(anns)
 	w := &capWriter{max: cfg.MaxPageBytes}
-	if err := porcupine.Visualize(registerModel(init, nil), info, w); err != nil {
+	page := modelFor(ops, init, nil)
+	state := page.DescribeState
+	page.DescribeOperation = func(in, out interface{}) string { return esc(describeOp(in, out)) }
+	page.DescribeState = func(s interface{}) string { return esc(state(s)) }
+	page.DescribeOperationMetadata = func(m interface{}) string { return esc(describeMeta(m)) }
+	if err := porcupine.Visualize(page, info, w); err != nil {
 		return nil, err
 	}
 	return w.buf.Bytes(), nil

@@ -18,10 +18,12 @@ import (
 //     read early never hurts, since it changes nothing and everything that
 //     had to precede it has already returned, so has already been placed;
 //   - a write (or cas) is placed at its return, or earlier when a read
-//     returns a value only it wrote (values are unique), or when a cas needs
-//     the value it writes. If that fails, a second sweep places each write
-//     at its call instead (which suits a long write overlapped by shorter
-//     ones that reads show came after it).
+//     returns its value (the first pending write of that value the register
+//     allows, if several wrote it), or when a cas needs the value it writes.
+//     An open cas (pruning left it open) that cannot be placed at its
+//     return does not take effect. If that fails, a second sweep places
+//     each write at its call instead (which suits a long write overlapped
+//     by shorter ones that reads show came after it).
 //
 // So every placement respects real time, and every step is the register's
 // (a cas only where the register holds its expected value): when it
@@ -70,11 +72,12 @@ func greedyPass(ops []porcupine.Operation, s string, early bool) (string, bool) 
 		set(in.Value)
 		return true
 	}
-	// placeWriterOf places the pending write of v.
+	// placeWriterOf places a pending write of v (the first that the
+	// register allows now, when v was written more than once).
 	placeWriterOf := func(v string) bool {
 		for _, w := range writes {
-			if ops[w].Input.(*RegisterInput).Value == v {
-				return place(w)
+			if ops[w].Input.(*RegisterInput).Value == v && place(w) {
+				return true
 			}
 		}
 		return false
@@ -107,7 +110,16 @@ func greedyPass(ops []porcupine.Operation, s string, early bool) (string, bool) 
 			}
 			continue
 		}
-		if !place(i) && (!placeWriterOf(ops[i].Input.(*RegisterInput).From) || !place(i)) {
+		if place(i) {
+			continue
+		}
+		if in := ops[i].Input.(*RegisterInput); in.Open {
+			// An open cas may also not take effect at all.
+			done[i] = true
+			writes = slices.DeleteFunc(writes, func(w int) bool { return w == i })
+			continue
+		}
+		if !placeWriterOf(ops[i].Input.(*RegisterInput).From) || !place(i) {
 			return s, false
 		}
 	}

@@ -136,6 +136,10 @@ type WitnessOp struct {
 	ReturnS float64 `json:"return_s"`
 	// EndS is where the checker ended an unknown write that a read saw.
 	EndS float64 `json:"end_s,omitempty"`
+	// Open says the checker left an unknown write open (its value was
+	// written more than once): it may have taken effect at any time after
+	// its call, or never.
+	Open bool `json:"open,omitempty"`
 }
 
 // Check runs the search on every key.
@@ -167,6 +171,14 @@ func (l *Linearizable) Check(ctx context.Context, in *Input) Result {
 	}}
 	if st.Other > 0 {
 		r.Stats["other_ops_skipped"] = st.Other
+	}
+	// Values written more than once: the shortcuts that need a read to name
+	// the write it saw were given up where they would not be exact.
+	r.Stats["repeated_values"] = st.RepeatedValues
+	if st.RepeatedValues > 0 {
+		r.Stats["keys_with_repeated_values"] = st.RepeatedKeys
+		r.Stats["shortcuts_skipped_unknown_write_cap"] = st.OpenUnknown
+		r.Stats["shortcuts_skipped_span_cut_ops"] = st.OpenTailOps
 	}
 	var calls int64
 	greedy := 0
@@ -211,6 +223,13 @@ func (l *Linearizable) Check(ctx context.Context, in *Input) Result {
 		r.Verdict = Valid
 		r.Summary = fmt.Sprintf("all %d keys linearizable (%d operations checked)", len(jobs), st.Kept)
 	}
+	if note := st.repeatedNote(); note != "" {
+		r.Summary += "; " + note
+		if r.Verdict != Valid {
+			r.Explanation = strings.TrimLeft(r.Explanation+"\n"+note+": "+
+				"an unknown write of such a value may have taken effect at any time after its call, or never, and was checked so (a read of the value may have seen another write of it)", "\n")
+		}
+	}
 	if len(unknown) > 0 {
 		var lines []string
 		for i, j := range unknown {
@@ -232,6 +251,19 @@ func (l *Linearizable) Check(ctx context.Context, in *Input) Result {
 	r.Stats["memory_stops"] = int(wd.killed.Load())
 	r.ElapsedMS = time.Since(start).Milliseconds()
 	return r
+}
+
+// repeatedNote says, when values repeated, what that cost the check.
+func (st PruneStats) repeatedNote() string {
+	if st.RepeatedValues == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("%d values written more than once on %d keys", st.RepeatedValues, st.RepeatedKeys)
+	if st.OpenUnknown > 0 {
+		s += fmt.Sprintf(", %d unknown writes left open instead of ended at the first read of their value (%d operations after them not cut into spans)",
+			st.OpenUnknown, st.OpenTailOps)
+	}
+	return s
 }
 
 func (j *keyJob) decided() int {

@@ -16,7 +16,9 @@ import (
 // heal and a quiet period): a write (or cas) that returned ok is lost when a
 // final read that began after it was acknowledged returns neither its value
 // nor the value of a write that could have come after it, one that did not
-// certainly end before the lost write began and did not certainly fail.
+// certainly end before the lost write began and did not certainly fail. A
+// value written more than once counts by the write of it that may have
+// taken effect last.
 //
 // Without final reads there is nothing to compare with: a history with no
 // final read at all gets Skipped (the run ended before them, or the
@@ -66,17 +68,25 @@ func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
 	}
 	var lost []LostWrite
 	var unknown, unread []string
-	checkedKeys, checkedWrites, lostWrites := 0, 0, 0
+	checkedKeys, checkedWrites, lostWrites, repeated := 0, 0, 0, 0
 	keys := byKey(in.Ops)
 	for key, idx := range keys {
 		var writes, reads []*history.Op
 		tried := false
+		// writer[v]: of the writes of v, the one that may have taken effect
+		// last (an unknown outcome may have at any time; failed ones never).
 		writer := map[string]*history.Op{}
 		for _, i := range idx {
 			op := &in.Ops[i]
 			switch {
 			case op.F == history.FWrite || op.F == history.FCAS:
-				writer[op.Value] = op
+				x := writer[op.Value]
+				if x != nil {
+					repeated++
+				}
+				if x == nil || later(op, x) {
+					writer[op.Value] = op
+				}
 				if op.Type == history.OK {
 					writes = append(writes, op)
 				}
@@ -123,6 +133,9 @@ func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
 	if len(unread) > 0 {
 		r.Stats["keys_not_read_at_the_end"] = len(unread)
 	}
+	if repeated > 0 {
+		r.Stats["repeated_writes"] = repeated
+	}
 	r.UnknownKeys = unknown[:min(len(unknown), maxListed)]
 	if len(lost) > 0 || len(unread) > 0 {
 		r.Details = LostDetails{Lost: lost, Unread: unread[:min(len(unread), maxListed)]}
@@ -162,6 +175,25 @@ func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
 	}
 	r.ElapsedMS = time.Since(start).Milliseconds()
 	return r
+}
+
+// later says a may have taken effect after b did: of the writes of one
+// value, the latest is what a final read of it may reflect. Failed writes
+// never took effect, unknown ones may have at any time, ok ones by their
+// return.
+func later(a, b *history.Op) bool {
+	rank := func(o *history.Op) (int, int64) {
+		switch o.Type {
+		case history.Fail:
+			return 0, 0
+		case history.OK:
+			return 1, o.Return
+		}
+		return 2, 0
+	}
+	ra, ta := rank(a)
+	rb, tb := rank(b)
+	return ra > rb || ra == rb && ta > tb
 }
 
 func shows(v string, x *history.Op) string {

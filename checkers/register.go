@@ -15,6 +15,12 @@ type RegisterInput struct {
 	F     string // read, write, cas
 	Value string // written value (write, cas)
 	From  string // expected value (cas)
+	// Open marks an unknown write or cas left open by pruning (its value
+	// repeats, so no read of it proves when, or whether, it happened): it
+	// may take effect at any time in its interval, or never. A write can
+	// always take effect last, where nothing sees it, so only a cas needs
+	// the model's help: see setStep.
+	Open bool
 }
 
 // RegisterOutput is what an operation returned; only reads return a value.
@@ -33,6 +39,9 @@ type OpMeta struct {
 	Type    history.Type
 	// Pruned says the return time was moved (an unknown write seen by a read).
 	Pruned bool
+	// Open says it was left open: an unknown write of a value written more
+	// than once, which may have happened at any time after its call, or never.
+	Open bool
 	// Return is the recorded completion time (-1 if the operation never
 	// completed), which differs from the porcupine interval when Pruned.
 	Return int64
@@ -57,17 +66,34 @@ func registerStep(s string, in *RegisterInput, out *RegisterOutput) (bool, strin
 
 // RegisterModel is a register whose state is its current value; "" is the
 // initial, absent value. Histories must be partitioned by key beforehand.
-var RegisterModel = registerModel([]string{""}, nil)
+var RegisterModel = registerModel([]string{""}, nil, false)
+
+// modelFor is the register model for checking ops from states: the set
+// model when ops hold an open cas (it may or may not take effect, which one
+// value cannot express), else registerModel's choice.
+func modelFor(ops []porcupine.Operation, states []string, stop func() bool) porcupine.Model {
+	return registerModel(states, stop, hasOpenCAS(ops))
+}
+
+func hasOpenCAS(ops []porcupine.Operation) bool {
+	for _, op := range ops {
+		if in := op.Input.(*RegisterInput); in.Open && in.F == history.FCAS {
+			return true
+		}
+	}
+	return false
+}
 
 // registerModel is the register model started in one of states. With one
-// state the state is the value itself. With several (a key checked from a
-// cut where more than one value was possible) the state is the sorted set of
-// values the register may hold, porcupine's power-set construction
-// specialised to a register: a read narrows the set to what it saw, a write
-// replaces it. stop, when not nil, is polled on every step: once it says
-// true every step fails, porcupine unwinds quickly, and the caller must
-// discard the answer (see searcher.call).
-func registerModel(states []string, stop func() bool) porcupine.Model {
+// state (and sets false) the state is the value itself. With several (a key
+// checked from a cut where more than one value was possible) the state is
+// the sorted set of values the register may hold, porcupine's power-set
+// construction specialised to a register: a read narrows the set to what it
+// saw, a write replaces it, an open cas may add its value. stop, when not
+// nil, is polled on every step: once it says true every step fails,
+// porcupine unwinds quickly, and the caller must discard the answer (see
+// searcher.call).
+func registerModel(states []string, stop func() bool, sets bool) porcupine.Model {
 	m := porcupine.Model{
 		Equal:                     func(a, b interface{}) bool { return a.(string) == b.(string) },
 		Hash:                      func(s interface{}) uint64 { return hashString(s.(string)) },
@@ -75,7 +101,7 @@ func registerModel(states []string, stop func() bool) porcupine.Model {
 		DescribeState:             func(s interface{}) string { return show(s.(string)) },
 		DescribeOperationMetadata: describeMeta,
 	}
-	if len(states) == 1 {
+	if len(states) == 1 && !sets {
 		init := states[0]
 		m.Init = func() interface{} { return init }
 		m.Step = func(state, input, output interface{}) (bool, interface{}) {
@@ -121,10 +147,24 @@ func setStep(s stateSet, in *RegisterInput, out *RegisterOutput) (bool, interfac
 	case history.FWrite:
 		return true, stateSet{in.Value}
 	case history.FCAS:
-		if _, ok := slices.BinarySearch(s, in.From); ok {
+		_, ok := slices.BinarySearch(s, in.From)
+		switch {
+		case !in.Open && ok:
 			return true, stateSet{in.Value}
+		case !in.Open:
+			return false, s
+		case !ok:
+			return true, s // it did not take effect
 		}
-		return false, s
+		// Open: it took effect (if the register held From) or it did not.
+		if _, has := slices.BinarySearch(s, in.Value); has {
+			return true, s
+		}
+		u := make(stateSet, 0, len(s)+1)
+		u = append(u, s...)
+		u = append(u, in.Value)
+		slices.Sort(u)
+		return true, u
 	}
 	return false, s
 }
@@ -158,8 +198,11 @@ func describeMeta(info interface{}) string {
 		return ""
 	}
 	s := fmt.Sprintf("op %d, process %s, node %s, %s", m.ID, m.Process, m.Node, m.Type)
-	if m.Pruned {
+	switch {
+	case m.Pruned:
 		s += " (unknown outcome; seen by a read, so it ended by then)"
+	case m.Open:
+		s += " (unknown outcome, left open: its value was written more than once)"
 	}
 	return s
 }

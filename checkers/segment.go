@@ -1,6 +1,8 @@
 package checkers
 
 import (
+	"slices"
+
 	"github.com/anishathalye/porcupine"
 
 	"github.com/faultline/faultline/history"
@@ -20,8 +22,8 @@ import (
 type span struct{ lo, hi int }
 
 // cuts splits ops, sorted by call, into spans of about target operations.
-// It prefers cuts after which the key's value is determined (at most one
-// write could have been the last), so that the next span starts from one
+// It prefers cuts after which the key's value is determined (the writes
+// that could have been the last all wrote one value), so that the next span starts from one
 // value and needs one porcupine call; it takes any cut once a span reaches
 // four times the target. Ops with no cut for a long time (a key that was
 // never quiet) make one long span: that is the irreducible part.
@@ -36,7 +38,7 @@ func cuts(ops []porcupine.Operation, target int) []span {
 	for i := range ops {
 		if i > start && maxRet < ops[i].Call {
 			n := i - start
-			if n >= target && len(last) <= 1 || n >= 4*target {
+			if n >= target && oneValue(ops, last) || n >= 4*target {
 				out = append(out, span{start, i})
 				start, last = i, last[:0]
 			}
@@ -50,6 +52,16 @@ func cuts(ops []porcupine.Operation, target int) []span {
 		out = append(out, span{start, len(ops)})
 	}
 	return out
+}
+
+// oneValue says the writes last all write the same value (or there are none).
+func oneValue(ops []porcupine.Operation, last []int) bool {
+	for _, j := range last[min(1, len(last)):] {
+		if ops[j].Input.(*RegisterInput).Value != ops[last[0]].Input.(*RegisterInput).Value {
+			return false
+		}
+	}
+	return true
 }
 
 func isWrite(op porcupine.Operation) bool { return op.Input.(*RegisterInput).F != history.FRead }
@@ -70,7 +82,8 @@ func addWrite(last []int, ops []porcupine.Operation, i int) []int {
 // endStates lists the values the key may hold at the end of ops, if ops can
 // be linearized from states: the value of a write that could be linearized
 // last (the last write of a linearization cannot precede another write in
-// real time), or, when ops write nothing, one of states. hasWrite says which.
+// real time), each value once, or, when ops write nothing, one of states.
+// hasWrite says which.
 func endStates(ops []porcupine.Operation, states []string) (cands []string, hasWrite bool) {
 	var last []int
 	for i := range ops {
@@ -82,7 +95,9 @@ func endStates(ops []porcupine.Operation, states []string) (cands []string, hasW
 		return states, false
 	}
 	for _, j := range last {
-		cands = append(cands, ops[j].Input.(*RegisterInput).Value)
+		if v := ops[j].Input.(*RegisterInput).Value; !slices.Contains(cands, v) {
+			cands = append(cands, v)
+		}
 	}
 	return cands, true
 }

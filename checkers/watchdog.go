@@ -35,7 +35,7 @@ type searcher struct {
 func (s *searcher) call(ops []porcupine.Operation, states []string) porcupine.CheckResult {
 	s.steps.Store(0)
 	s.calls.Add(1)
-	m := registerModel(states, func() bool {
+	m := modelFor(ops, states, func() bool {
 		s.steps.Add(1)
 		return s.stop.Load() != running
 	})

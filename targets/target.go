@@ -155,3 +155,10 @@ type LeaderFinder interface {
 	// Leader returns the index in bases of the node that currently leads.
 	Leader(ctx context.Context, hc *http.Client, bases []string) (int, error)
 }
+
+// ImageNeeder is a target whose nodes run only from a Docker image (Debian
+// packages, a Dockerfile): the local runtime cannot run them, so a scenario
+// asking for it is refused before anything is built.
+type ImageNeeder interface {
+	NeedsImage() bool
+}

@@ -66,7 +66,12 @@ type Config struct {
 	// FinalReads adds, after the load, one final read per key and node.
 	FinalReads bool
 	Seed       uint64
-	Anomaly    Anomaly
+	// Values, when positive, draws written values from a pool of that many
+	// ("0".."Values-1"), so values repeat as in imported histories;
+	// by default every write writes a value of its own. Anomalies need
+	// unique values: none is injected with a pool.
+	Values  int
+	Anomaly Anomaly
 	// At places the anomaly this far into its key's operations (0..1,
 	// default 0.9: late, where a search that backtracks has the most to undo).
 	At float64
@@ -152,7 +157,11 @@ func Generate(cfg Config) ([]history.Op, *Injected) {
 		default:
 			g.op.F = history.FWrite
 		}
-		if g.op.F != history.FRead {
+		switch {
+		case g.op.F == history.FRead:
+		case cfg.Values > 0:
+			g.op.Value = strconv.Itoa(rnd.IntN(cfg.Values))
+		default:
 			g.op.Value = strconv.FormatUint(g.op.ID, 10)
 		}
 		switch r := rnd.Float64(); {
@@ -260,7 +269,7 @@ func finalState(gens []gen) map[string]string {
 // inject puts cfg.Anomaly into gens: late in a random key's history, on an
 // operation where it is certainly a violation.
 func inject(gens []gen, cfg Config, rnd *rand.Rand) *Injected {
-	if cfg.Anomaly == None {
+	if cfg.Anomaly == None || cfg.Values > 0 {
 		return nil
 	}
 	byKey := map[string][]int{}

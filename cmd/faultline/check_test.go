@@ -161,3 +161,44 @@ func TestCheckCrashedRun(t *testing.T) {
 		t.Errorf("exit %d %q, truncated %v", code, out, s.HistoryTruncated)
 	}
 }
+
+// Issue 19's smallest case, as a run directory: write(1) ok; read() -> 1
+// ok; write(2) ok; write(1) info; read() -> 2 ok. The unknown rewrite of 1
+// may never have happened: linearizable, whatever the values repeat.
+func TestCheckRepeatedValues(t *testing.T) {
+	dir := t.TempDir()
+	b, err := json.Marshal(bench.RunInfo{Scenario: bench.Default(), RunID: "repeated", TargetVersion: "none"})
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, bench.ScenarioFile), b, 0o644)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf []byte
+	for i, o := range []struct {
+		f, v string
+		t    history.Type
+	}{{history.FWrite, "1", history.OK}, {history.FRead, "1", history.OK}, {history.FWrite, "2", history.OK},
+		{history.FWrite, "1", history.Info}, {history.FRead, "2", history.OK}} {
+		inv := history.Event{Time: int64(i) * 2e6, Type: history.Invoke, Process: history.Process(i), F: o.f, ID: uint64(i + 1), Key: "k", Node: "n1"}
+		done := inv
+		done.Time, done.Type = inv.Time+1e6, o.t
+		if o.f == history.FWrite {
+			inv.Value, done.Value = o.v, o.v
+		} else {
+			done.Value = o.v
+		}
+		buf = history.AppendJSON(buf, &inv)
+		buf = history.AppendJSON(append(buf, '\n'), &done)
+		buf = append(buf, '\n')
+	}
+	if err := os.WriteFile(filepath.Join(dir, bench.HistoryFile), buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := check(t, "-quiet", dir)
+	lin := summary(t, dir).Checks[0]
+	t.Logf("exit %d: %s", code, out)
+	if lin.Checker != "linearizable" || lin.Verdict != "valid" || code == 1 {
+		t.Fatalf("exit %d %q %q: %+v", code, out, errs, lin)
+	}
+}

@@ -13,18 +13,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/runtime"
 )
-
-const clusterUsage = `usage: faultline cluster <up|down|ls> [flags]
-
-  up     start a cluster, print its endpoints, keep it until Ctrl-C or "cluster down"
-  down   stop a cluster started by "cluster up" (--run <id>; optional when only one is up)
-  ls     list the clusters started by "cluster up"
-`
 
 // clusterRecord is what `cluster up` leaves in the state directory so that
 // `cluster down` (another process) can find it.
@@ -61,51 +57,143 @@ func recordPath(runID string) string {
 	return p
 }
 
-func cmdCluster(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, clusterUsage)
-		return faultline.ExitUsage
+func (a *app) clusterCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cluster",
+		Short: "start a cluster and keep it for poking at by hand (up, down, ls)",
+		Example: `  faultline cluster up --target etcd --nodes 3
+  faultline cluster ls
+  faultline cluster down --run 3c821fdb`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown cluster command %q (known: up, down, ls)", args[0])
+			}
+			return nil
+		},
+		RunE: a.do(func(cmd *cobra.Command, _ []string) int {
+			fmt.Fprint(a.stderr, cmd.UsageString())
+			return faultline.ExitUsage
+		}),
 	}
-	switch args[0] {
-	case "up":
-		return cmdClusterUp(ctx, args[1:], stdout, stderr)
-	case "down":
-		return cmdClusterDown(ctx, args[1:], stdout, stderr)
-	case "ls":
-		return cmdClusterLs(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, clusterUsage)
-		return faultline.ExitPass
-	}
-	return usageErr(stderr, fmt.Errorf("unknown cluster command %q (known: up, down, ls)", args[0]))
+	cmd.AddCommand(a.clusterUpCmd(), a.clusterDownCmd(), a.clusterLsCmd())
+	return cmd
 }
 
-func cmdClusterUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func (a *app) clusterUpCmd() *cobra.Command {
+	sc := bench.Default()
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "up [flags]",
+		Short: "start a cluster, print its endpoints, keep it until Ctrl-C or \"cluster down\"",
+		Example: `  faultline cluster up --target etcd --nodes 3 --runtime local
+  faultline cluster up --scenario examples/raftkv.yaml --bug stale-reads`,
+		Args: noArgs(""),
+	}
+	fs := cmd.Flags()
 	// A scenario file's cluster section (a spec target included), else the
 	// default cluster; flags override it, as for run.
-	sc, _, err := scenarioFromArgs(args)
-	if err != nil {
-		return usageErr(stderr, err)
+	bind := func(fs *pflag.FlagSet, sc *bench.Scenario) func() error { return clusterFlags(fs, &sc.Cluster) }
+	finish := bind(fs, &sc)
+	scenarioFileFlag(fs, "scenario file, YAML or JSON: its cluster section (cluster.spec included); flags override it")
+	var dryRun bool
+	inGroup(fs, groupOutput, func() {
+		fs.BoolVarP(&quiet, "quiet", "q", false, "print only the endpoints")
+		fs.BoolVar(&dryRun, "dry-run", false, "validate the cluster (the target's version included), print it, launch nothing")
+	})
+	keys := flagKeys(fs, &sc)
+	cmd.RunE = a.do(func(cmd *cobra.Command, _ []string) int {
+		sc, file, err := a.loadScenario(cmd, bind, &sc, finish)
+		if err == nil {
+			err = contradictions(cmd.Flags(), sc)
+		}
+		if err == nil {
+			err = sc.Cluster.Validate()
+		}
+		if err == nil {
+			_, err = sc.Cluster.LookupTarget()
+		}
+		if err == nil {
+			err = checkVersion(a.ctx, sc.Cluster)
+		}
+		if err != nil {
+			return usageErr(a.stderr, fileKeyError(err, cmd.Flags(), keys, file))
+		}
+		if dryRun {
+			c := sc.Cluster
+			fmt.Fprintf(a.stdout, "cluster: %d %s nodes (%s)%s on the %s runtime, netns %s; dry run: valid, nothing launched\n",
+				c.Nodes, c.Target, or(c.Version, "default version"), targetOptions(c.Options), c.Runtime, c.Netns)
+			return faultline.ExitPass
+		}
+		return cmdClusterUp(a.ctx, sc.Cluster, quiet, a.stdout, a.stderr)
+	})
+	return cmd
+}
+
+func (a *app) clusterDownCmd() *cobra.Command {
+	var runID string
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:     "down [--run ID]",
+		Short:   "stop a cluster started by \"cluster up\" (--run <id>; optional when only one is up)",
+		Example: `  faultline cluster down --run 3c821fdb`,
+		Args:    noArgs(""),
+		RunE: a.do(func(*cobra.Command, []string) int {
+			if dryRun {
+				fmt.Fprintf(a.stdout, "would stop cluster %s and remove what it left; dry run: nothing done\n", or(runID, "(the only one up)"))
+				return faultline.ExitPass
+			}
+			return cmdClusterDown(a.ctx, runID, a.stdout, a.stderr)
+		}),
 	}
-	c := sc.Cluster
-	fs := newFlagSet("cluster up", stderr)
-	finish := clusterFlags(fs, &c)
-	fs.String("scenario", "", "scenario file, YAML or JSON: its cluster section (cluster.spec included); flags override it")
-	quiet := fs.Bool("quiet", false, "print only the endpoints")
-	if code, ok := parse(fs, args, stdout, stderr); !ok {
-		return code
+	cmd.Flags().StringVar(&runID, "run", "", "run id of the cluster (optional when only one is up)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be stopped, stop nothing")
+	return cmd
+}
+
+func (a *app) clusterLsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "ls",
+		Short: "list the clusters started by \"cluster up\"",
+		Args:  noArgs(""),
+		RunE:  a.do(func(*cobra.Command, []string) int { return cmdClusterLs(a.stdout) }),
 	}
-	finish()
-	if fs.NArg() > 0 {
-		return usageErr(stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+}
+
+func (a *app) cleanCmd() *cobra.Command {
+	var runID string
+	var all, dryRun bool
+	cmd := &cobra.Command{
+		Use:   "clean --run ID | --all",
+		Short: "remove what killed runs left: containers, networks, namespaces, processes",
+		Long: `Remove what killed runs left: containers, networks, namespaces (and their nftables
+rules), links, processes, files. It refuses to guess: name one run, or say --all
+(which includes runs still going).`,
+		Example: `  faultline clean --run 3c821fdb
+  faultline clean --all`,
+		Args: noArgs(""),
+		RunE: a.do(func(*cobra.Command, []string) int {
+			if dryRun {
+				if (runID == "") == !all {
+					return usageErr(a.stderr, errors.New("clean needs --run <id> (one run) or --all (every run)"))
+				}
+				fmt.Fprintf(a.stdout, "would remove what %s left; dry run: nothing removed\n", or(runID, "every run"))
+				return faultline.ExitPass
+			}
+			return cmdClean(a.ctx, runID, all, a.stdout, a.stderr)
+		}),
 	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be removed, remove nothing")
+	cmd.Flags().StringVar(&runID, "run", "", "remove what this run id left: containers, networks, namespaces (and their nftables rules), links, processes, files")
+	cmd.Flags().BoolVar(&all, "all", false, "remove what every run left, including runs still going")
+	return cmd
+}
+
+// cmdClusterUp launches c and keeps it until ctx ends.
+func cmdClusterUp(ctx context.Context, c bench.ClusterConfig, quiet bool, stdout, stderr io.Writer) int {
 	logf := func(format string, args ...any) {
-		if !*quiet {
+		if !quiet {
 			fmt.Fprintf(stderr, "faultline: "+format+"\n", args...)
 		}
-	}
-	if err := c.Validate(); err != nil {
-		return usageErr(stderr, err)
 	}
 	// The record goes into the state directory, whatever the runtime.
 	if err := runtime.CheckStateDir(runtime.StateDir()); err != nil {
@@ -195,16 +283,10 @@ func cmdClusterUp(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return faultline.ExitPass
 }
 
-func cmdClusterDown(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("cluster down", stderr)
-	runID := fs.String("run", "", "run id of the cluster (optional when only one is up)")
-	if code, ok := parse(fs, args, stdout, stderr); !ok {
-		return code
-	}
-	if fs.NArg() > 0 {
-		return usageErr(stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
-	}
-	if err := checkRunFlag(*runID); err != nil {
+// cmdClusterDown stops the cluster runID (or the only one up): `cluster
+// down --run` goes through here.
+func cmdClusterDown(ctx context.Context, runID string, stdout, stderr io.Writer) int {
+	if err := checkRunFlag(runID); err != nil {
 		return usageErr(stderr, err)
 	}
 	// Records are trusted (their pid gets signalled) only in a state
@@ -212,13 +294,13 @@ func cmdClusterDown(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := runtime.CheckStateDir(runtime.StateDir()); err != nil {
 		return usageErr(stderr, err)
 	}
-	if *runID == "" {
+	if runID == "" {
 		recs := readRecords()
 		switch len(recs) {
 		case 0:
 			return usageErr(stderr, errors.New("no cluster is up (faultline cluster ls)"))
 		case 1:
-			*runID = recs[0].RunID
+			runID = recs[0].RunID
 		default:
 			var ids []string
 			for _, r := range recs {
@@ -227,7 +309,7 @@ func cmdClusterDown(ctx context.Context, args []string, stdout, stderr io.Writer
 			return usageErr(stderr, fmt.Errorf("%d clusters are up (%s): say which with --run", len(recs), strings.Join(ids, ", ")))
 		}
 	}
-	if rec, err := readRecord(recordPath(*runID)); err == nil && rec.RunID == *runID {
+	if rec, err := readRecord(recordPath(runID)); err == nil && rec.RunID == runID {
 		// The process that holds the cluster tears it down itself, as on
 		// Ctrl-C; only if it still is that process (pids are reused).
 		if err := rec.Process.Signal(syscall.SIGTERM); err == nil {
@@ -235,20 +317,16 @@ func cmdClusterDown(ctx context.Context, args []string, stdout, stderr io.Writer
 			for rec.Process.Verify() == nil && time.Now().Before(deadline) {
 				time.Sleep(100 * time.Millisecond)
 			}
-			fmt.Fprintf(stdout, "stopped cluster %s (process %d)\n", *runID, rec.Pid)
+			fmt.Fprintf(stdout, "stopped cluster %s (process %d)\n", runID, rec.Pid)
 		} else if rec.Pid > 0 {
 			fmt.Fprintf(stderr, "faultline: %v\n", err)
 		}
 	}
 	// Whatever the holder could not remove (it was killed, say) goes now.
-	return cleanRun(ctx, *runID, stdout, stderr)
+	return cleanRun(ctx, runID, stdout, stderr)
 }
 
-func cmdClusterLs(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("cluster ls", stderr)
-	if code, ok := parse(fs, args, stdout, stderr); !ok {
-		return code
-	}
+func cmdClusterLs(stdout io.Writer) int {
 	recs := readRecords()
 	if len(recs) == 0 {
 		fmt.Fprintln(stdout, "no cluster is up")
@@ -270,23 +348,15 @@ func cmdClusterLs(args []string, stdout, stderr io.Writer) int {
 
 // cmdClean removes what killed runs left: of one run (--run) or of all
 // (--all); it refuses to guess, because other people's runs may be live.
-func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("clean", stderr)
-	runID := fs.String("run", "", "remove what this run id left: containers, networks, namespaces (and their nftables rules), links, processes, files")
-	all := fs.Bool("all", false, "remove what every run left, including runs still going")
-	if code, ok := parse(fs, args, stdout, stderr); !ok {
-		return code
-	}
-	if fs.NArg() > 0 {
-		return usageErr(stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
-	}
-	if (*runID == "") == !*all {
+// `clean --run` and `clean --all` go through here.
+func cmdClean(ctx context.Context, runID string, all bool, stdout, stderr io.Writer) int {
+	if (runID == "") == !all {
 		return usageErr(stderr, errors.New("clean needs --run <id> (one run) or --all (every run)"))
 	}
-	if err := checkRunFlag(*runID); err != nil {
+	if err := checkRunFlag(runID); err != nil {
 		return usageErr(stderr, err)
 	}
-	return cleanRun(ctx, *runID, stdout, stderr)
+	return cleanRun(ctx, runID, stdout, stderr)
 }
 
 func cleanRun(ctx context.Context, runID string, stdout, stderr io.Writer) int {

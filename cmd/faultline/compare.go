@@ -1,32 +1,47 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/report"
 )
 
-func cmdCompare(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("compare", stderr)
-	out := fs.String("out", "", "directory of the comparison (default: results/compare-<time>)")
-	title := fs.String("title", "Faultline comparison", "title of the comparison page")
-	if code, ok := parse(fs, args, stdout, stderr); !ok {
-		return code
+func (a *app) compareCmd() *cobra.Command {
+	var out, title string
+	cmd := &cobra.Command{
+		Use:   "compare [flags] RUN_DIR...",
+		Short: "write one report that overlays several runs",
+		Example: `  faultline compare results/a results/b --out cmp
+  faultline compare --title 'etcd 3.5 vs 3.7' results/etcd-3.5 results/etcd-3.7`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) < 1 {
+				return errors.New("compare wants one or more run directories, e.g. faultline compare results/a results/b")
+			}
+			return nil
+		},
 	}
-	if fs.NArg() < 1 {
-		return usageErr(stderr, errors.New("compare wants one or more run directories, e.g. faultline compare results/a results/b"))
-	}
+	inGroup(cmd.Flags(), groupOutput, func() {
+		cmd.Flags().StringVar(&out, "out", "", "directory of the comparison (default: results/compare-<time>)")
+		cmd.Flags().StringVar(&title, "title", "Faultline comparison", "title of the comparison page")
+	})
+	cmd.RunE = a.do(func(_ *cobra.Command, args []string) int { return cmdCompare(args, out, title, a.stdout, a.stderr) })
+	return cmd
+}
+
+func cmdCompare(dirs []string, outDir, titleText string, stdout, stderr io.Writer) int {
+	out, title := &outDir, &titleText
 	if *out == "" {
 		*out = filepath.Join("results", "compare-"+time.Now().Format("20060102-150405"))
 	}
 	var entries []report.CompareEntry
-	for _, d := range fs.Args() {
+	for _, d := range dirs {
 		entries = append(entries, report.CompareEntry{Dir: d})
 	}
 	page, err := report.Compare(*out, *title, entries)

@@ -53,16 +53,30 @@ func TestFaultsRefusedBeforeLaunching(t *testing.T) {
 	}
 }
 
-func TestScenarioPath(t *testing.T) {
+// The scenario file is read first and the flags override it, wherever they
+// stand and however they are spelled (-scenario=f, --scenario f, -f f).
+func TestScenarioFileThenFlags(t *testing.T) {
+	dir := t.TempDir()
+	four := filepath.Join(dir, "four.yaml")
+	os.WriteFile(four, []byte("cluster: {nodes: 4}\n"), 0o644)
 	for args, want := range map[string]string{
-		"--scenario a.yaml":          "a.yaml",
-		"-scenario=b.json --nodes 3": "b.json",
-		"--nodes 3 --scenario c.yml": "c.yml",
-		"--nodes 3":                  "",
-		"-- --scenario d.yaml":       "",
+		"run --scenario F":             "cluster.nodes (line 1 of four.yaml) 4",
+		"run -scenario=F":              "cluster.nodes (line 1 of four.yaml) 4",
+		"run -f F --seed 3":            "cluster.nodes (line 1 of four.yaml) 4",
+		"run --nodes 6 --scenario F":   "--nodes 6",
+		"run --scenario F --nodes=8":   "--nodes 8",
+		"cluster up --scenario F":      "cluster.nodes (line 1 of four.yaml) 4",
+		"cluster up -n 6 --scenario F": "--nodes 6",
 	} {
-		if got := scenarioPath(strings.Fields(args)); got != want {
-			t.Errorf("%q: %q, want %q", args, got, want)
+		argv := strings.Fields(strings.ReplaceAll(args, "F", four))
+		out := filepath.Join(t.TempDir(), "results")
+		if argv[0] == "run" {
+			argv = append(argv, "--out", out)
+		}
+		var stdout, stderr bytes.Buffer
+		code := run(argv, &stdout, &stderr)
+		if code != 3 || !strings.Contains(stderr.String(), want) {
+			t.Errorf("%s: exit %d, stderr %q; want 3 naming %s (the file's key, or the flag that overrides it)", args, code, stderr.String(), want)
 		}
 	}
 }

@@ -30,6 +30,11 @@ type display struct {
 	runStart   time.Time
 	suiteNote  string // e.g. "1 mismatch so far"
 
+	// The suite's plan: each entry's load duration, and the wall time of
+	// the runs done so far, for the estimate of the time left.
+	plan  []time.Duration
+	walls []time.Duration
+
 	phase string          // what the run does now: its last log line
 	load  *bench.Progress // the last snapshot of the load, while it runs
 	drawn bool
@@ -110,12 +115,22 @@ func (d *display) Above(print func()) {
 	d.draw()
 }
 
+// Plan gives the load duration of every entry of a suite, in order.
+func (d *display) Plan(loads []time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.plan = loads
+}
+
 // StartRun says that run i of n, called name, begins.
 func (d *display) StartRun(i, n int, name, note string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	now := time.Now()
 	if d.suiteStart.IsZero() {
-		d.suiteStart = time.Now()
+		d.suiteStart = now
+	} else if d.run > 0 && len(d.walls) < d.run {
+		d.walls = append(d.walls, now.Sub(d.runStart))
 	}
 	d.run, d.runs, d.name, d.suiteNote = i, n, name, note
 	d.runStart, d.phase, d.load = time.Now(), "starting", nil
@@ -173,11 +188,47 @@ func (d *display) status(now time.Time) string {
 	}
 	if d.runs > 0 {
 		fmt.Fprintf(&b, "  | suite %s", clock(now.Sub(d.suiteStart)))
+		if left, ok := d.left(now); ok {
+			fmt.Fprintf(&b, ", about %s left", clock(left))
+		}
 		if d.suiteNote != "" {
 			b.WriteString(", " + d.suiteNote)
 		}
 	}
 	return b.String()
+}
+
+// defaultOverhead is what a run is guessed to take besides its load
+// (build, launch, quiet period, final reads, checks, teardown) until a run
+// of the suite has shown what it takes here.
+const defaultOverhead = 20 * time.Second
+
+// left estimates the suite's time left: what remains of this run and the
+// next ones, each its load plus the overhead the finished runs showed
+// (their mean wall time beyond their load).
+func (d *display) left(now time.Time) (time.Duration, bool) {
+	if len(d.plan) != d.runs || d.run < 1 || d.run > d.runs {
+		return 0, false
+	}
+	overhead := defaultOverhead
+	if n := len(d.walls); n > 0 {
+		var extra time.Duration
+		for i, w := range d.walls {
+			extra += max(0, w-d.plan[i])
+		}
+		overhead = extra / time.Duration(n)
+	}
+	cur := d.plan[d.run-1] + overhead - now.Sub(d.runStart)
+	if d.load != nil {
+		// The load's own clock is exact; after it, the overhead remains
+		// (most of it is after the load: quiet, final reads, checks).
+		cur = d.load.Total - d.load.Elapsed + overhead/2
+	}
+	left := max(0, cur)
+	for _, l := range d.plan[d.run:] {
+		left += l + overhead
+	}
+	return left, true
 }
 
 // clock writes a duration as 1m02s or 7.2s.

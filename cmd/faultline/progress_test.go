@@ -64,3 +64,42 @@ func TestDisplayStatusLine(t *testing.T) {
 		t.Errorf("close: %q", buf.String())
 	}
 }
+
+// A suite's status line says which entry runs, its phase, and about how
+// long the suite has left: the loads still to come plus the overhead the
+// finished runs showed.
+func TestDisplaySuiteTimeLeft(t *testing.T) {
+	var buf bytes.Buffer
+	d := &display{w: &buf, tty: true, width: func() int { return 300 }}
+	d.Plan([]time.Duration{10 * time.Second, 20 * time.Second, 30 * time.Second})
+	d.StartRun(1, 3, "a", "")
+	t0 := d.runStart
+	// Before any run ended: 10s + 20s + 30s of load, 20s of overhead each.
+	if left, ok := d.left(t0); !ok || left != 120*time.Second {
+		t.Errorf("at the start: %v %v, want 2m0s", left, ok)
+	}
+	d.Logf("building raftkv")
+	if st := d.status(t0); !strings.Contains(st, "[1/3 a]") || !strings.Contains(st, "building raftkv") || !strings.Contains(st, "about 2m00s left") {
+		t.Errorf("status %q", st)
+	}
+	// Run 1 took 25s (15s beyond its load): the estimate learns it.
+	d.runStart = t0.Add(-25 * time.Second)
+	d.StartRun(2, 3, "b", "")
+	if len(d.walls) != 1 || d.walls[0] < 25*time.Second {
+		t.Fatalf("walls %v", d.walls)
+	}
+	d.walls[0] = 25 * time.Second // exact, whatever the clock did
+	now := d.runStart
+	if left, _ := d.left(now); left != (20+15+30+15)*time.Second {
+		t.Errorf("after run 1: %v, want 1m20s", left)
+	}
+	// While the load runs its own clock counts: 5s of 20 done.
+	d.Progress(bench.Progress{Elapsed: 5 * time.Second, Total: 20 * time.Second})
+	// 15s of load left, half of the 15s overhead after it, then run 3.
+	if left, _ := d.left(now); left != 15*time.Second+7500*time.Millisecond+45*time.Second {
+		t.Errorf("during the load: %v", left)
+	}
+	if st := d.status(now); !strings.Contains(st, "[2/3 b] load 5.0s/20.0s") || !strings.Contains(st, "left") {
+		t.Errorf("status %q", st)
+	}
+}

@@ -7,33 +7,60 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/suite"
 )
 
+func (a *app) suiteCmd() *cobra.Command {
+	var o suiteOptions
+	cmd := &cobra.Command{
+		Use:   "suite [flags]",
+		Short: "run a suite of scenarios, each against its expected verdict (make bench)",
+		Long: `Run every entry of a suite one after another, each compared with its expected
+verdict, then write results/index.html and suite.json. The whole suite is
+resolved and validated before anything launches.`,
+		Example: `  faultline suite --list
+  faultline suite --only 'etcd-*,raftkv-kill' --seed 7
+  faultline suite --suite my.yaml --out results`,
+		Args: noArgs(" (a suite file goes in --suite)"),
+	}
+	fs := cmd.Flags()
+	inGroup(fs, groupSuite, func() {
+		fs.StringVar(&o.file, "suite", "", "suite file, YAML or JSON (default: the embedded default suite; --print shows it)")
+		fs.StringVar(&o.only, "only", "", "run only the entries whose name matches one of these comma-separated globs, e.g. 'etcd-*,raftkv-kill'")
+		fs.Uint64VarP(&o.seed, "seed", "s", 0, "suite seed: an entry that fixes no seed of its own derives one from it and its name (default: from the clock)")
+		fs.BoolVar(&o.list, "list", false, "list the entries, resolved and validated, and run nothing")
+		fs.BoolVar(&o.list, "dry-run", false, "the same as --list: validate every entry, list them, launch nothing")
+		fs.BoolVar(&o.print, "print", false, "print the embedded default suite file and run nothing")
+	})
+	inGroup(fs, groupOutput, func() {
+		fs.StringVar(&o.out, "out", "results", "directory that receives the run directories, index.html and suite.json")
+		fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only one line per run and the tally")
+	})
+	cmd.RunE = a.do(func(cmd *cobra.Command, _ []string) int {
+		if !cmd.Flags().Changed("seed") {
+			o.seed = uint64(time.Now().UnixNano())
+		}
+		return cmdSuite(a.ctx, o, a.stdout, a.stderr)
+	})
+	return cmd
+}
+
+type suiteOptions struct {
+	file, out, only    string
+	seed               uint64
+	list, print, quiet bool
+}
+
 // cmdSuite runs a suite: every entry one after another, each compared with
 // its expected verdict, then results/index.html.
-func cmdSuite(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("suite", stderr)
-	file := fs.String("suite", "", "suite file, YAML or JSON (default: the embedded default suite; --print shows it)")
-	out := fs.String("out", "results", "directory that receives the run directories, index.html and suite.json")
-	only := fs.String("only", "", "run only the entries whose name matches one of these comma-separated globs, e.g. 'etcd-*,raftkv-kill'")
-	seed := fs.Uint64("seed", 0, "suite seed: an entry that fixes no seed of its own derives one from it and its name (default: from the clock)")
-	list := fs.Bool("list", false, "list the entries, resolved and validated, and run nothing")
-	print := fs.Bool("print", false, "print the embedded default suite file and run nothing")
-	quiet := fs.Bool("quiet", false, "print only one line per run and the tally")
-	if code, ok := parse(fs, args, stdout, stderr); !ok {
-		return code
-	}
-	if fs.NArg() > 0 {
-		return usageErr(stderr, fmt.Errorf("unexpected argument %q (a suite file goes in --suite)", fs.Arg(0)))
-	}
+func cmdSuite(ctx context.Context, o suiteOptions, stdout, stderr io.Writer) int {
+	file, out, only, seed, list, print, quiet := &o.file, &o.out, &o.only, &o.seed, &o.list, &o.print, &o.quiet
 	if *print {
 		stdout.Write(suite.DefaultYAML())
 		return faultline.ExitPass
-	}
-	if !flagSet(fs, "seed") {
-		*seed = uint64(time.Now().UnixNano())
 	}
 	// The whole suite is resolved and validated before anything launches.
 	var s *suite.Suite
@@ -64,6 +91,11 @@ func cmdSuite(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	disp := newDisplay(stderr, *quiet)
 	defer disp.Close()
+	var loads []time.Duration
+	for _, e := range s.Entries {
+		loads = append(loads, time.Duration(e.Scenario.Load.Duration))
+	}
+	disp.Plan(loads)
 	mismatched := 0
 	before := func(i, n int, e suite.Entry) []faultline.Option {
 		note := ""
@@ -126,5 +158,5 @@ func targetOptions(opts map[string]string) string {
 	if len(opts) == 0 {
 		return ""
 	}
-	return " (" + (*optionsFlag)(&opts).String() + ")"
+	return " (" + formatOptions(opts) + ")"
 }

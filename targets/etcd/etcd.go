@@ -66,6 +66,14 @@ func NewWithOptions(opts map[string]string) (*Target, error) {
 func (*Target) Name() string           { return "etcd" }
 func (*Target) DefaultVersion() string { return DefaultVersion }
 
+// Module is the Go module etcd is built from: --version names one of its
+// versions (the CLI asks the module proxy for them before building).
+func (*Target) Module() string { return module }
+
+const module = "go.etcd.io/etcd/server/v3"
+
+var _ interface{ Module() string } = (*Target)(nil)
+
 func (*Target) Ports() []targets.Port {
 	return []targets.Port{{Name: targets.ClientPort, Number: clientPort}, {Name: "peer", Number: peerPort}}
 }
@@ -87,7 +95,7 @@ func (*Target) Prepare(ctx context.Context, version string, opts targets.Prepare
 		version = DefaultVersion
 	}
 	path, resolved, err := gobuild.Build(ctx, gobuild.Spec{
-		Name: "etcd", Module: "go.etcd.io/etcd/server/v3", Version: version,
+		Name: "etcd", Module: module, Version: version,
 		Main: mainSource, CacheDir: opts.CacheDir, Log: opts.Log,
 	})
 	if err != nil {

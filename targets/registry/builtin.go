@@ -4,6 +4,7 @@ import (
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/etcd"
 	"github.com/faultline/faultline/targets/naivepaxos"
+	"github.com/faultline/faultline/targets/postgres"
 	"github.com/faultline/faultline/targets/raftkv"
 )
 
@@ -12,4 +13,5 @@ func init() {
 	Register("etcd", func(opts map[string]string) (targets.Target, error) { return etcd.NewWithOptions(opts) })
 	Register("raftkv", func(opts map[string]string) (targets.Target, error) { return raftkv.New(opts) })
 	Register("naive-paxos", func(opts map[string]string) (targets.Target, error) { return naivepaxos.New(opts) })
+	Register("postgres", func(opts map[string]string) (targets.Target, error) { return postgres.New(opts) })
 }

@@ -502,7 +502,7 @@ func TestScenarioWithSpec(t *testing.T) {
 	// Unknown keys in a spec are refused when the file is read.
 	write(strings.Replace(base, "ports:", "prots: {client: 1}\n    ports:", 1))
 	sc = bench.Default()
-	if _, err := bench.LoadFile(file, &sc); err == nil || !strings.Contains(err.Error(), `unknown field "prots"`) {
+	if _, err := bench.LoadFile(file, &sc); err == nil || !strings.Contains(err.Error(), "cluster.spec.prots (line 5): unknown key") {
 		t.Errorf("unknown spec key: %v", err)
 	}
 }
