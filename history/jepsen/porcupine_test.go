@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anishathalye/porcupine"
 
@@ -154,7 +155,9 @@ func TestPorcupineEtcdHistories(t *testing.T) {
 		} else {
 			rawAgree++
 		}
-		r := (&checkers.Linearizable{}).Check(context.Background(), checkers.NewInput(events, ""))
+		// The verdict is what is compared: no time for shrinking the
+		// witness of an invalid one (up to 20 s each on a busy machine).
+		r := (&checkers.Linearizable{ExplainBudget: time.Millisecond}).Check(context.Background(), checkers.NewInput(events, ""))
 		exp := checkers.Invalid
 		if lin {
 			exp = checkers.Valid
@@ -172,10 +175,14 @@ func TestPorcupineEtcdHistories(t *testing.T) {
 	t.Logf("raw porcupine on the imported events agrees on %d of %d; Faultline's checker on %d of %d (%d linearizable)", rawAgree, len(want), agree, len(want), legal)
 }
 
-// TestPorcupineEtcdRunVerdicts: the 102 logs imported and checked as
-// `faultline check` checks a run (linearizable, stale-reads, lost-writes,
-// availability): the run's verdict is porcupine's. The linearizable ones
-// are asserted once the checkers handle repeated values (issue 19).
+// TestPorcupineEtcdRunVerdicts: the 23 linearizable logs imported and
+// checked as `faultline check` checks a run (linearizable, stale-reads,
+// lost-writes, availability): the run is valid, none of the checkers that
+// explain a violation finds one in a history that has none. (An illegal
+// one goes end to end in TestImportPorcupineLog; the 79 are the
+// linearizability checker's verdicts in TestPorcupineEtcdHistories, and
+// an invalid run spends its time shrinking witnesses.) Asserted once the
+// checkers handle repeated values (issue 19).
 func TestPorcupineEtcdRunVerdicts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: 102 run directories")
@@ -186,7 +193,7 @@ func TestPorcupineEtcdRunVerdicts(t *testing.T) {
 	agree := 0
 	for n := 0; n <= 102; n++ {
 		lin, ok := want[n]
-		if !ok {
+		if !ok || !lin {
 			continue
 		}
 		out := importAndCheck(t, porcupineLog(dir, n))
@@ -203,5 +210,5 @@ func TestPorcupineEtcdRunVerdicts(t *testing.T) {
 			t.Errorf("etcd_%03d: porcupine's test says linearizable=%v, the run is %s", n, lin, out.Summary.Verdict)
 		}
 	}
-	t.Logf("faultline check agrees with porcupine on %d of %d runs", agree, len(want))
+	t.Logf("faultline check finds %d of the linearizable runs valid", agree)
 }
