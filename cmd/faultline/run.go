@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/history/jepsen"
 	"github.com/faultline/faultline/report/live"
 	"github.com/faultline/faultline/targets/runtime"
 )
@@ -229,16 +233,26 @@ rewrite its summary, report and plots. Flags given here replace the run's own
 check settings; the others keep what the run used.`,
 		Example: `  faultline check results/latest
   faultline check results/etcd-partition-20260101-120000 --check-timeout 5m
-  faultline check --threshold 'availability > 0.99 outside faults' results/latest`,
+  faultline check --threshold 'availability > 0.99 outside faults' results/latest
+  faultline check --import jepsen history.edn --consistency serializable`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return errors.New("check wants one run directory, e.g. faultline check results/latest")
+				return errors.New("check wants one run directory, e.g. faultline check results/latest (or, with --import jepsen, one history file)")
 			}
 			return nil
 		},
 	}
 	fs := cmd.Flags()
 	finish := checkFlags(fs, &cc)
+	var importFrom, importFormat, importWorkload, importOut string
+	inGroup(fs, groupChecks, func() {
+		fs.StringVar(&importFrom, "import", "", "check a history recorded elsewhere: jepsen (a Jepsen / Knossos / Elle history: EDN, JSON or jepsen.log); the argument is the file, imported into a new run directory under --out")
+		fs.StringVar(&importFormat, "import-format", "auto", "with --import jepsen: auto, edn, json or log")
+		fs.StringVar(&importWorkload, "import-workload", "auto", "with --import jepsen: auto, cas-register, list-append or rw-register")
+	})
+	inGroup(fs, groupOutput, func() {
+		fs.StringVar(&importOut, "out", "results", "with --import: where the imported run directory goes")
+	})
 	inGroup(fs, groupOutput, func() {
 		fs.BoolVarP(&quiet, "quiet", "q", false, "print only the verdict line")
 		fs.VarP(&output, "output", "o", "how the verdict is printed: text (one line) or json (one object, for scripts)")
@@ -246,6 +260,15 @@ check settings; the others keep what the run used.`,
 	cmd.RunE = a.do(func(cmd *cobra.Command, args []string) int {
 		_ = finish()
 		set := cmd.Flags().Changed
+		if importFrom != "" {
+			dir, err := importHistory(args[0], importFrom, importFormat, importWorkload, importOut, cc.Consistency)
+			if err != nil {
+				return usageErr(a.stderr, err)
+			}
+			args = []string{dir}
+		} else if set("import-format") || set("import-workload") || set("out") {
+			return usageErr(a.stderr, errors.New("--import-format, --import-workload and --out go with --import jepsen"))
+		}
 		override := func(c *bench.CheckConfig) {
 			if set("check-timeout") {
 				c.Timeout = cc.Timeout
@@ -255,6 +278,12 @@ check settings; the others keep what the run used.`,
 			}
 			if set("threshold") {
 				c.Thresholds = cc.Thresholds
+			}
+			if set("consistency") {
+				c.Consistency = cc.Consistency
+			}
+			if set("check-opt") {
+				c.Options = cc.Options
 			}
 		}
 		logf := func(format string, args ...any) {
@@ -274,4 +303,43 @@ check settings; the others keep what the run used.`,
 		return code
 	})
 	return cmd
+}
+
+// importHistory turns a history recorded elsewhere into a run directory
+// under out that faultline.Check can check (history/jepsen), and returns it.
+func importHistory(src, kind, format, wl, out, consistency string) (string, error) {
+	if kind != "jepsen" {
+		return "", fmt.Errorf("--import %q: want jepsen", kind)
+	}
+	f, err := jepsen.ParseFormat(format)
+	if err != nil {
+		return "", fmt.Errorf("--import-format: %w", err)
+	}
+	w, err := jepsen.ParseWorkload(wl)
+	if err != nil {
+		return "", fmt.Errorf("--import-workload: %w", err)
+	}
+	if _, err := os.Stat(src); err != nil {
+		return "", fmt.Errorf("--import jepsen %s: %w", src, err)
+	}
+	name := strings.TrimSuffix(filepath.Base(src), filepath.Ext(src))
+	dir := filepath.Join(out, time.Now().Format("20060102-150405")+"-import-"+sanitizeName(name)+"-"+runtime.NewRunID())
+	opts := []jepsen.Option{jepsen.WithFormat(f), jepsen.WithWorkload(w)}
+	if consistency != "" {
+		opts = append(opts, jepsen.WithConsistency(consistency))
+	}
+	if err := jepsen.Import(src, dir, opts...); err != nil {
+		return "", fmt.Errorf("--import jepsen %s: %w", src, err)
+	}
+	return dir, nil
+}
+
+// sanitizeName keeps a file name usable as part of a directory name.
+func sanitizeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '-'
+	}, s)
 }
