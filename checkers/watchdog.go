@@ -25,7 +25,7 @@ const (
 // end a search. A stopped search fails every step, which makes porcupine
 // unwind at once and answer Illegal: that answer is discarded.
 type searcher struct {
-	e *engine
+	e    *engine
 	stop atomic.Int32
 	// steps counts model steps in the current call: porcupine's cache grows
 	// with them, so they are the watchdog's gauge of who holds the memory.
