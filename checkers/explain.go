@@ -57,7 +57,7 @@ func (cfg Linearizable) explain(ctx context.Context, in *Input, invalid []*keyJo
 func (cfg Linearizable) explainKey(ctx context.Context, j *keyJob, budget time.Duration, wd *watchdog) (KeyReport, []porcupine.Operation, []string) {
 	span := j.ops[j.bad.Lo:j.bad.Hi]
 	rep := KeyReport{Key: j.key, Verdict: Invalid, Ops: len(j.ops), Decided: j.bad.Lo, Span: len(span), AtS: seconds(span[0].Call),
-		PossibleValues: j.badStates}
+		PossibleValues: j.e.stateNames(j.badStates)}
 	s := &searcher{e: j.e}
 	t := time.AfterFunc(budget, func() { s.stop.Store(stopBudget) })
 	defer t.Stop()
@@ -92,8 +92,10 @@ func (cfg Linearizable) explainKey(ctx context.Context, j *keyJob, budget time.D
 // reads, expects (cas) or may start from.
 func writersOf(sh Shrinker, before, span []porcupine.Operation, states []string) []porcupine.Operation {
 	need := map[string]bool{}
-	for _, v := range states {
-		need[v] = true
+	for _, st := range states {
+		for _, v := range sh.Holds(st) {
+			need[v] = true
+		}
 	}
 	for _, op := range span {
 		for _, v := range sh.Observes(op) {

@@ -254,7 +254,7 @@ func (l *Linearizable) Check(ctx context.Context, in *Input) Result {
 			lines = append(lines, fmt.Sprintf("key %s: undecided: %s", j.key, j.why))
 			details.Keys = append(details.Keys, KeyReport{Key: j.key, Verdict: Unknown, Reason: j.why,
 				Ops: len(j.ops), Decided: j.decided(), AtS: seconds(j.ops[j.spans[min(j.next, len(j.spans)-1)].Lo].Call),
-				PossibleValues: j.states})
+				PossibleValues: j.e.stateNames(j.states)})
 		}
 		r.Explanation = strings.TrimLeft(r.Explanation+"\n"+strings.Join(lines, "\n"), "\n")
 	}

@@ -86,6 +86,10 @@ type Shrinker interface {
 	Writes(op porcupine.Operation) (string, bool)
 	// Observes lists the values op shows were written.
 	Observes(op porcupine.Operation) []string
+	// Holds lists the values a Spanner's state shows were written (a
+	// register's state is its value): an explanation starting from the
+	// initial state needs their writes.
+	Holds(state string) []string
 }
 
 // Registers is the model of one read/write/cas register per key (history
@@ -146,6 +150,8 @@ func (registers) Writes(op porcupine.Operation) (string, bool) {
 	}
 	return op.Input.(*RegisterInput).Value, true
 }
+
+func (registers) Holds(state string) []string { return []string{state} }
 
 func (registers) Observes(op porcupine.Operation) []string {
 	in := op.Input.(*RegisterInput)
@@ -239,7 +245,20 @@ func (e *engine) startDesc(states []string) string {
 	if states == nil && e.pm.DescribeState != nil {
 		return e.pm.DescribeState(e.pm.Init())
 	}
-	return describeSet(states)
+	return describeSet(e.stateNames(states))
+}
+
+// stateNames is what reports show of a Spanner's states: a register's are
+// its values; another model's, as its DescribeState puts them.
+func (e *engine) stateNames(states []string) []string {
+	if _, ok := e.m.(registers); ok || e.pm.DescribeState == nil || states == nil {
+		return states
+	}
+	out := make([]string, len(states))
+	for i, s := range states {
+		out[i] = e.pm.DescribeState(s)
+	}
+	return out
 }
 
 // partition is the search's input without a Pruner: every key's kept

@@ -17,11 +17,16 @@ import (
 const FAdd = "add"
 
 // Sets is the model of one grow-only set per key: add(x) and read() -> the
-// set. It has no pruning or spans (every key is one porcupine search), and
-// shrinks witnesses (Shrinker). The checker "linearizable-set".
+// set. No pruning (Operation keeps every add that may have happened), but
+// spans (a set's state is its canonical string, and a span's adds all take
+// effect in it, so it ends in its start state plus its adds) and 1-minimal
+// witnesses. The checker "linearizable-set".
 var Sets Model = sets{}
 
-var _ Shrinker = sets{}
+var (
+	_ Spanner  = sets{}
+	_ Shrinker = sets{}
+)
 
 // SetInput is one operation on a set.
 type SetInput struct {
@@ -137,9 +142,120 @@ func (sets) Writes(op porcupine.Operation) (string, bool) {
 	return "", false
 }
 
+func (sets) Holds(state string) []string { return splitSet(state) }
+
 func (sets) Observes(op porcupine.Operation) []string {
 	if op.Input.(*SetInput).F == FAdd {
 		return nil
 	}
 	return splitSet(op.Output.(*SetOutput).Elems)
+}
+
+// Cuts cuts at every quiet point once a span has target operations. An
+// unknown add is open to the key's end, so nothing after it is cut.
+func (sets) Cuts(ops []porcupine.Operation, target int) []Span {
+	target = max(target, 1)
+	var out []Span
+	start := 0
+	var maxRet int64
+	for i := range ops {
+		if i-start >= target && maxRet < ops[i].Call {
+			out = append(out, Span{start, i})
+			start = i
+		}
+		maxRet = max(maxRet, ops[i].Return)
+	}
+	if start < len(ops) {
+		out = append(out, Span{start, len(ops)})
+	}
+	return out
+}
+
+// EndStates: every add of a span that is not the key's last has returned
+// within it, so took effect: each start state ends as itself plus the adds.
+func (sets) EndStates(ops []porcupine.Operation, states []string) ([]string, bool) {
+	var adds []string
+	for _, op := range ops {
+		if in := op.Input.(*SetInput); in.F == FAdd {
+			adds = append(adds, in.Value)
+		}
+	}
+	if len(adds) == 0 {
+		return states, false
+	}
+	var out []string
+	for _, st := range states {
+		if e := setKey(append(splitSet(st), adds...)); !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	return out, true
+}
+
+// Probe appends a read of s after everything.
+func (sets) Probe(ops []porcupine.Operation, s string) []porcupine.Operation {
+	var end int64
+	for _, op := range ops {
+		end = max(end, op.Return, op.Call)
+	}
+	out := make([]porcupine.Operation, len(ops), len(ops)+1)
+	copy(out, ops)
+	return append(out, porcupine.Operation{Input: &SetInput{F: history.FRead}, Output: &SetOutput{Elems: s},
+		Call: end + 1, Return: end + 1})
+}
+
+// From starts the set in states[0], or, with several, in the set of them
+// (porcupine's power-set construction: an add applies to each, a read keeps
+// those it saw).
+func (m sets) From(_ []porcupine.Operation, states []string, stop func() bool) porcupine.Model {
+	pm := m.Porcupine()
+	if len(states) == 1 {
+		init, step := states[0], pm.Step
+		pm.Init = func() any { return init }
+		pm.Step = func(s, in, out any) (bool, any) {
+			if stop != nil && stop() {
+				return false, s
+			}
+			return step(s, in, out)
+		}
+		return pm
+	}
+	set := slices.Clone(states)
+	slices.Sort(set)
+	set = slices.Compact(set)
+	pm.Init = func() any { return stateSet(set) }
+	pm.Step = func(state, input, output any) (bool, any) {
+		if stop != nil && stop() {
+			return false, state
+		}
+		s, in := state.(stateSet), input.(*SetInput)
+		if in.F == FAdd {
+			next := make(stateSet, len(s))
+			for i, e := range s {
+				next[i] = setStepAdd(e, in.Value)
+			}
+			slices.Sort(next)
+			return true, stateSet(slices.Compact(next))
+		}
+		if _, ok := slices.BinarySearch(s, output.(*SetOutput).Elems); ok {
+			return true, stateSet{output.(*SetOutput).Elems}
+		}
+		return false, s
+	}
+	pm.Equal = func(a, b any) bool { return slices.Equal(a.(stateSet), b.(stateSet)) }
+	pm.Hash = func(s any) uint64 {
+		var h uint64
+		for _, v := range s.(stateSet) {
+			h ^= hashString(v)
+		}
+		return h
+	}
+	pm.DescribeState = func(s any) string {
+		parts := make([]string, len(s.(stateSet)))
+		for i, e := range s.(stateSet) {
+			parts[i] = describeSet(splitSet(e))
+		}
+		return "one of {" + strings.Join(parts, ", ") + "}"
+	}
+	return pm
 }

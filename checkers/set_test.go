@@ -25,9 +25,9 @@ func setOp(id uint64, p int, v string, elems []string, call, ret int64, t histor
 	return o
 }
 
-func setCheck(t *testing.T, ops []history.Op) Result {
+func setCheck(t *testing.T, ops []history.Op, spanOps int) Result {
 	t.Helper()
-	return (&Linearizable{Model: Sets, Budget: 10 * time.Second}).Check(context.Background(), &Input{Ops: ops})
+	return (&Linearizable{Model: Sets, Budget: 10 * time.Second, SpanOps: spanOps}).Check(context.Background(), &Input{Ops: ops})
 }
 
 func TestSetHandBuilt(t *testing.T) {
@@ -62,7 +62,7 @@ func TestSetHandBuilt(t *testing.T) {
 		}, Invalid, []uint64{2}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := setCheck(t, c.ops)
+			r := setCheck(t, c.ops, 0)
 			if r.Checker != "linearizable-set" || r.Verdict != c.want {
 				t.Fatalf("%s says %s, want %s: %s\n%s", r.Checker, r.Verdict, c.want, r.Summary, r.Explanation)
 			}
@@ -203,7 +203,7 @@ func TestSetAgreesWithRawPorcupine(t *testing.T) {
 		if want == porcupine.Unknown {
 			continue
 		}
-		r := setCheck(t, ops)
+		r := setCheck(t, ops, []int{1, 2, 8, 64}[rnd.IntN(4)])
 		if r.Verdict == Unknown || (r.Verdict == Valid) != (want == porcupine.Ok) {
 			t.Fatalf("seed %d: ours %s, raw porcupine %s\n%s", seed, r.Verdict, want, r.Explanation)
 		}
@@ -215,5 +215,34 @@ func TestSetAgreesWithRawPorcupine(t *testing.T) {
 	t.Logf("verdicts: %v", counts)
 	if counts[Valid] < n/4 || counts[Invalid] < n/10 {
 		t.Errorf("too one-sided to mean much: %v", counts)
+	}
+}
+
+// A violation in a later span is reported from the state the spans before
+// it carried, and its witness stands alone with the adds it needs.
+func TestSetViolationAcrossSpans(t *testing.T) {
+	var ops []history.Op
+	for i := range 10 {
+		at := int64(i) * 100
+		ops = append(ops, setOp(uint64(2*i+1), 0, fmt.Sprint(i), nil, at, at+10, history.OK))
+	}
+	// At 1000 the set holds 0..9; a read misses 3.
+	ops = append(ops, setOp(100, 1, "", []string{"0", "1", "2", "4", "5", "6", "7", "8", "9"}, 1000, 1010, history.OK))
+	r := setCheck(t, ops, 2)
+	if r.Verdict != Invalid || r.Stats["spans"] < 3 {
+		t.Fatalf("%s (%d spans): %s", r.Verdict, r.Stats["spans"], r.Summary)
+	}
+	k := r.Details.(LinearizableDetails).Keys[0]
+	if k.Decided == 0 || len(k.PossibleValues) != 1 || !strings.Contains(k.PossibleValues[0], "3") {
+		t.Fatalf("report %+v", k)
+	}
+	var ids []uint64
+	for _, w := range k.Witness {
+		ids = append(ids, w.ID)
+	}
+	// From the start: the adds (the read saw all but add(3), and an add
+	// leaves only with the reads of its value) and the read.
+	if !k.Minimal || !k.Standalone || len(ids) != 11 || !slices.Contains(ids, 7) || ids[10] != 100 {
+		t.Fatalf("witness %v (minimal %v standalone %v):\n%s", ids, k.Minimal, k.Standalone, r.Explanation)
 	}
 }
