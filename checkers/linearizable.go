@@ -18,9 +18,10 @@ import (
 // with porcupine, under a total time budget and a memory limit. The data
 // model is Model (default Registers: read, write and cas on each key).
 //
-// Each key's pruned history (when the model is a Pruner) is cut into spans
-// where the key was quiet (when it is a Spanner; see Span), and checked
-// span after span, carrying the states the key may be in across each cut. Keys are checked by a pool of workers, each key for a
+// Each key's history (pruned, when the model is a Pruner) is cut into spans
+// where the key was quiet (when the model is a Spanner; see Span), and
+// checked span after span, carrying the states the key may be in across
+// each cut. Keys are checked by a pool of workers, each key for a
 // time slice at a time (doubling each turn) and then put back in the queue,
 // so a key whose search blows up cannot starve the others; the memory
 // watchdog stops the search that holds the most when the heap goes over the
@@ -381,15 +382,15 @@ func (j *keyJob) run(ctx context.Context, slice time.Duration, wd *watchdog) {
 	j.verdict = Unknown
 }
 
-// checkSpan checks one span from j.states and returns the values the key
-// may hold after it (not computed for the last span).
+// checkSpan checks one span from j.states and returns the states the key
+// may be in after it (not computed for the last span).
 func (j *keyJob) checkSpan(sp span, last bool) (porcupine.CheckResult, []string) {
 	ops := j.ops[sp.Lo:sp.Hi]
-	sp2 := j.e.sp
-	if sp2 == nil { // one span, from the initial state
+	spn := j.e.sp
+	if spn == nil { // one span, from the initial state
 		return j.call(ops, nil), nil
 	}
-	cands, hasWrite := sp2.EndStates(ops, j.states)
+	cands, hasWrite := spn.EndStates(ops, j.states)
 	// Most spans need no search: a linearization built without guessing
 	// proves them linearizable; the others go to porcupine.
 	if g := j.e.gr; g != nil && len(j.states) == 1 && (last || len(cands) == 1) {
@@ -410,7 +411,7 @@ func (j *keyJob) checkSpan(sp span, last bool) (porcupine.CheckResult, []string)
 	for _, c := range cands {
 		var res porcupine.CheckResult
 		if hasWrite {
-			res = j.call(sp2.Probe(ops, c), j.states)
+			res = j.call(spn.Probe(ops, c), j.states)
 		} else {
 			res = j.call(ops, []string{c})
 		}
