@@ -81,7 +81,7 @@ func (cfg Linearizable) explainKey(ctx context.Context, j *keyJob, budget time.D
 		rep.Standalone = slices.Equal(init, start)
 	}
 	wit, minimal := s.minimize(cand, init)
-	rep.Minimal = minimal
+	rep.Minimal, rep.noShrinker = minimal, j.e.sh == nil
 	for _, op := range wit {
 		rep.Witness = append(rep.Witness, j.e.witnessOp(op))
 	}
@@ -264,6 +264,8 @@ func (r KeyReport) text(vizNote string) []string {
 	}
 	if r.Minimal {
 		what += "; leaving out any one of them (with the reads of its value) makes them linearizable"
+	} else if r.noShrinker {
+		what += " (not shrunk: the model says nothing of which operations can be left out)"
 	} else {
 		what += " (not shrunk to a minimum: the explanation budget ran out)"
 	}

@@ -132,6 +132,8 @@ type KeyReport struct {
 	Minimal       bool        `json:"minimal,omitempty"`
 	Standalone    bool        `json:"standalone,omitempty"`
 	Visualization string      `json:"visualization,omitempty"`
+
+	noShrinker bool // the model is no Shrinker: why Minimal is false
 }
 
 // WitnessOp is one operation of an explanation.
