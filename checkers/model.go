@@ -119,7 +119,8 @@ func (registers) Operation(op *history.Op) (any, any, bool) {
 	case op.F == history.FRead:
 		return &RegisterInput{F: op.F}, &RegisterOutput{Value: op.Value}, true
 	}
-	return &RegisterInput{F: op.F, Value: op.Value, From: op.From}, &RegisterOutput{}, true
+	// Unknown: open (Prune, which the search uses instead, narrows this).
+	return &RegisterInput{F: op.F, Value: op.Value, From: op.From, Open: op.Type != history.OK}, &RegisterOutput{}, true
 }
 
 func (registers) Prune(ops []history.Op) (map[string][]porcupine.Operation, PruneStats) {
