@@ -32,7 +32,7 @@ func (cfg Linearizable) explain(ctx context.Context, in *Input, invalid []*keyJo
 		rep, view, init := cfg.explainKey(ctx, j, time.Until(deadline)/time.Duration(n-i), wd)
 		vizNote := ""
 		if i < cfg.MaxVisualizations && in.Dir != "" && ctx.Err() == nil {
-			name, note := cfg.visualize(in, j.key, view, init, rep, names, wd)
+			name, note := cfg.visualize(in, j.e, j.key, view, init, rep, names, wd)
 			if name != "" {
 				files = append(files, name)
 				rep.Visualization = name
@@ -55,10 +55,10 @@ func (cfg Linearizable) explain(ctx context.Context, in *Input, invalid []*keyJo
 // taken within the span, from the values the key could hold before it. It
 // returns the report and the operations to draw, with their start states.
 func (cfg Linearizable) explainKey(ctx context.Context, j *keyJob, budget time.Duration, wd *watchdog) (KeyReport, []porcupine.Operation, []string) {
-	span := j.ops[j.bad.lo:j.bad.hi]
-	rep := KeyReport{Key: j.key, Verdict: Invalid, Ops: len(j.ops), Decided: j.bad.lo, Span: len(span), AtS: seconds(span[0].Call),
-		PossibleValues: j.badStates}
-	s := &searcher{}
+	span := j.ops[j.bad.Lo:j.bad.Hi]
+	rep := KeyReport{Key: j.key, Verdict: Invalid, Ops: len(j.ops), Decided: j.bad.Lo, Span: len(span), AtS: seconds(span[0].Call),
+		PossibleValues: j.e.stateNames(j.badStates)}
+	s := &searcher{e: j.e}
 	t := time.AfterFunc(budget, func() { s.stop.Store(stopBudget) })
 	defer t.Stop()
 	stopCtx := context.AfterFunc(ctx, func() { s.stop.Store(stopCancel) })
@@ -66,43 +66,46 @@ func (cfg Linearizable) explainKey(ctx context.Context, j *keyJob, budget time.D
 	wd.watch(s)
 	defer wd.unwatch(s)
 
-	cand, init := span, j.badStates
-	if extra := writersOf(j.ops[:j.bad.lo], span, j.badStates); len(extra) > 0 || !slices.Equal(j.badStates, []string{""}) {
-		alone := append(slices.Clone(extra), span...)
-		slices.SortStableFunc(alone, func(a, b porcupine.Operation) int { return cmp.Compare(a.Call, b.Call) })
-		if s.call(alone, []string{""}) == porcupine.Illegal {
-			cand, init = alone, []string{""}
+	cand, init, start := span, j.badStates, j.e.initial()
+	if j.e.sh == nil || j.e.sp == nil {
+		// One span from the start, or no way to find the writers it needs.
+		rep.Standalone = j.bad.Lo == 0
+	} else {
+		if extra := writersOf(j.e.sh, j.ops[:j.bad.Lo], span, j.badStates); len(extra) > 0 || !slices.Equal(j.badStates, start) {
+			alone := append(slices.Clone(extra), span...)
+			slices.SortStableFunc(alone, func(a, b porcupine.Operation) int { return cmp.Compare(a.Call, b.Call) })
+			if s.call(alone, start) == porcupine.Illegal {
+				cand, init = alone, start
+			}
 		}
+		rep.Standalone = slices.Equal(init, start)
 	}
-	rep.Standalone = slices.Equal(init, []string{""})
 	wit, minimal := s.minimize(cand, init)
-	rep.Minimal = minimal
+	rep.Minimal, rep.noShrinker = minimal, j.e.sh == nil
 	for _, op := range wit {
-		rep.Witness = append(rep.Witness, witnessOp(op))
+		rep.Witness = append(rep.Witness, j.e.witnessOp(op))
 	}
 	return rep, cand, init
 }
 
 // writersOf returns the operations of before that wrote a value the span
 // reads, expects (cas) or may start from.
-func writersOf(before, span []porcupine.Operation, states []string) []porcupine.Operation {
+func writersOf(sh Shrinker, before, span []porcupine.Operation, states []string) []porcupine.Operation {
 	need := map[string]bool{}
-	for _, v := range states {
-		need[v] = true
+	for _, st := range states {
+		for _, v := range sh.Holds(st) {
+			need[v] = true
+		}
 	}
 	for _, op := range span {
-		in := op.Input.(*RegisterInput)
-		switch in.F {
-		case history.FRead:
-			need[op.Output.(*RegisterOutput).Value] = true
-		case history.FCAS:
-			need[in.From] = true
+		for _, v := range sh.Observes(op) {
+			need[v] = true
 		}
 	}
 	delete(need, "")
 	var out []porcupine.Operation
 	for _, op := range before {
-		if isWrite(op) && need[op.Input.(*RegisterInput).Value] {
+		if v, ok := sh.Writes(op); ok && need[v] {
 			out = append(out, op)
 		}
 	}
@@ -119,23 +122,21 @@ func writersOf(before, span []porcupine.Operation, states []string) []porcupine.
 // observation, and any linearization of the history, with the other
 // operations taken out, linearizes it; so a witness that cannot be
 // linearized proves the whole key cannot. minimal is false when the
-// budget ran out first.
+// budget ran out first, or the model is no Shrinker.
 func (s *searcher) minimize(ops []porcupine.Operation, states []string) (witness []porcupine.Operation, minimal bool) {
+	sh := s.e.sh
+	if sh == nil {
+		return ops, false
+	}
 	keep := make([]bool, len(ops))
 	observers := map[string]int{}
-	observed := func(op porcupine.Operation) string {
-		in := op.Input.(*RegisterInput)
-		switch in.F {
-		case history.FRead:
-			return op.Output.(*RegisterOutput).Value
-		case history.FCAS:
-			return in.From
-		}
-		return ""
-	}
+	observed := sh.Observes
+	writes := func(i int) (string, bool) { return sh.Writes(ops[i]) }
 	for i := range ops {
 		keep[i] = true
-		observers[observed(ops[i])]++
+		for _, v := range observed(ops[i]) {
+			observers[v]++
+		}
 	}
 	subset := func() []porcupine.Operation {
 		var out []porcupine.Operation
@@ -152,11 +153,13 @@ func (s *searcher) minimize(ops []porcupine.Operation, states []string) (witness
 	try := func(block []int) bool {
 		for _, i := range block {
 			keep[i] = false
-			observers[observed(ops[i])]--
+			for _, v := range observed(ops[i]) {
+				observers[v]--
+			}
 		}
 		ok := true
 		for _, i := range block {
-			if isWrite(ops[i]) && observers[ops[i].Input.(*RegisterInput).Value] > 0 {
+			if v, w := writes(i); w && observers[v] > 0 {
 				ok = false
 				break
 			}
@@ -171,7 +174,9 @@ func (s *searcher) minimize(ops []porcupine.Operation, states []string) (witness
 		}
 		for _, i := range block {
 			keep[i] = true
-			observers[observed(ops[i])]++
+			for _, v := range observed(ops[i]) {
+				observers[v]++
+			}
 		}
 		return false
 	}
@@ -194,17 +199,20 @@ func (s *searcher) minimize(ops []porcupine.Operation, states []string) (witness
 	// cas observing a write is itself a write others may observe).
 	byValue := map[string][]int{}
 	for i := range ops {
-		if v := observed(ops[i]); v != "" {
-			byValue[v] = append(byValue[v], i)
+		for _, v := range observed(ops[i]) {
+			if v != "" {
+				byValue[v] = append(byValue[v], i)
+			}
 		}
 	}
 	closure := func(i int) []int {
 		block, in := []int{i}, map[int]bool{i: true}
 		for k := 0; k < len(block); k++ {
-			if !isWrite(ops[block[k]]) {
+			v, w := writes(block[k])
+			if !w {
 				continue
 			}
-			for _, o := range byValue[ops[block[k]].Input.(*RegisterInput).Value] {
+			for _, o := range byValue[v] {
 				if keep[o] && !in[o] {
 					in[o] = true
 					block = append(block, o)
@@ -227,9 +235,9 @@ func (s *searcher) minimize(ops []porcupine.Operation, states []string) (witness
 	return subset(), !timedOut
 }
 
-func witnessOp(op porcupine.Operation) WitnessOp {
+func (e *engine) witnessOp(op porcupine.Operation) WitnessOp {
 	m := metaOf(op)
-	w := WitnessOp{ID: m.ID, Process: m.Process.String(), Node: m.Node, Op: describeOp(op.Input, op.Output),
+	w := WitnessOp{ID: m.ID, Process: m.Process.String(), Node: m.Node, Op: e.describe(op),
 		Outcome: m.Type.String(), CallS: seconds(op.Call), ReturnS: -1}
 	if m.Return >= 0 {
 		w.ReturnS = seconds(m.Return)
@@ -256,6 +264,8 @@ func (r KeyReport) text(vizNote string) []string {
 	}
 	if r.Minimal {
 		what += "; leaving out any one of them (with the reads of its value) makes them linearizable"
+	} else if r.noShrinker {
+		what += " (not shrunk: the model says nothing of which operations can be left out)"
 	} else {
 		what += " (not shrunk to a minimum: the explanation budget ran out)"
 	}
@@ -294,16 +304,16 @@ func (w WitnessOp) String() string {
 // MaxVisualizedOps around the witness and to MaxPageBytes, with the fault
 // windows and the witness annotated. It returns the file name, or a note
 // saying why there is none.
-func (cfg Linearizable) visualize(in *Input, key string, ops []porcupine.Operation, init []string, rep KeyReport, names map[string]bool, wd *watchdog) (string, string) {
+func (cfg Linearizable) visualize(in *Input, e *engine, key string, ops []porcupine.Operation, init []string, rep KeyReport, names map[string]bool, wd *watchdog) (string, string) {
 	witness := map[uint64]bool{}
 	for _, w := range rep.Witness {
 		witness[w.ID] = true
 	}
 	view := trimAround(ops, witness, cfg.MaxVisualizedOps)
-	page, err := cfg.render(view, init, witness, in.Faults, wd)
+	page, err := cfg.render(e, view, init, witness, in.Faults, wd)
 	if errors.Is(err, errTooBig) && len(view) > len(witness) {
 		view = trimAround(ops, witness, len(witness))
-		page, err = cfg.render(view, init, witness, in.Faults, wd)
+		page, err = cfg.render(e, view, init, witness, in.Faults, wd)
 	}
 	if err != nil {
 		return "", "(none: " + err.Error() + ")"
@@ -367,7 +377,7 @@ func trimAround(ops []porcupine.Operation, witness map[uint64]bool, n int) []por
 
 // render checks view verbosely (porcupine's partial linearizations drive
 // the page) and draws it, within the size cap.
-func (cfg Linearizable) render(view []porcupine.Operation, init []string, witness map[uint64]bool, faults []history.Window, wd *watchdog) ([]byte, error) {
+func (cfg Linearizable) render(e *engine, view []porcupine.Operation, init []string, witness map[uint64]bool, faults []history.Window, wd *watchdog) ([]byte, error) {
 	// One row per process, numbered from zero on this page.
 	rows := map[int]int{}
 	ops := make([]porcupine.Operation, len(view))
@@ -382,12 +392,12 @@ func (cfg Linearizable) render(view []porcupine.Operation, init []string, witnes
 		ops[i] = op
 		lo, hi = min(lo, op.Call), max(hi, op.Return)
 	}
-	s := &searcher{}
+	s := &searcher{e: e}
 	t := time.AfterFunc(10*time.Second, func() { s.stop.Store(stopBudget) })
 	defer t.Stop()
 	wd.watch(s)
 	defer wd.unwatch(s)
-	res, info := porcupine.CheckOperationsVerbose(modelFor(ops, init, func() bool { return s.stop.Load() != running }), ops, 0)
+	res, info := porcupine.CheckOperationsVerbose(e.porcupine(ops, init, func() bool { return s.stop.Load() != running }), ops, 0)
 	if s.stop.Load() != running {
 		return nil, errors.New("drawing it took too long or too much memory")
 	}
@@ -397,7 +407,7 @@ func (cfg Linearizable) render(view []porcupine.Operation, init []string, witnes
 	esc := html.EscapeString
 	var anns []porcupine.Annotation
 	anns = append(anns, porcupine.Annotation{Tag: "checker", Start: lo, End: lo,
-		Description: esc("starts from " + describeSet(init)), BackgroundColor: "#dde7f5"})
+		Description: esc("starts from " + e.startDesc(init)), BackgroundColor: "#dde7f5"})
 	if res == porcupine.Ok {
 		anns[0].Details = "these operations alone are linearizable: the violation needs operations left off this page"
 	}
@@ -416,14 +426,20 @@ func (cfg Linearizable) render(view []porcupine.Operation, init []string, witnes
 		m := metaOf(op)
 		if witness[m.ID] {
 			anns = append(anns, porcupine.Annotation{Tag: "witness", Start: op.Call, End: op.Return,
-				Description: esc(describeOp(op.Input, op.Output)), Details: esc(describeMeta(m)), BackgroundColor: "#fff2a8"})
+				Description: esc(e.describe(op)), Details: esc(describeMeta(m)), BackgroundColor: "#fff2a8"})
 		}
 	}
 	info.AddAnnotations(anns)
 	w := &capWriter{max: cfg.MaxPageBytes}
-	page := modelFor(ops, init, nil)
-	state := page.DescribeState
-	page.DescribeOperation = func(in, out interface{}) string { return esc(describeOp(in, out)) }
+	page := e.porcupine(ops, init, nil)
+	state, desc := page.DescribeState, page.DescribeOperation
+	if state == nil {
+		state = func(s interface{}) string { return fmt.Sprint(s) }
+	}
+	if desc == nil {
+		desc = func(in, out interface{}) string { return fmt.Sprint(in, " -> ", out) }
+	}
+	page.DescribeOperation = func(in, out interface{}) string { return esc(desc(in, out)) }
 	page.DescribeState = func(s interface{}) string { return esc(state(s)) }
 	page.DescribeOperationMetadata = func(m interface{}) string { return esc(describeMeta(m)) }
 	if err := porcupine.Visualize(page, info, w); err != nil {

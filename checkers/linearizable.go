@@ -14,17 +14,21 @@ import (
 	"github.com/anishathalye/porcupine"
 )
 
-// Linearizable checks that the register operations of every key can be
-// linearized, with porcupine, under a total time budget and a memory limit.
+// Linearizable checks that the operations of every key can be linearized,
+// with porcupine, under a total time budget and a memory limit. The data
+// model is Model (default Registers: read, write and cas on each key).
 //
-// Each key's pruned history is cut into spans where the key was quiet (see
-// span), and checked span after span, carrying the values the key may hold
-// across each cut. Keys are checked by a pool of workers, each key for a
+// Each key's history (pruned, when the model is a Pruner) is cut into spans
+// where the key was quiet (when the model is a Spanner; see Span), and
+// checked span after span, carrying the states the key may be in across
+// each cut. Keys are checked by a pool of workers, each key for a
 // time slice at a time (doubling each turn) and then put back in the queue,
 // so a key whose search blows up cannot starve the others; the memory
 // watchdog stops the search that holds the most when the heap goes over the
 // limit. A key left undecided makes the verdict unknown, with its reason.
 type Linearizable struct {
+	// Model is the data model checked (default Registers).
+	Model Model
 	// Budget bounds the whole check (default 2 minutes).
 	Budget time.Duration
 	// MemoryLimit is the heap, in bytes, over which the watchdog stops the
@@ -47,7 +51,13 @@ type Linearizable struct {
 	ExplainBudget time.Duration
 }
 
-func (l *Linearizable) Name() string { return "linearizable" }
+// Name is "linearizable" for registers, "linearizable-<model>" otherwise.
+func (l *Linearizable) Name() string {
+	if l.Model == nil || l.Model == Registers {
+		return "linearizable"
+	}
+	return "linearizable-" + l.Model.Name()
+}
 
 func (l Linearizable) withDefaults() Linearizable {
 	def := func(v *int, d int) {
@@ -122,6 +132,8 @@ type KeyReport struct {
 	Minimal       bool        `json:"minimal,omitempty"`
 	Standalone    bool        `json:"standalone,omitempty"`
 	Visualization string      `json:"visualization,omitempty"`
+
+	noShrinker bool // the model is no Shrinker: why Minimal is false
 }
 
 // WitnessOp is one operation of an explanation.
@@ -146,11 +158,12 @@ type WitnessOp struct {
 func (l *Linearizable) Check(ctx context.Context, in *Input) Result {
 	start := time.Now()
 	cfg := l.withDefaults()
-	keyed, st := Prune(in.Ops)
+	e := newEngine(cfg.Model)
+	keyed, st := e.partition(in.Ops)
 	jobs := make([]*keyJob, 0, len(keyed))
 	spans := 0
 	for k, ops := range keyed {
-		j := &keyJob{key: k, ops: ops, spans: cuts(ops, cfg.SpanOps), states: []string{""}}
+		j := &keyJob{searcher: searcher{e: e}, key: k, ops: ops, spans: e.cuts(ops, cfg.SpanOps), states: e.initial()}
 		spans += len(j.spans)
 		jobs = append(jobs, j)
 	}
@@ -164,18 +177,22 @@ func (l *Linearizable) Check(ctx context.Context, in *Input) Result {
 	turns := cfg.schedule(budgetCtx, jobs, wd)
 
 	r := Result{Checker: l.Name(), Stats: map[string]int{
-		"keys": len(jobs), "ops_checked": st.Kept, "spans": spans,
-		"failed_reads_dropped": st.FailedReads, "failed_writes_dropped": st.FailedWrites,
-		"unseen_unknown_writes_dropped": st.UnseenUnknown, "seen_unknown_writes_capped": st.SeenUnknownCapped,
-		"turns": turns,
+		"keys": len(jobs), "ops_checked": st.Kept, "spans": spans, "turns": turns,
 	}}
-	if st.Other > 0 {
-		r.Stats["other_ops_skipped"] = st.Other
+	if e.pr == nil {
+		// Without a Pruner: what the model dropped, and what it left open.
+		r.Stats["ops_dropped"], r.Stats["unknown_ops_open"] = st.Other, st.OpenUnknown
+	} else {
+		r.Stats["failed_reads_dropped"], r.Stats["failed_writes_dropped"] = st.FailedReads, st.FailedWrites
+		r.Stats["unseen_unknown_writes_dropped"], r.Stats["seen_unknown_writes_capped"] = st.UnseenUnknown, st.SeenUnknownCapped
+		if st.Other > 0 {
+			r.Stats["other_ops_skipped"] = st.Other
+		}
+		// Values written more than once: the shortcuts that need a read to
+		// name the write it saw were given up where they would not be exact.
+		r.Stats["repeated_values"] = st.RepeatedValues
 	}
-	// Values written more than once: the shortcuts that need a read to name
-	// the write it saw were given up where they would not be exact.
-	r.Stats["repeated_values"] = st.RepeatedValues
-	if st.RepeatedValues > 0 {
+	if e.pr != nil && st.RepeatedValues > 0 {
 		r.Stats["keys_with_repeated_values"] = st.RepeatedKeys
 		r.Stats["shortcuts_skipped_unknown_write_cap"] = st.OpenUnknown
 		r.Stats["shortcuts_skipped_span_cut_ops"] = st.OpenTailOps
@@ -223,7 +240,7 @@ func (l *Linearizable) Check(ctx context.Context, in *Input) Result {
 		r.Verdict = Valid
 		r.Summary = fmt.Sprintf("all %d keys linearizable (%d operations checked)", len(jobs), st.Kept)
 	}
-	if note := st.repeatedNote(); note != "" {
+	if note := st.repeatedNote(); note != "" && e.pr != nil {
 		r.Summary += "; " + note
 		if r.Verdict != Valid {
 			r.Explanation = strings.TrimLeft(r.Explanation+"\n"+note+": "+
@@ -239,8 +256,8 @@ func (l *Linearizable) Check(ctx context.Context, in *Input) Result {
 			}
 			lines = append(lines, fmt.Sprintf("key %s: undecided: %s", j.key, j.why))
 			details.Keys = append(details.Keys, KeyReport{Key: j.key, Verdict: Unknown, Reason: j.why,
-				Ops: len(j.ops), Decided: j.decided(), AtS: seconds(j.ops[j.spans[min(j.next, len(j.spans)-1)].lo].Call),
-				PossibleValues: j.states})
+				Ops: len(j.ops), Decided: j.decided(), AtS: seconds(j.ops[j.spans[min(j.next, len(j.spans)-1)].Lo].Call),
+				PossibleValues: j.e.stateNames(j.states)})
 		}
 		r.Explanation = strings.TrimLeft(r.Explanation+"\n"+strings.Join(lines, "\n"), "\n")
 	}
@@ -270,7 +287,7 @@ func (j *keyJob) decided() int {
 	if j.next >= len(j.spans) {
 		return len(j.ops)
 	}
-	return j.spans[j.next].lo
+	return j.spans[j.next].Lo
 }
 
 // schedule runs the jobs on cfg.Workers workers: FIFO, one time slice per
@@ -357,7 +374,7 @@ func (j *keyJob) run(ctx context.Context, slice time.Duration, wd *watchdog) {
 		return // back in the queue
 	case stopMemory:
 		j.why = fmt.Sprintf("the memory watchdog stopped its search (%d operations in the span at %.3fs)",
-			j.spans[j.next].hi-j.spans[j.next].lo, seconds(j.ops[j.spans[j.next].lo].Call))
+			j.spans[j.next].Hi-j.spans[j.next].Lo, seconds(j.ops[j.spans[j.next].Lo].Call))
 	case stopCancel:
 		j.why = "the check was cancelled"
 	default:
@@ -367,15 +384,19 @@ func (j *keyJob) run(ctx context.Context, slice time.Duration, wd *watchdog) {
 	j.verdict = Unknown
 }
 
-// checkSpan checks one span from j.states and returns the values the key
-// may hold after it (not computed for the last span).
+// checkSpan checks one span from j.states and returns the states the key
+// may be in after it (not computed for the last span).
 func (j *keyJob) checkSpan(sp span, last bool) (porcupine.CheckResult, []string) {
-	ops := j.ops[sp.lo:sp.hi]
-	cands, hasWrite := endStates(ops, j.states)
+	ops := j.ops[sp.Lo:sp.Hi]
+	spn := j.e.sp
+	if spn == nil { // one span, from the initial state
+		return j.call(ops, nil), nil
+	}
+	cands, hasWrite := spn.EndStates(ops, j.states)
 	// Most spans need no search: a linearization built without guessing
 	// proves them linearizable; the others go to porcupine.
-	if len(j.states) == 1 && (last || len(cands) == 1) {
-		if end, ok := linearizeGreedy(ops, j.states[0]); ok && (last || end == cands[0]) {
+	if g := j.e.gr; g != nil && len(j.states) == 1 && (last || len(cands) == 1) {
+		if end, ok := g.Linearize(ops, j.states[0]); ok && (last || end == cands[0]) {
 			j.greedy++
 			return porcupine.Ok, cands
 		}
@@ -392,7 +413,7 @@ func (j *keyJob) checkSpan(sp span, last bool) (porcupine.CheckResult, []string)
 	for _, c := range cands {
 		var res porcupine.CheckResult
 		if hasWrite {
-			res = j.call(withProbe(ops, c), j.states)
+			res = j.call(spn.Probe(ops, c), j.states)
 		} else {
 			res = j.call(ops, []string{c})
 		}

@@ -8,7 +8,7 @@ import (
 	"github.com/faultline/faultline/history"
 )
 
-// A span is ops[lo:hi] of one key (sorted by call), cut where no operation
+// A Span is ops[Lo:Hi] of one key (sorted by call), cut where no operation
 // of the key was in flight.
 //
 // Why cutting is exact: if every operation before a cut returned before
@@ -19,7 +19,9 @@ import (
 // values from span to span. Porcupine's search then never spans more than
 // one span: its cache (a bitset of the span's operations per state) and its
 // backtracking stay bounded by the span, however long the key's history.
-type span struct{ lo, hi int }
+type Span struct{ Lo, Hi int }
+
+type span = Span
 
 // cuts splits ops, sorted by call, into spans of about target operations.
 // It prefers cuts after which the key's value is determined (the writes
@@ -39,7 +41,7 @@ func cuts(ops []porcupine.Operation, target int) []span {
 		if i > start && maxRet < ops[i].Call {
 			n := i - start
 			if n >= target && oneValue(ops, last) || n >= 4*target {
-				out = append(out, span{start, i})
+				out = append(out, Span{start, i})
 				start, last = i, last[:0]
 			}
 		}
@@ -49,7 +51,7 @@ func cuts(ops []porcupine.Operation, target int) []span {
 		}
 	}
 	if start < len(ops) {
-		out = append(out, span{start, len(ops)})
+		out = append(out, Span{start, len(ops)})
 	}
 	return out
 }

@@ -25,6 +25,7 @@ const (
 // end a search. A stopped search fails every step, which makes porcupine
 // unwind at once and answer Illegal: that answer is discarded.
 type searcher struct {
+	e    *engine
 	stop atomic.Int32
 	// steps counts model steps in the current call: porcupine's cache grows
 	// with them, so they are the watchdog's gauge of who holds the memory.
@@ -35,7 +36,7 @@ type searcher struct {
 func (s *searcher) call(ops []porcupine.Operation, states []string) porcupine.CheckResult {
 	s.steps.Store(0)
 	s.calls.Add(1)
-	m := modelFor(ops, states, func() bool {
+	m := s.e.porcupine(ops, states, func() bool {
 		s.steps.Add(1)
 		return s.stop.Load() != running
 	})

@@ -42,6 +42,9 @@ func init() {
 	checkers.Register("linearizable", func(cfg checkers.Config) (checkers.Checker, error) {
 		return &checkers.Linearizable{Budget: cfg.Budget, MemoryLimit: cfg.MemoryLimit}, nil
 	})
+	checkers.Register("linearizable-set", func(cfg checkers.Config) (checkers.Checker, error) {
+		return &checkers.Linearizable{Model: checkers.Sets, Budget: cfg.Budget, MemoryLimit: cfg.MemoryLimit}, nil
+	})
 	checkers.Register("stale-reads", func(checkers.Config) (checkers.Checker, error) { return &checkers.StaleReads{}, nil })
 	checkers.Register("lost-writes", func(checkers.Config) (checkers.Checker, error) { return &checkers.LostWrites{}, nil })
 	checkers.Register("availability", func(checkers.Config) (checkers.Checker, error) { return &checkers.Availability{}, nil })
