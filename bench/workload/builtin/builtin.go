@@ -4,6 +4,7 @@ package builtin
 
 import (
 	"github.com/faultline/faultline/bench/workload"
+	"github.com/faultline/faultline/bench/workload/bank"
 	"github.com/faultline/faultline/bench/workload/kv"
 	"github.com/faultline/faultline/bench/workload/listappend"
 	"github.com/faultline/faultline/bench/workload/register"
@@ -15,4 +16,5 @@ func init() {
 	workload.Register(kv.New())
 	workload.Register(listappend.New())
 	workload.Register(rwregister.New())
+	workload.Register(bank.Workload{})
 }
