@@ -6,6 +6,8 @@ import (
 	"github.com/faultline/faultline/targets/naivepaxos"
 	"github.com/faultline/faultline/targets/postgres"
 	"github.com/faultline/faultline/targets/raftkv"
+	"github.com/faultline/faultline/targets/rqlite"
+	"github.com/faultline/faultline/targets/usersvc"
 )
 
 // The systems that ship with Faultline: one line each.
@@ -14,4 +16,6 @@ func init() {
 	Register("raftkv", func(opts map[string]string) (targets.Target, error) { return raftkv.New(opts) })
 	Register("naive-paxos", func(opts map[string]string) (targets.Target, error) { return naivepaxos.New(opts) })
 	Register("postgres", func(opts map[string]string) (targets.Target, error) { return postgres.New(opts) })
+	Register("rqlite", func(opts map[string]string) (targets.Target, error) { return rqlite.New(opts) })
+	Register("usersvc", func(opts map[string]string) (targets.Target, error) { return usersvc.New(opts) })
 }
