@@ -24,6 +24,7 @@ import (
 	"sync"
 
 	"github.com/faultline/faultline/bench/workload"
+	"github.com/faultline/faultline/bench/workload/register"
 	"github.com/faultline/faultline/history"
 )
 
@@ -105,7 +106,8 @@ func Parse(cfg workload.Config) (Config, error) {
 			return c, fmt.Errorf("load.workload_options: %s has no option %q (known: accounts, balance, max-transfer)", Name, k)
 		}
 	}
-	if cfg.Mix != "" {
+	// The scenario's default mix is the register workload's: not a choice.
+	if cfg.Mix != "" && cfg.Mix != register.DefaultMix().String() {
 		w := map[string]int{}
 		for _, part := range strings.Split(cfg.Mix, ",") {
 			f, n, ok := strings.Cut(strings.TrimSpace(part), ":")
