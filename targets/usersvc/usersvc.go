@@ -117,7 +117,10 @@ func (*Target) Ports() []targets.Port {
 
 // Prepare builds the service from this tree and the image (cached by
 // content: Debian's postgresql-15, the start scripts and the binary).
-func (t *Target) Prepare(ctx context.Context, _ string, opts targets.PrepareOptions) (targets.Artifact, error) {
+func (t *Target) Prepare(ctx context.Context, version string, opts targets.PrepareOptions) (targets.Artifact, error) {
+	if version != "" && version != "local" {
+		return targets.Artifact{}, fmt.Errorf("usersvc: version %s: the service is built from this source tree only (local)", version)
+	}
 	path, err := gobuild.BuildLocal(ctx, gobuild.LocalSpec{Name: "usersvc", Package: pkg, Dir: t.Dir, CacheDir: opts.CacheDir})
 	if err != nil {
 		return targets.Artifact{}, err
