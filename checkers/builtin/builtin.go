@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/faultline/faultline/checkers"
+	"github.com/faultline/faultline/checkers/bank"
 	"github.com/faultline/faultline/checkers/elle"
 	"github.com/faultline/faultline/checkers/queue"
 	"github.com/faultline/faultline/checkers/stream"
@@ -68,6 +69,7 @@ func init() {
 			return c, nil
 		})
 	}
+	checkers.Register(bank.Name, bank.New)
 	checkers.Register("queue", func(cfg checkers.Config) (checkers.Checker, error) {
 		c := &queue.Checker{}
 		var err [3]error

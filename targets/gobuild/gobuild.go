@@ -27,6 +27,16 @@ type Spec struct {
 	Version string
 	// Main is the source of main.go in the throwaway module.
 	Main string
+	// Package, when set, is the main package built instead of Main (a
+	// module whose command cannot be imported, e.g. ".../cmd/rqlited").
+	Package string
+	// Replace are replace directives for the throwaway module, "old=new@v":
+	// a module's own go.mod replaces are ignored when it is a dependency,
+	// so a build that needs them names them here.
+	Replace []string
+	// CGO builds with cgo and links statically (-extldflags -static); the
+	// C toolchain and the static libc must be installed.
+	CGO bool
 	// CacheDir is the root of the binary cache.
 	CacheDir string
 	// Log receives progress lines (may be nil).
@@ -72,16 +82,37 @@ func Build(ctx context.Context, s Spec) (path, version string, err error) {
 			return err
 		}
 		defer os.RemoveAll(work)
-		if err := os.WriteFile(filepath.Join(work, "main.go"), []byte(s.Main), 0o644); err != nil {
+		for _, r := range s.Replace {
+			if _, err := goCmd(ctx, work, "mod", "edit", "-replace", r); err != nil {
+				return fmt.Errorf("replace %s for %s@%s: %w", r, s.Module, version, err)
+			}
+		}
+		pkg, fetch := ".", s.Module
+		if s.Package != "" {
+			// go get of the package records exactly what it needs; tidy
+			// would drop it, as nothing in the module imports a command.
+			pkg, fetch = s.Package, s.Package
+		} else if err := os.WriteFile(filepath.Join(work, "main.go"), []byte(s.Main), 0o644); err != nil {
 			return err
 		}
-		if _, err := goCmd(ctx, work, "get", s.Module+"@"+version); err != nil {
+		if _, err := goCmd(ctx, work, "get", fetch+"@"+version); err != nil {
 			return fmt.Errorf("fetch %s@%s: %w", s.Module, version, err)
 		}
-		if _, err := goCmd(ctx, work, "mod", "tidy"); err != nil {
-			return fmt.Errorf("tidy build module for %s@%s: %w", s.Module, version, err)
+		if s.Package == "" {
+			if _, err := goCmd(ctx, work, "mod", "tidy"); err != nil {
+				return fmt.Errorf("tidy build module for %s@%s: %w", s.Module, version, err)
+			}
 		}
-		if _, err := goCmd(ctx, work, "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, "."); err != nil {
+		ldflags := "-ldflags=-s -w"
+		env := []string(nil)
+		if s.CGO {
+			if _, err := exec.LookPath("gcc"); err != nil {
+				return errors.New("building " + s.Name + " needs cgo: install gcc and the static C library (Debian: gcc libc6-dev)")
+			}
+			ldflags += " -extldflags -static"
+			env = []string{"CGO_ENABLED=1"}
+		}
+		if _, err := goCmdEnv(ctx, work, env, "build", "-trimpath", ldflags, "-o", tmp, pkg); err != nil {
 			return fmt.Errorf("compile %s@%s: %w", s.Module, version, err)
 		}
 		return nil
@@ -198,9 +229,14 @@ func isExactVersion(v string) bool {
 }
 
 func goCmd(ctx context.Context, dir string, args ...string) (string, error) {
+	return goCmdEnv(ctx, dir, nil, args...)
+}
+
+// goCmdEnv runs go with extra environment, which wins over the defaults.
+func goCmdEnv(ctx context.Context, dir string, env []string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOWORK=off", "GOFLAGS=-buildvcs=false")
+	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOWORK=off", "GOFLAGS=-buildvcs=false"), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -224,3 +224,8 @@ const (
 	roleTimeout = 5 * time.Second
 	askTimeout  = 2 * time.Second
 )
+
+// StartScript is the node start script of the image (primary or replica),
+// for images that run a PostgreSQL node next to something else
+// (targets/usersvc).
+func StartScript() []byte { return entrypoint }

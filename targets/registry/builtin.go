@@ -8,6 +8,8 @@ import (
 	"github.com/faultline/faultline/targets/postgres"
 	"github.com/faultline/faultline/targets/rabbitmq"
 	"github.com/faultline/faultline/targets/raftkv"
+	"github.com/faultline/faultline/targets/rqlite"
+	"github.com/faultline/faultline/targets/usersvc"
 )
 
 // The systems that ship with Faultline: one line each.
@@ -18,4 +20,6 @@ func init() {
 	Register("postgres", func(opts map[string]string) (targets.Target, error) { return postgres.New(opts) })
 	Register("nats", func(opts map[string]string) (targets.Target, error) { return nats.New(opts) })
 	Register("rabbitmq", func(opts map[string]string) (targets.Target, error) { return rabbitmq.New(opts) })
+	Register("rqlite", func(opts map[string]string) (targets.Target, error) { return rqlite.New(opts) })
+	Register("usersvc", func(opts map[string]string) (targets.Target, error) { return usersvc.New(opts) })
 }

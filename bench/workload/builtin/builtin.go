@@ -4,6 +4,7 @@ package builtin
 
 import (
 	"github.com/faultline/faultline/bench/workload"
+	"github.com/faultline/faultline/bench/workload/bank"
 	"github.com/faultline/faultline/bench/workload/kv"
 	"github.com/faultline/faultline/bench/workload/listappend"
 	logwl "github.com/faultline/faultline/bench/workload/log"
@@ -19,4 +20,5 @@ func init() {
 	workload.Register(rwregister.New())
 	workload.Register(queue.Workload{})
 	workload.Register(logwl.Workload{})
+	workload.Register(bank.Workload{})
 }
