@@ -6,6 +6,8 @@ import (
 	"github.com/faultline/faultline/targets/naivepaxos"
 	"github.com/faultline/faultline/targets/postgres"
 	"github.com/faultline/faultline/targets/raftkv"
+	"github.com/faultline/faultline/targets/redis"
+	"github.com/faultline/faultline/targets/zookeeper"
 )
 
 // The systems that ship with Faultline: one line each.
@@ -14,4 +16,6 @@ func init() {
 	Register("raftkv", func(opts map[string]string) (targets.Target, error) { return raftkv.New(opts) })
 	Register("naive-paxos", func(opts map[string]string) (targets.Target, error) { return naivepaxos.New(opts) })
 	Register("postgres", func(opts map[string]string) (targets.Target, error) { return postgres.New(opts) })
+	Register("zookeeper", func(opts map[string]string) (targets.Target, error) { return zookeeper.New(opts) })
+	Register("redis", func(opts map[string]string) (targets.Target, error) { return redis.New(opts) })
 }
