@@ -46,6 +46,10 @@ type LostWrite struct {
 	Final WitnessOp `json:"final_read"`
 	// Shows says what the final read's value is instead.
 	Shows string `json:"shows"`
+	// During names the fault window the write was acknowledged in (its
+	// kind and span, e.g. "partition-leader 3.0-6.1s"), empty when no fault
+	// was active: where a failover loses writes is what a reader wants.
+	During string `json:"during,omitempty"`
 }
 
 func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
@@ -119,8 +123,12 @@ func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
 					continue // x may have overwritten w
 				}
 				lostWrites++
+				during := faultAt(in.Faults, w.Return)
+				if during != nil {
+					r.Stats["lost_during_"+during.Kind]++
+				}
 				if len(lost) < maxEx {
-					lost = append(lost, LostWrite{Key: key, Write: opWitness(w), Final: opWitness(f), Shows: shows(f.Value, x)})
+					lost = append(lost, LostWrite{Key: key, Write: opWitness(w), Final: opWitness(f), Shows: shows(f.Value, x), During: windowName(during)})
 				}
 				break
 			}
@@ -150,8 +158,12 @@ func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
 		r.Summary = fmt.Sprintf("%d of %d acknowledged writes lost (not reflected by the final reads)%s", lostWrites, checkedWrites, note)
 		var lines []string
 		for _, x := range lost {
-			lines = append(lines, fmt.Sprintf("key %s: %s, acknowledged at %.3fs by node %s, is lost: the final read on node %s at %.3fs %s",
-				x.Key, x.Write.Op, x.Write.ReturnS, orNone(x.Write.Node), orNone(x.Final.Node), x.Final.CallS, x.Shows))
+			during := ""
+			if x.During != "" {
+				during = " (during " + x.During + ")"
+			}
+			lines = append(lines, fmt.Sprintf("key %s: %s, acknowledged at %.3fs%s by node %s, is lost: the final read on node %s at %.3fs %s",
+				x.Key, x.Write.Op, x.Write.ReturnS, during, orNone(x.Write.Node), orNone(x.Final.Node), x.Final.CallS, x.Shows))
 		}
 		if lostWrites > len(lost) {
 			lines = append(lines, fmt.Sprintf("... and %d more", lostWrites-len(lost)))
@@ -175,6 +187,25 @@ func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
 	}
 	r.ElapsedMS = time.Since(start).Milliseconds()
 	return r
+}
+
+// faultAt is the fault window active at t (the latest started, when
+// several overlap), or nil.
+func faultAt(ws []history.Window, t int64) *history.Window {
+	var at *history.Window
+	for i := range ws {
+		if ws[i].Start <= t && t <= ws[i].End {
+			at = &ws[i]
+		}
+	}
+	return at
+}
+
+func windowName(w *history.Window) string {
+	if w == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s %.1f-%.1fs", w.Kind, seconds(w.Start), seconds(w.End))
 }
 
 // later says a may have taken effect after b did: of the writes of one
