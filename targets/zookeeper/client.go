@@ -19,15 +19,19 @@ import (
 // sessionTimeout is the ZooKeeper session of each client connection: short,
 // so that a connection to a member cut off from the quorum expires and the
 // next operation reconnects.
-const sessionTimeout = 4 * time.Second
+const sessionTimeout = 4 * time.Second // 2 ticks, the least the server grants
 
 // sessionWait bounds how long an operation waits for a new connection's
 // session before it fails unsent.
 const sessionWait = 2 * time.Second
 
-// client keeps one ZooKeeper connection per member endpoint, so that each
-// operation is performed by the member the load chose (plain reads are
-// served by that member alone).
+// client keeps ZooKeeper connections per member endpoint, so that each
+// operation is performed by the member the load chose: one session for
+// writes and cas, another for reads. ZooKeeper answers a session's requests
+// in order, so a read sharing a session with a write the member cannot
+// commit (it is cut off from the leader) would wait behind it; a session of
+// its own is what a reading client has, and plain reads on it are served by
+// that member alone.
 type client struct {
 	sync bool
 
@@ -49,15 +53,19 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // conn returns the connection to base, made on first use. A connection that
 // ended (closed, or its session expired) is replaced.
-func (c *client) conn(base string) (*zk.Conn, error) {
+func (c *client) conn(base string, reads bool) (*zk.Conn, error) {
+	key := base + " w"
+	if reads {
+		key = base + " r"
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cn := c.conns[base]; cn != nil {
+	if cn := c.conns[key]; cn != nil {
 		if s := cn.State(); s != zk.StateDisconnected && s != zk.StateExpired {
 			return cn, nil
 		}
 		cn.Close()
-		delete(c.conns, base)
+		delete(c.conns, key)
 	}
 	hp, err := hostPort(base)
 	if err != nil {
@@ -67,7 +75,7 @@ func (c *client) conn(base string) (*zk.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper: connect %s: %w", hp, err)
 	}
-	c.conns[base] = cn
+	c.conns[key] = cn
 	return cn, nil
 }
 
@@ -134,7 +142,7 @@ func version(st *zk.Stat) json.RawMessage {
 // context, so each runs in a goroutine and Do returns when ctx ends: info
 // for a write that was sent, fail for a read.
 func (c *client) Do(ctx context.Context, op *history.Event, base string) targets.Outcome {
-	cn, err := c.conn(base)
+	cn, err := c.conn(base, op.F == history.FRead)
 	if err != nil {
 		return targets.Outcome{Type: history.Fail, Error: err.Error()}
 	}

@@ -36,9 +36,10 @@ const (
 	quorumPort   = 2888
 	electionPort = 3888
 	bin          = "/usr/local/bin/faultline-zookeeper"
-	// tickMS is ZooKeeper's tick: a follower cut off from the leader keeps
-	// serving plain reads for syncLimit (5) ticks before it gives up.
-	tickMS = 1000
+	// tickMS is ZooKeeper's tick (its default, 2 s): a member cut off from
+	// the leader keeps serving plain reads for syncLimit (5) ticks before it
+	// gives up and closes its clients' connections.
+	tickMS = 2000
 )
 
 // Read modes (target option read-mode).
