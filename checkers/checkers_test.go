@@ -467,4 +467,14 @@ func TestLostWriteNamesItsFaultWindow(t *testing.T) {
 	if len(lost) != 1 || !strings.HasPrefix(lost[0].During, "partition-leader 0.0-0.1s") || !strings.Contains(r.Explanation, "during partition-leader") {
 		t.Errorf("lost %+v\n%s", lost, r.Explanation)
 	}
+	// Acknowledged after the heal (a restarted primary not yet demoted):
+	// named after the window.
+	evs = hist(op(1, 0, W, "a", "1", 0, 10e6, ok), op(2, 1, W, "a", "2", 60e6, 70e6, ok), final(4, 2, "a", "1", 200e6, 210e6, ok))
+	evs = append(evs,
+		history.Event{Time: 15e6, Type: history.Invoke, Process: history.Nemesis, F: history.FStart, ID: 1, Fault: &history.Fault{Kind: "kill-leader", Nodes: []string{"n1"}}},
+		history.Event{Time: 55e6, Type: history.OK, Process: history.Nemesis, F: history.FStop, ID: 1, Fault: &history.Fault{Kind: "kill-leader"}})
+	r = (&LostWrites{}).Check(context.Background(), NewInput(evs, ""))
+	if r.Stats["lost_after_kill-leader"] != 1 || !strings.Contains(r.Explanation, "(after kill-leader 0.0-0.1s)") {
+		t.Errorf("stats %v\n%s", r.Stats, r.Explanation)
+	}
 }

@@ -50,6 +50,10 @@ type LostWrite struct {
 	// kind and span, e.g. "partition-leader 3.0-6.1s"), empty when no fault
 	// was active: where a failover loses writes is what a reader wants.
 	During string `json:"during,omitempty"`
+	// After names, when no fault was active, the last fault window healed
+	// before the acknowledgement: a node restarted by kill-leader can
+	// acknowledge writes before Sentinel demotes it.
+	After string `json:"after,omitempty"`
 }
 
 func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
@@ -123,12 +127,16 @@ func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
 					continue // x may have overwritten w
 				}
 				lostWrites++
-				during := faultAt(in.Faults, w.Return)
-				if during != nil {
+				during, after := faultAt(in.Faults, w.Return)
+				switch {
+				case during != nil:
 					r.Stats["lost_during_"+during.Kind]++
+				case after != nil:
+					r.Stats["lost_after_"+after.Kind]++
 				}
 				if len(lost) < maxEx {
-					lost = append(lost, LostWrite{Key: key, Write: opWitness(w), Final: opWitness(f), Shows: shows(f.Value, x), During: windowName(during)})
+					lost = append(lost, LostWrite{Key: key, Write: opWitness(w), Final: opWitness(f), Shows: shows(f.Value, x),
+						During: windowName(during), After: windowName(after)})
 				}
 				break
 			}
@@ -159,8 +167,11 @@ func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
 		var lines []string
 		for _, x := range lost {
 			during := ""
-			if x.During != "" {
+			switch {
+			case x.During != "":
 				during = " (during " + x.During + ")"
+			case x.After != "":
+				during = " (after " + x.After + ")"
 			}
 			lines = append(lines, fmt.Sprintf("key %s: %s, acknowledged at %.3fs%s by node %s, is lost: the final read on node %s at %.3fs %s",
 				x.Key, x.Write.Op, x.Write.ReturnS, during, orNone(x.Write.Node), orNone(x.Final.Node), x.Final.CallS, x.Shows))
@@ -190,15 +201,20 @@ func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
 }
 
 // faultAt is the fault window active at t (the latest started, when
-// several overlap), or nil.
-func faultAt(ws []history.Window, t int64) *history.Window {
-	var at *history.Window
+// several overlap) or, when none is, the last one healed before t.
+func faultAt(ws []history.Window, t int64) (during, after *history.Window) {
 	for i := range ws {
-		if ws[i].Start <= t && t <= ws[i].End {
-			at = &ws[i]
+		switch {
+		case ws[i].Start <= t && t <= ws[i].End:
+			during = &ws[i]
+		case ws[i].End < t && (after == nil || ws[i].End > after.End):
+			after = &ws[i]
 		}
 	}
-	return at
+	if during != nil {
+		after = nil
+	}
+	return during, after
 }
 
 func windowName(w *history.Window) string {
