@@ -445,3 +445,36 @@ func TestRepeatedValues(t *testing.T) {
 		t.Errorf("unique values: stats %v, summary %q", r.Stats, r.Summary)
 	}
 }
+
+// A lost write names the fault window it was acknowledged in: where a
+// failover discards writes is what the reader wants to see.
+func TestLostWriteNamesItsFaultWindow(t *testing.T) {
+	evs := hist(
+		op(1, 0, W, "a", "1", 0, 10e6, ok),
+		op(2, 1, W, "a", "2", 20e6, 30e6, ok), // acknowledged by a cut-off primary
+		op(3, 0, W, "b", "9", 60e6, 70e6, ok),
+		final(4, 2, "a", "1", 200e6, 210e6, ok),
+		final(5, 2, "b", "9", 200e6, 210e6, ok),
+	)
+	evs = append(evs,
+		history.Event{Time: 15e6, Type: history.Invoke, Process: history.Nemesis, F: history.FStart, ID: 1, Fault: &history.Fault{Kind: "partition-leader", Nodes: []string{"n1"}}},
+		history.Event{Time: 55e6, Type: history.OK, Process: history.Nemesis, F: history.FStop, ID: 1, Fault: &history.Fault{Kind: "partition-leader"}})
+	r := (&LostWrites{}).Check(context.Background(), NewInput(evs, ""))
+	if r.Verdict != Invalid || r.Stats["lost_writes"] != 1 || r.Stats["lost_during_partition-leader"] != 1 {
+		t.Fatalf("verdict %s, stats %v", r.Verdict, r.Stats)
+	}
+	lost := r.Details.(LostDetails).Lost
+	if len(lost) != 1 || !strings.HasPrefix(lost[0].During, "partition-leader 0.0-0.1s") || !strings.Contains(r.Explanation, "during partition-leader") {
+		t.Errorf("lost %+v\n%s", lost, r.Explanation)
+	}
+	// Acknowledged after the heal (a restarted primary not yet demoted):
+	// named after the window.
+	evs = hist(op(1, 0, W, "a", "1", 0, 10e6, ok), op(2, 1, W, "a", "2", 60e6, 70e6, ok), final(4, 2, "a", "1", 200e6, 210e6, ok))
+	evs = append(evs,
+		history.Event{Time: 15e6, Type: history.Invoke, Process: history.Nemesis, F: history.FStart, ID: 1, Fault: &history.Fault{Kind: "kill-leader", Nodes: []string{"n1"}}},
+		history.Event{Time: 55e6, Type: history.OK, Process: history.Nemesis, F: history.FStop, ID: 1, Fault: &history.Fault{Kind: "kill-leader"}})
+	r = (&LostWrites{}).Check(context.Background(), NewInput(evs, ""))
+	if r.Stats["lost_after_kill-leader"] != 1 || !strings.Contains(r.Explanation, "(after kill-leader 0.0-0.1s)") {
+		t.Errorf("stats %v\n%s", r.Stats, r.Explanation)
+	}
+}

@@ -46,6 +46,14 @@ type LostWrite struct {
 	Final WitnessOp `json:"final_read"`
 	// Shows says what the final read's value is instead.
 	Shows string `json:"shows"`
+	// During names the fault window the write was acknowledged in (its
+	// kind and span, e.g. "partition-leader 3.0-6.1s"), empty when no fault
+	// was active: where a failover loses writes is what a reader wants.
+	During string `json:"during,omitempty"`
+	// After names, when no fault was active, the last fault window healed
+	// before the acknowledgement: a node restarted by kill-leader can
+	// acknowledge writes before Sentinel demotes it.
+	After string `json:"after,omitempty"`
 }
 
 func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
@@ -119,8 +127,16 @@ func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
 					continue // x may have overwritten w
 				}
 				lostWrites++
+				during, after := faultAt(in.Faults, w.Return)
+				switch {
+				case during != nil:
+					r.Stats["lost_during_"+during.Kind]++
+				case after != nil:
+					r.Stats["lost_after_"+after.Kind]++
+				}
 				if len(lost) < maxEx {
-					lost = append(lost, LostWrite{Key: key, Write: opWitness(w), Final: opWitness(f), Shows: shows(f.Value, x)})
+					lost = append(lost, LostWrite{Key: key, Write: opWitness(w), Final: opWitness(f), Shows: shows(f.Value, x),
+						During: windowName(during), After: windowName(after)})
 				}
 				break
 			}
@@ -150,8 +166,15 @@ func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
 		r.Summary = fmt.Sprintf("%d of %d acknowledged writes lost (not reflected by the final reads)%s", lostWrites, checkedWrites, note)
 		var lines []string
 		for _, x := range lost {
-			lines = append(lines, fmt.Sprintf("key %s: %s, acknowledged at %.3fs by node %s, is lost: the final read on node %s at %.3fs %s",
-				x.Key, x.Write.Op, x.Write.ReturnS, orNone(x.Write.Node), orNone(x.Final.Node), x.Final.CallS, x.Shows))
+			during := ""
+			switch {
+			case x.During != "":
+				during = " (during " + x.During + ")"
+			case x.After != "":
+				during = " (after " + x.After + ")"
+			}
+			lines = append(lines, fmt.Sprintf("key %s: %s, acknowledged at %.3fs%s by node %s, is lost: the final read on node %s at %.3fs %s",
+				x.Key, x.Write.Op, x.Write.ReturnS, during, orNone(x.Write.Node), orNone(x.Final.Node), x.Final.CallS, x.Shows))
 		}
 		if lostWrites > len(lost) {
 			lines = append(lines, fmt.Sprintf("... and %d more", lostWrites-len(lost)))
@@ -175,6 +198,30 @@ func (l *LostWrites) Check(ctx context.Context, in *Input) Result {
 	}
 	r.ElapsedMS = time.Since(start).Milliseconds()
 	return r
+}
+
+// faultAt is the fault window active at t (the latest started, when
+// several overlap) or, when none is, the last one healed before t.
+func faultAt(ws []history.Window, t int64) (during, after *history.Window) {
+	for i := range ws {
+		switch {
+		case ws[i].Start <= t && t <= ws[i].End:
+			during = &ws[i]
+		case ws[i].End < t && (after == nil || ws[i].End > after.End):
+			after = &ws[i]
+		}
+	}
+	if during != nil {
+		after = nil
+	}
+	return during, after
+}
+
+func windowName(w *history.Window) string {
+	if w == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s %.1f-%.1fs", w.Kind, seconds(w.Start), seconds(w.End))
 }
 
 // later says a may have taken effect after b did: of the writes of one

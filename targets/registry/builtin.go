@@ -10,6 +10,8 @@ import (
 	"github.com/faultline/faultline/targets/raftkv"
 	"github.com/faultline/faultline/targets/rqlite"
 	"github.com/faultline/faultline/targets/usersvc"
+	"github.com/faultline/faultline/targets/redis"
+	"github.com/faultline/faultline/targets/zookeeper"
 )
 
 // The systems that ship with Faultline: one line each.
@@ -22,4 +24,6 @@ func init() {
 	Register("rabbitmq", func(opts map[string]string) (targets.Target, error) { return rabbitmq.New(opts) })
 	Register("rqlite", func(opts map[string]string) (targets.Target, error) { return rqlite.New(opts) })
 	Register("usersvc", func(opts map[string]string) (targets.Target, error) { return usersvc.New(opts) })
+	Register("zookeeper", func(opts map[string]string) (targets.Target, error) { return zookeeper.New(opts) })
+	Register("redis", func(opts map[string]string) (targets.Target, error) { return redis.New(opts) })
 }
