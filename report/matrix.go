@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -224,6 +225,7 @@ func faultFigure(dir, name, fault string, systems []string, runs []*loadedRun) (
 		title := fmt.Sprintf("%s: %s", systems[i], r.sum.Verdict)
 		tp := smallTimePlot(title, "ok/s", r.ws, fig.SpanS)
 		tp.Y.Min, tp.Y.Max = 0, fig.OKMax
+		tp.Y.Tick.Marker = countTicks{}
 		if err := addLine(tp, ok[i], ColorOK); err != nil {
 			return fig, err
 		}
@@ -247,6 +249,20 @@ func faultFigure(dir, name, fault string, systems []string, runs []*loadedRun) (
 	ref.Title = fault
 	fig.Plot = ref
 	return fig, err
+}
+
+// countTicks are gonum's default ticks labelled without trailing zeros
+// ("250", not "250.00").
+type countTicks struct{}
+
+func (countTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', -1, 64)
+		}
+	}
+	return ts
 }
 
 func smallTimePlot(title, ylabel string, ws []history.Window, span float64) *plot.Plot {
@@ -348,6 +364,7 @@ func systemBars(dir string, systems, faults []string, matrix []MatrixRow) (PlotR
 	tp.NominalX(systems...)
 	lp.NominalX(systems...)
 	tp.Y.Min, tp.Y.Max = 0, top*1.3
+	tp.Y.Tick.Marker, lp.Y.Tick.Marker = countTicks{}, countTicks{}
 	lp.Y.Min, lp.Y.Max = 0, math.Max(hi, 1)*1.3
 	w := vg.Length(math.Max(10, 1.6*float64(len(systems)))) * vg.Inch
 	ref, err := saveGrid([][]*plot.Plot{{tp}, {lp}}, dir, "systems-bars", w, 8*vg.Inch)
