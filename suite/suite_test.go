@@ -19,7 +19,7 @@ import (
 )
 
 // The default suite is the issue's: four systems, each under no fault,
-// partition and kill, and a Debian-packaged one (PostgreSQL under kill),
+// partition and kill, and a Debian-packaged one (PostgreSQL under partition),
 // every entry with an expectation; an expectation that admits both verdicts
 // says why.
 func TestDefaultSuite(t *testing.T) {
@@ -53,7 +53,7 @@ func TestDefaultSuite(t *testing.T) {
 			t.Errorf("%v runs under %v, want none, partition, kill", k, got)
 		}
 	}
-	pg := entry(t, s, "postgres-serializable-kill")
+	pg := entry(t, s, "postgres-serializable-partition")
 	if pg.Scenario.Cluster.Runtime != "docker" || pg.Scenario.Load.Workload != "list-append" || !slices.Equal(pg.Expect, Expectation{checkers.Valid}) {
 		t.Errorf("postgres entry: runtime %q, workload %q, expect %v", pg.Scenario.Cluster.Runtime, pg.Scenario.Load.Workload, pg.Expect)
 	}
