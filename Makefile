@@ -17,7 +17,8 @@ build:
 # reads), raftkv and naive-paxos, each under no fault, partition and kill, and
 # PostgreSQL (Debian's package, docker runtime) under partition, one run after
 # another, each against its expected verdict; ends with results/index.html and
-# the suite's wall time. Exit 0 only when every run gave its expected verdict. BENCH_FLAGS passes flags, e.g.
+# the suite's wall time. Exit 0 only when every run gave its expected verdict.
+# BENCH_FLAGS passes flags, e.g.
 # make bench BENCH_FLAGS="--only 'raftkv-*'".
 BENCH_FLAGS ?=
 bench: build
