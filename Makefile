@@ -6,7 +6,7 @@ BIN := bin/faultline
 # removes what it creates itself.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all build bench bench-txn bench-queues bench-load test lint clean-docker
+.PHONY: all build bench bench-systems bench-txn bench-queues bench-load test lint clean-docker
 
 all: build
 
@@ -14,14 +14,22 @@ build:
 	$(GO) build -o $(BIN) ./cmd/faultline
 
 # The default suite (suite/default.yaml): etcd (linearizable and serializable
-# reads), raftkv and naive-paxos, each under no fault, partition and kill, one
-# run after another, each against its expected verdict; ends with
-# results/index.html and the suite's wall time. Exit 0 only when every run
-# gave its expected verdict. BENCH_FLAGS passes flags, e.g.
+# reads), raftkv and naive-paxos, each under no fault, partition and kill, and
+# PostgreSQL (Debian's package, docker runtime) under partition, one run after
+# another, each against its expected verdict; ends with results/index.html and
+# the suite's wall time. Exit 0 only when every run gave its expected verdict.
+# BENCH_FLAGS passes flags, e.g.
 # make bench BENCH_FLAGS="--only 'raftkv-*'".
 BENCH_FLAGS ?=
 bench: build
 	./$(BIN) suite --out results $(BENCH_FLAGS)
+
+# The systems comparison (suite/systems.yaml): etcd, raftkv, naive-paxos and
+# PostgreSQL, each under none, partition, kill and pause with the same load;
+# results-systems/index.html is the matrix of systems x faults with verdict
+# badges, small multiples per fault on shared axes and bars per system.
+bench-systems: build
+	./$(BIN) suite --suite suite/systems.yaml --out results-systems $(BENCH_FLAGS)
 
 # The transactions suite (suite/txn.yaml): PostgreSQL at each isolation level
 # under list-append, each against the verdict Elle gives it (docker runtime).

@@ -191,7 +191,7 @@ func judge(e Entry, o *faultline.Outcome, err error, interrupted bool) Result {
 }
 
 func writeIndex(rep *Report, out string) error {
-	var entries []report.CompareEntry
+	var entries []report.MatrixEntry
 	for _, r := range rep.Results {
 		note := r.Entry.Note
 		if r.Status == Error || r.Status == Interrupted {
@@ -201,7 +201,8 @@ func writeIndex(rep *Report, out string) error {
 			}
 			note = msg
 		}
-		entries = append(entries, report.CompareEntry{Dir: r.Dir, Label: r.Entry.Name, Expected: r.Entry.Expect.Report(), Note: note})
+		entries = append(entries, report.MatrixEntry{CompareEntry: report.CompareEntry{Dir: r.Dir, Label: r.Entry.Name,
+			Expected: r.Entry.Expect.Report(), Note: note}, System: r.Entry.System, Fault: r.Entry.Fault})
 	}
 	summary := fmt.Sprintf("Suite %s (%s): %d of %d runs gave their expected verdict; %d did not, %d hit an infrastructure error. "+
 		"The runs went one after another, in %s of wall time (builds, launches, loads, checks and reports included).",
@@ -209,12 +210,14 @@ func writeIndex(rep *Report, out string) error {
 	if n := rep.Planned - len(rep.Results) + rep.Count(Interrupted); n > 0 {
 		summary += fmt.Sprintf(" Interrupted: %d run(s) did not complete.", n)
 	}
-	_, err := report.Compare(out, "Faultline suite "+rep.Suite, entries, report.WithNote(summary))
+	_, err := report.Matrix(out, "Faultline suite "+rep.Suite, entries, report.WithNote(summary))
 	return err
 }
 
 type jsonRun struct {
 	Name    string   `json:"name"`
+	System  string   `json:"system,omitempty"`
+	Fault   string   `json:"fault,omitempty"`
 	Expect  []string `json:"expect"`
 	Verdict string   `json:"verdict,omitempty"`
 	Status  Status   `json:"status"`
@@ -238,7 +241,7 @@ func writeJSON(rep *Report, out string) error {
 		Runs    []jsonRun `json:"runs"`
 	}{rep.Suite, rep.Source, rep.Started, rep.Wall.Seconds(), rep.Planned, rep.Count(Match), rep.ExitCode(), nil}
 	for _, r := range rep.Results {
-		j := jsonRun{Name: r.Entry.Name, Verdict: string(r.Verdict), Status: r.Status, Failed: r.Failed,
+		j := jsonRun{Name: r.Entry.Name, System: r.Entry.System, Fault: r.Entry.Fault, Verdict: string(r.Verdict), Status: r.Status, Failed: r.Failed,
 			Seed: r.Entry.Scenario.Seed, Dir: r.Dir, WallS: r.Wall.Seconds(), Note: r.Entry.Note}
 		for _, x := range r.Entry.Expect {
 			j.Expect = append(j.Expect, string(x))
@@ -253,4 +256,65 @@ func writeJSON(rep *Report, out string) error {
 		return err
 	}
 	return safefile.WriteFile(out, JSONFile, append(b, '\n'), 0o644)
+}
+
+// Reindex rewrites out/index.html from the runs a suite left in out (listed
+// by out/suite.json), running nothing: after a change of the page, or of the
+// suite file's system and fault keys. s supplies each run's entry by name
+// (system, fault, expectation, note); a run that s lacks keeps what
+// suite.json says. suite.json itself is left as it is.
+func Reindex(s *Suite, out string) (*Report, error) {
+	b, err := safefile.ReadFile(filepath.Join(out, JSONFile), 64<<20)
+	if err != nil {
+		return nil, fmt.Errorf("reindex: %w", err)
+	}
+	var v struct {
+		Suite   string    `json:"suite"`
+		Source  string    `json:"source"`
+		Started time.Time `json:"started"`
+		WallS   float64   `json:"wall_s"`
+		Planned int       `json:"planned"`
+		Runs    []jsonRun `json:"runs"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("reindex: %s: %w", filepath.Join(out, JSONFile), err)
+	}
+	rep := &Report{Suite: v.Suite, Source: v.Source, Started: v.Started, Wall: time.Duration(v.WallS * float64(time.Second)),
+		Planned: v.Planned, Index: filepath.Join(out, IndexFile)}
+	byName := map[string]Entry{}
+	for _, e := range s.Entries {
+		byName[e.Name] = e
+	}
+	for _, j := range v.Runs {
+		e, ok := byName[j.Name]
+		if !ok {
+			e = Entry{Name: j.Name, Note: j.Note, System: j.System, Fault: j.Fault}
+			for _, x := range j.Expect {
+				e.Expect = append(e.Expect, checkers.Verdict(x))
+			}
+			if e.System == "" {
+				e.System = j.Name
+			}
+			if e.Fault == "" {
+				e.Fault = "?"
+			}
+		}
+		r := Result{Entry: e, Dir: j.Dir, Verdict: checkers.Verdict(j.Verdict), Status: j.Status, Failed: j.Failed,
+			Wall: time.Duration(j.WallS * float64(time.Second))}
+		if r.Dir != "" && !filepath.IsAbs(r.Dir) {
+			// suite.json names run directories as the suite was given them,
+			// relative to where it ran; they sit in out.
+			if _, err := os.Stat(r.Dir); err != nil {
+				r.Dir = filepath.Join(out, filepath.Base(r.Dir))
+			}
+		}
+		if j.Error != "" {
+			r.Err = errors.New(j.Error)
+		}
+		rep.Results = append(rep.Results, r)
+	}
+	if err := writeIndex(rep, out); err != nil {
+		return rep, fmt.Errorf("reindex %s: %w", rep.Index, err)
+	}
+	return rep, nil
 }

@@ -18,6 +18,8 @@
 //	    nemesis: none
 //	    expect: either      # valid or invalid: said so in the index; never unknown
 //	    note: a follower may or may not answer a read before it applied the write
+//	    system: etcd serializable  # the index's matrix row (default: target and read mode)
+//	    fault: none                # its column (default: the nemesis)
 package suite
 
 import (
@@ -66,6 +68,26 @@ type Entry struct {
 	// SeedFixed says the suite file chose the seed; otherwise it was derived
 	// from the suite's seed and the entry's name.
 	SeedFixed bool
+	// System and Fault place the entry in the index's matrix: its row (the
+	// system, default: the target and its read mode) and its column (the
+	// fault, default: the nemesis joined by "+").
+	System, Fault string
+}
+
+// defaultSystem is the target, with its read mode when one is set.
+func defaultSystem(sc bench.Scenario) string {
+	if sc.Load.ReadMode != "" {
+		return sc.Cluster.Target + " " + sc.Load.ReadMode
+	}
+	return sc.Cluster.Target
+}
+
+// defaultFault is the nemesis joined by "+", "none" for none.
+func defaultFault(sc bench.Scenario) string {
+	if len(sc.Chaos.Nemesis) == 0 {
+		return "none"
+	}
+	return strings.Join(sc.Chaos.Nemesis, "+")
 }
 
 // Expectation is the verdicts an entry may end with and still pass.
@@ -148,6 +170,9 @@ type entryFile struct {
 	Name   string          `json:"name"`
 	Expect json.RawMessage `json:"expect"`
 	Note   string          `json:"note"`
+	// System and Fault: Entry's.
+	System string `json:"system"`
+	Fault  string `json:"fault"`
 }
 
 type suiteFile struct {
@@ -381,7 +406,15 @@ func Parse(b []byte, source, dir string, seed uint64) (*Suite, error) {
 		if _, err := bench.Prepare(sc); err != nil {
 			return fail("%s: %v", what, err)
 		}
-		s.Entries = append(s.Entries, Entry{Name: ef.Name, Expect: exp, Note: strings.TrimSpace(ef.Note), Scenario: sc, SeedFixed: seeded})
+		e := Entry{Name: ef.Name, Expect: exp, Note: strings.TrimSpace(ef.Note), Scenario: sc, SeedFixed: seeded,
+			System: strings.TrimSpace(ef.System), Fault: strings.TrimSpace(ef.Fault)}
+		if e.System == "" {
+			e.System = defaultSystem(sc)
+		}
+		if e.Fault == "" {
+			e.Fault = defaultFault(sc)
+		}
+		s.Entries = append(s.Entries, e)
 	}
 	return s, nil
 }

@@ -19,14 +19,15 @@ import (
 )
 
 // The default suite is the issue's: four systems, each under no fault,
-// partition and kill, every entry with an expectation; an expectation that
-// admits both verdicts says why.
+// partition and kill, and a Debian-packaged one (PostgreSQL under partition),
+// every entry with an expectation; an expectation that admits both verdicts
+// says why.
 func TestDefaultSuite(t *testing.T) {
 	s, err := Default(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Name != "default" || len(s.Entries) != 12 {
+	if s.Name != "default" || len(s.Entries) != 13 {
 		t.Fatalf("suite %q with %d entries", s.Name, len(s.Entries))
 	}
 	type sys struct{ target, reads string }
@@ -51,6 +52,10 @@ func TestDefaultSuite(t *testing.T) {
 		if got := seen[k]; !slices.Equal(got, []string{"none", "partition", "kill"}) {
 			t.Errorf("%v runs under %v, want none, partition, kill", k, got)
 		}
+	}
+	pg := entry(t, s, "postgres-serializable-partition")
+	if pg.Scenario.Cluster.Runtime != "docker" || pg.Scenario.Load.Workload != "list-append" || !slices.Equal(pg.Expect, Expectation{checkers.Valid}) {
+		t.Errorf("postgres entry: runtime %q, workload %q, expect %v", pg.Scenario.Cluster.Runtime, pg.Scenario.Load.Workload, pg.Expect)
 	}
 	np := entry(t, s, "naive-paxos-partition")
 	if !slices.Equal(np.Expect, Expectation{checkers.Invalid}) {

@@ -34,6 +34,7 @@ resolved and validated before anything launches.`,
 		fs.BoolVar(&o.list, "list", false, "list the entries, resolved and validated, and run nothing")
 		fs.BoolVar(&o.list, "dry-run", false, "the same as --list: validate every entry, list them, launch nothing")
 		fs.BoolVar(&o.print, "print", false, "print the embedded default suite file and run nothing")
+		fs.BoolVar(&o.reindex, "reindex", false, "rewrite --out's index.html from the runs its suite.json lists, with this suite's systems, faults and expectations, and run nothing")
 	})
 	inGroup(fs, groupOutput, func() {
 		fs.StringVar(&o.out, "out", "results", "directory that receives the run directories, index.html and suite.json")
@@ -52,6 +53,7 @@ type suiteOptions struct {
 	file, out, only    string
 	seed               uint64
 	list, print, quiet bool
+	reindex            bool
 }
 
 // cmdSuite runs a suite: every entry one after another, each compared with
@@ -87,6 +89,21 @@ func cmdSuite(ctx context.Context, o suiteOptions, stdout, stderr io.Writer) int
 				sc.Cluster.Target, targetOptions(sc.Cluster.Options), reads, strings.Join(sc.Chaos.Nemesis, ","), sc.Load.Duration, sc.Load.Rate, sc.Seed)
 		}
 		return faultline.ExitPass
+	}
+
+	if o.reindex {
+		rep, err := suite.Reindex(s, *out)
+		if err != nil {
+			fmt.Fprintf(stderr, "faultline: %v\n", err)
+			if rep == nil {
+				return faultline.ExitInfra
+			}
+		}
+		fmt.Fprintf(stdout, "suite %s: index of %d runs (%d as expected) rewritten -> %s\n", rep.Suite, len(rep.Results), rep.Count(suite.Match), rep.Index)
+		if err != nil {
+			return faultline.ExitInfra
+		}
+		return rep.ExitCode()
 	}
 
 	disp := newDisplay(stderr, *quiet)

@@ -123,3 +123,16 @@ entries:
 		}
 	}
 }
+
+// --reindex runs nothing: without a suite.json in --out it says so, exit 4.
+func TestSuiteReindexNeedsSuiteJSON(t *testing.T) {
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"suite", "--suite", filepath.Join("..", "..", "suite", "systems.yaml"), "--out", out, "--reindex"}, &stdout, &stderr)
+	if code != 4 || !strings.Contains(stderr.String(), "suite.json") || strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("--reindex wrote %d files into an empty --out", len(entries))
+	}
+}
