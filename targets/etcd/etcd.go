@@ -214,6 +214,9 @@ func (t *Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
 
 type client struct {
 	serializable bool
+	// member marks the versions of per-member reads (MemberReader): each
+	// member's own state, not a linearizable view.
+	member bool
 }
 
 // Request encodes op for the gateway; the op id rides in the query string,
@@ -284,17 +287,19 @@ func (c *client) Classify(op *history.Event, res *vegeta.Result) targets.Outcome
 			if err != nil {
 				return targets.Outcome{Type: history.Fail, Error: err.Error()}
 			}
-			return targets.Outcome{Type: history.OK, Value: v}
+			return targets.Outcome{Type: history.OK, Value: v, Version: c.version(res.Body, true)}
 		case history.FCAS:
 			ok, err := txnSucceeded(res.Body)
 			if err != nil {
 				return targets.Outcome{Type: history.Info, Error: err.Error()}
 			}
 			if !ok {
-				return targets.Outcome{Type: history.Fail, Error: "compare failed"}
+				// The failed comparison was a linearizable read at this
+				// revision: the revision checker orders it too.
+				return targets.Outcome{Type: history.Fail, Error: "compare failed", Version: c.version(res.Body, false)}
 			}
 		}
-		return targets.Outcome{Type: history.OK}
+		return targets.Outcome{Type: history.OK, Version: c.version(res.Body, false)}
 	}
 	msg := res.Error
 	if len(res.Body) > 0 {

@@ -31,9 +31,10 @@ func New() Workload { return Workload{Kind: KindRegister} }
 func (w Workload) Name() string { return w.Kind }
 
 // Checkers: linearizability first, then the checks that explain what went
-// wrong.
+// wrong, then those of what the system reports (skipped where a target
+// reports no revisions and has no per-member reads).
 func (Workload) Checkers(workload.Config) []string {
-	return []string{"linearizable", "stale-reads", "lost-writes"}
+	return []string{"linearizable", "stale-reads", "lost-writes", "etcd-revisions"}
 }
 
 // Keyed resolves cfg into the generator's shape.
