@@ -51,6 +51,10 @@ type MemberProbe struct {
 	// Hash is the hash of the member's data at HashRevision.
 	HashRevision int64  `json:"hash_revision,omitempty"`
 	Hash         uint64 `json:"hash"`
+	// Whole says Hash covers the member's whole backend at Revision (the
+	// system has no hash at a chosen revision): comparable only between
+	// members at the same Revision and RaftIndex.
+	Whole bool `json:"whole,omitempty"`
 	// CompactRevision is the member's compaction point, if any.
 	CompactRevision int64 `json:"compact_revision,omitempty"`
 }

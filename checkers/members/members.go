@@ -102,7 +102,9 @@ func (c *Checker) Check(ctx context.Context, in *checkers.Input) checkers.Result
 			a, b := nodes[i], nodes[j]
 			pa, oka := probes[a]
 			pb, okb := probes[b]
-			if oka && okb && pa.HashRevision > 0 && pa.HashRevision == pb.HashRevision && pa.Hash != pb.Hash {
+			comparable := oka && okb && pa.HashRevision > 0 && pa.HashRevision == pb.HashRevision && pa.Whole == pb.Whole &&
+				(!pa.Whole || pa.RaftIndex == pb.RaftIndex)
+			if comparable && pa.Hash != pb.Hash {
 				diffs = append(diffs, Difference{Members: [2]string{a, b}, Revision: pa.HashRevision,
 					Detail: fmt.Sprintf("members %s and %s hash their key space differently at revision %d (%d vs %d; raft index %d vs %d, latest revision %d vs %d)",
 						a, b, pa.HashRevision, pa.Hash, pb.Hash, pa.RaftIndex, pb.RaftIndex, pa.Revision, pb.Revision)})

@@ -103,3 +103,19 @@ func TestPropertyCopiesAgreeMutationCaught(t *testing.T) {
 		}
 	}
 }
+
+// A whole-backend hash (etcd before 3.6) is compared only between members
+// at the same revision and raft index.
+func TestWholeBackendHash(t *testing.T) {
+	whole := func(node string, rev int64, idx int, hash uint64) history.Op {
+		nextID++
+		return history.Op{ID: nextID, F: targets.FMemberProbe, Node: node, Type: history.OK, Final: true, Return: 1,
+			Data: []byte(fmt.Sprintf(`{"revision":%d,"raft_index":%d,"hash_revision":%d,"hash":%d,"whole":true}`, rev, idx, rev, hash))}
+	}
+	if r := check(whole("n1", 10, 20, 1), whole("n2", 10, 21, 2)); r.Verdict == checkers.Invalid {
+		t.Fatalf("different raft indexes compared: %s", r.Summary)
+	}
+	if r := check(whole("n1", 10, 20, 1), whole("n2", 10, 20, 2)); r.Verdict != checkers.Invalid {
+		t.Fatalf("%s: %s", r.Verdict, r.Summary)
+	}
+}

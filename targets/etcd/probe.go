@@ -53,7 +53,11 @@ func (n *num) UnmarshalJSON(b []byte) error {
 
 // Probe asks each member for /v3/maintenance/status (its revision and
 // applied raft index), then for /v3/maintenance/hashkv at the smallest
-// revision every member reached: equal data gives equal hashes.
+// revision every member reached: equal data gives equal hashes. Before 3.6
+// the gateway serves HashKV at /v3/maintenance/hash, a path Hash (of the
+// whole backend) shares and wins: that hash is recorded as Whole, which the
+// checker compares only between members at the same revision and raft
+// index.
 func (*Target) Probe(ctx context.Context, hc *http.Client, bases []string) ([]targets.MemberProbe, []error) {
 	type status struct {
 		Header struct {
@@ -86,12 +90,20 @@ func (*Target) Probe(ctx context.Context, hc *http.Client, bases []string) ([]ta
 		return out, errs
 	}
 	type hash struct {
-		Hash            num `json:"hash"`
-		CompactRevision num `json:"compact_revision"`
+		Hash            num  `json:"hash"`
+		CompactRevision *num `json:"compact_revision"`
 	}
+	body := fmt.Sprintf(`{"revision":"%d"}`, common)
 	hs, herrs := targets.AskAll(ctx, bases, func(ctx context.Context, b string) (hash, error) {
 		var h hash
-		err := post(ctx, hc, b, "/v3/maintenance/hashkv", fmt.Sprintf(`{"revision":"%d"}`, common), &h)
+		err := post(ctx, hc, b, "/v3/maintenance/hashkv", body, &h)
+		if err != nil && strings.Contains(err.Error(), "404") {
+			// Before 3.6 the gateway serves HashKV at /v3/maintenance/hash,
+			// a path it shares with Hash (of the whole backend, meta
+			// included): only an answer with compact_revision is HashKV's.
+			h = hash{}
+			err = post(ctx, hc, b, "/v3/maintenance/hash", body, &h)
+		}
 		return h, err
 	})
 	for i, h := range hs {
@@ -102,7 +114,14 @@ func (*Target) Probe(ctx context.Context, hc *http.Client, bases []string) ([]ta
 			errs[i] = herrs[i]
 			continue
 		}
-		out[i].HashRevision, out[i].Hash, out[i].CompactRevision = common, uint64(h.Hash), int64(h.CompactRevision)
+		out[i].HashRevision, out[i].Hash = common, uint64(h.Hash)
+		if h.CompactRevision != nil {
+			out[i].CompactRevision = int64(*h.CompactRevision)
+		} else {
+			// Hash's answer: the whole backend at the member's latest
+			// revision (consistent index and term left out).
+			out[i].HashRevision, out[i].Whole = out[i].Revision, true
+		}
 	}
 	return out, errs
 }
