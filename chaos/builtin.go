@@ -8,6 +8,7 @@ func init() {
 	registerDisk()
 	registerClock()
 	registerMembers()
+	registerFailpoints()
 	simple("partition", "isolate the leader from the other nodes", func(Options) Fault { return Isolate("partition", ChooseLeader) })
 	simple("partition-leader", "same as partition", func(Options) Fault { return Isolate("partition-leader", ChooseLeader) })
 	simple("partition-follower", "isolate a follower", func(Options) Fault { return Isolate("partition-follower", ChooseFollower) })

@@ -51,6 +51,9 @@ type Needs struct {
 	// Members faults change the membership: the target is a
 	// targets.MemberChanger, the nodes runtime.FreshNode.
 	Members bool
+	// Failpoint names the failpoint the fault arms: the target is a
+	// targets.Failpointed built with failpoints, and knows the name.
+	Failpoint string
 }
 
 // Active is an injected fault.

@@ -160,8 +160,12 @@ func checkVersion(ctx context.Context, c bench.ClusterConfig) error {
 	if exec.CommandContext(ctx, "go", "list", "-m", mod+"@"+c.Version).Run() == nil {
 		return nil
 	}
-	return &bench.ConfigError{Err: fmt.Errorf("--version %s: %s has no such version; nearby: %s (go list -m -versions %s)",
-		c.Version, t.Name(), strings.Join(nearby(c.Version, versions, 3), ", "), mod)}
+	hint := ""
+	if h, ok := t.(interface{ VersionHint(version string) string }); ok {
+		hint = h.VersionHint(c.Version)
+	}
+	return &bench.ConfigError{Err: fmt.Errorf("--version %s: %s has no such version; nearby: %s (go list -m -versions %s)%s",
+		c.Version, t.Name(), strings.Join(nearby(c.Version, versions, 3), ", "), mod, hint)}
 }
 
 // nearby picks the versions around v in the sorted list: the n below it

@@ -113,6 +113,14 @@ func (*Target) DefaultVersion() string { return DefaultVersion }
 // versions (the CLI asks the module proxy for them before building).
 func (*Target) Module() string { return module }
 
+// VersionHint explains a 3.4 version the module proxy refused.
+func (*Target) VersionHint(version string) string {
+	if m, _ := source(version); m == module34 {
+		return "; etcd 3.4 is served only as pseudo-versions of its tags' commits, e.g. v0.5.0-alpha.5.0.20200910180754-dd1b699fc489 (3.4.13), where the proxy resolves the tag"
+	}
+	return ""
+}
+
 // ModuleOf is the module a given version is built from (3.4 is another
 // module than 3.5 and later).
 func (*Target) ModuleOf(version string) string {
@@ -189,10 +197,14 @@ func (t *Target) Prepare(ctx context.Context, version string, opts targets.Prepa
 		version = DefaultVersion
 	}
 	mod, main := source(version)
-	path, resolved, err := gobuild.Build(ctx, gobuild.Spec{
+	spec := gobuild.Spec{
 		Name: "etcd", Module: mod, Version: version,
 		Main: main, CacheDir: opts.CacheDir, Log: opts.Log,
-	})
+	}
+	if t.failpoints {
+		spec.Failpoints = []string{mod}
+	}
+	path, resolved, err := gobuild.Build(ctx, spec)
 	if err != nil {
 		return targets.Artifact{}, err
 	}
@@ -546,4 +558,34 @@ func txnSucceeded(body []byte) (bool, error) {
 		return false, fmt.Errorf("undecodable txn response: %w", err)
 	}
 	return r.Succeeded, nil
+}
+
+var _ targets.Failpointed = (*Target)(nil)
+
+// FailpointPort is the port gofail serves on, when built with failpoints.
+func (t *Target) FailpointPort() string {
+	if !t.failpoints {
+		return ""
+	}
+	return FailpointPort
+}
+
+// KnownFailpoints are etcd's gofail failpoints of the 3.5 to 3.7 servers
+// (around raft save, WAL, apply, defragmentation and compaction), as its
+// robustness tests use them; a node built from another version says which
+// it has when one is missing.
+func (*Target) KnownFailpoints() []string {
+	return []string{
+		"raftBeforeSave", "raftAfterSave", "raftBeforeSaveSnap", "raftAfterSaveSnap",
+		"raftBeforeApplySnap", "raftAfterApplySnap", "raftAfterWALRelease",
+		"raftBeforeLeaderSend", "raftBeforeFollowerSend",
+		"applyBeforeOpenSnapshot", "beforeApplyOneConfChange", "beforeApplyOneEntryNormal",
+		"backendBeforePreCommitHook", "commitBeforePreCommitHook", "commitAfterPreCommitHook",
+		"defragBeforeCopy", "defragBeforeRename",
+		"compactBeforeCommitScheduledCompact", "compactAfterCommitScheduledCompact",
+		"compactBeforeSetFinishedCompact", "compactAfterSetFinishedCompact",
+		"compactBeforeCommitBatch", "compactAfterCommitBatch",
+		"walBeforeSync", "walAfterSync", "raftBeforeWALSaveSnaphot", "beforeCommit", "afterCommit",
+		"beforeSendWatchResponse",
+	}
 }
