@@ -94,6 +94,11 @@ func (c *Checker) Check(ctx context.Context, in *checkers.Input) checkers.Result
 	}
 	slices.Sort(nodes)
 	r.Stats["members"] = len(nodes)
+	if len(nodes) == 1 && singleMember(in.Ops) {
+		r.Verdict = checkers.Skipped
+		r.Summary = "a single-member cluster: no peers to agree with"
+		return r
+	}
 	r.Stats["probes"] = len(probes)
 	var diffs []Difference
 	// The probe: equal data at one revision hashes equally.
@@ -173,4 +178,20 @@ func show(v string) string {
 		v = v[:40] + "…"
 	}
 	return fmt.Sprintf("%q", v)
+}
+
+// singleMember reports whether every member-read and probe was asked of
+// one node: the cluster has one member (a failed answer of another member
+// still names it).
+func singleMember(ops []history.Op) bool {
+	node := ""
+	for i := range ops {
+		if f := ops[i].F; f == targets.FMemberRead || f == targets.FMemberProbe {
+			if node != "" && ops[i].Node != node {
+				return false
+			}
+			node = ops[i].Node
+		}
+	}
+	return true
 }

@@ -75,7 +75,12 @@ func TestHashDiffers(t *testing.T) {
 }
 
 func TestNothingComparable(t *testing.T) {
-	if r := check(read("n1", "k1", "a", 10, 4)); r.Verdict != checkers.Unknown {
+	if r := check(read("n1", "k1", "a", 10, 4)); r.Verdict != checkers.Skipped {
+		t.Fatalf("one member: %s: %s", r.Verdict, r.Summary)
+	}
+	failed := read("n2", "k1", "", 0, 0)
+	failed.Type = history.Fail
+	if r := check(read("n1", "k1", "a", 10, 4), failed); r.Verdict != checkers.Unknown {
 		t.Fatalf("%s: %s", r.Verdict, r.Summary)
 	}
 }
