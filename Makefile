@@ -6,7 +6,7 @@ BIN := bin/faultline
 # removes what it creates itself.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all build bench bench-txn bench-load test lint clean-docker
+.PHONY: all build bench bench-txn bench-regressions bench-load test lint clean-docker
 
 all: build
 
@@ -27,6 +27,12 @@ bench: build
 # under list-append, each against the verdict Elle gives it (docker runtime).
 bench-txn: build
 	./$(BIN) suite --suite suite/txn.yaml --out results-txn $(BENCH_FLAGS)
+
+# The regressions suite (suite/regressions.yaml): known bugs of real systems
+# (etcd's robustness table first), each expected invalid on an affected version
+# and valid on the fixed one (local runtime; etcd built with failpoints).
+bench-regressions: build
+	./$(BIN) suite --suite suite/regressions.yaml --out results-regressions $(BENCH_FLAGS)
 
 # The load engine against a trivial HTTP server on 127.0.0.1: requests/s at
 # full speed of raw vegeta, of Faultline recording every operation, and of
