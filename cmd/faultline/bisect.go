@@ -33,6 +33,7 @@ func (a *app) bisectCmd() *cobra.Command {
 	sc := bench.Default()
 	var good, bad string
 	var seeds int
+	var list []string
 	cmd := &cobra.Command{
 		Use:   "bisect --good VERSION --bad VERSION [flags]",
 		Short: "find the first version between a good and a bad one where a scenario fails",
@@ -55,6 +56,7 @@ newer one (where it appeared).`,
 		fs.StringVar(&good, "good", "", "a version where the scenario passes")
 		fs.StringVar(&bad, "bad", "", "a version where the scenario fails")
 		fs.IntVar(&seeds, "seeds", 3, "runs (seeds) per version; a version fails when any run is invalid")
+		fs.StringSliceVar(&list, "versions", nil, "the versions to search between --bad and --good, comma-separated (default: the module proxy's list, which a mirror may serve incomplete)")
 	})
 	keys := flagKeys(fs, &sc)
 	cmd.RunE = a.do(func(cmd *cobra.Command, _ []string) int {
@@ -81,10 +83,11 @@ newer one (where it appeared).`,
 		if _, err := a.preflight(cmd.Flags(), sc, file, keys); err != nil {
 			return usageErr(a.stderr, err)
 		}
-		versions, err := bisectVersions(a.ctx, sc.Cluster, good, bad)
+		versions, err := bisectVersions(a.ctx, sc.Cluster, good, bad, list)
 		if err != nil {
 			return usageErr(a.stderr, err)
 		}
+		fmt.Fprintf(a.stdout, "bisect: %d versions from %s (bad) to %s (good): %s\n", len(versions), bad, good, strings.Join(versions, " "))
 		return a.cmdBisect(sc, versions, seeds)
 	})
 	return cmd
@@ -92,7 +95,10 @@ newer one (where it appeared).`,
 
 // bisectVersions lists the releases from bad to good, inclusive, in that
 // order (bad first), from the module proxy.
-func bisectVersions(ctx context.Context, c bench.ClusterConfig, good, bad string) ([]string, error) {
+func bisectVersions(ctx context.Context, c bench.ClusterConfig, good, bad string, given []string) ([]string, error) {
+	if len(given) > 0 {
+		return between(given, good, bad), nil
+	}
 	t, err := c.LookupTarget()
 	if err != nil {
 		return nil, err
@@ -111,23 +117,29 @@ func bisectVersions(ctx context.Context, c bench.ClusterConfig, good, bad string
 	if err != nil {
 		return nil, fmt.Errorf("--good/--bad: the module proxy did not list %s's versions: %v", mod, err)
 	}
+	return between(strings.Fields(string(out))[1:], good, bad), nil
+}
+
+// between returns the releases of versions strictly between good and bad,
+// with both ends, ordered from bad to good.
+func between(versions []string, good, bad string) []string {
 	lo, hi := good, bad
 	if compareVersions(lo, hi) > 0 {
 		lo, hi = hi, lo
 	}
-	var between []string
-	for _, v := range strings.Fields(string(out))[1:] {
-		if strings.Contains(v, "-") || compareVersions(v, lo) <= 0 || compareVersions(v, hi) >= 0 {
+	var mid []string
+	for _, v := range versions {
+		if strings.Contains(v, "-") || compareVersions(v, lo) <= 0 || compareVersions(v, hi) >= 0 || slices.Contains(mid, v) {
 			continue // pre-releases and the ends (added below)
 		}
-		between = append(between, v)
+		mid = append(mid, v)
 	}
-	slices.SortFunc(between, compareVersions)
-	list := append(append([]string{lo}, between...), hi)
+	slices.SortFunc(mid, compareVersions)
+	list := append(append([]string{lo}, mid...), hi)
 	if list[0] != bad {
 		slices.Reverse(list)
 	}
-	return list, nil
+	return list
 }
 
 func (a *app) cmdBisect(sc bench.Scenario, versions []string, seeds int) int {
@@ -183,10 +195,10 @@ func (a *app) cmdBisect(sc bench.Scenario, versions []string, seeds int) int {
 	}
 	older := compareVersions(versions[0], versions[len(versions)-1]) < 0
 	if older {
-		fmt.Fprintf(a.stdout, "bisect: %s is the last version that fails and %s the first that passes: fixed in %s (%d versions tried, %v)\n",
+		fmt.Fprintf(a.stdout, "bisect: %s fails and %s, the next version searched, passes: fixed in %s (%d versions tried, %v)\n",
 			versions[lo], versions[hi], versions[hi], len(tried), time.Since(start).Round(time.Second))
 	} else {
-		fmt.Fprintf(a.stdout, "bisect: %s is the last version that passes and %s the first that fails: introduced in %s (%d versions tried, %v)\n",
+		fmt.Fprintf(a.stdout, "bisect: %s passes and %s, the next version searched, fails: introduced in %s (%d versions tried, %v)\n",
 			versions[hi], versions[lo], versions[lo], len(tried), time.Since(start).Round(time.Second))
 	}
 	return faultline.ExitFail
