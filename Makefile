@@ -6,7 +6,7 @@ BIN := bin/faultline
 # removes what it creates itself.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all build bench bench-systems bench-txn bench-queues bench-load test lint clean-docker
+.PHONY: all build bench bench-systems bench-txn bench-queues bench-regressions bench-load test lint clean-docker
 
 all: build
 
@@ -40,6 +40,12 @@ bench-txn: build
 # workloads, R3 valid under partition and kill, R1 in memory invalid under kills.
 bench-queues: build
 	./$(BIN) suite --suite suite/queues.yaml --out results/queues $(BENCH_FLAGS)
+
+# The regressions suite (suite/regressions.yaml): known bugs of real systems
+# (etcd's robustness table first), each expected invalid on an affected version
+# and valid on the fixed one (local runtime; etcd built with failpoints).
+bench-regressions: build
+	./$(BIN) suite --suite suite/regressions.yaml --out results-regressions $(BENCH_FLAGS)
 
 # The load engine against a trivial HTTP server on 127.0.0.1: requests/s at
 # full speed of raw vegeta, of Faultline recording every operation, and of

@@ -10,6 +10,7 @@ import (
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/targets"
 )
 
 // TestEtcdTimelineWithSidecarAndFinalReads runs a real 3-member etcd under
@@ -88,6 +89,7 @@ chaos:
 		}
 	}
 	finalOK := map[string]bool{}
+	memberRead := map[string]int{}
 	ids := map[uint64]bool{}
 	for _, e := range events {
 		if e.IsNemesis() {
@@ -100,10 +102,13 @@ chaos:
 		if !e.Final {
 			continue
 		}
-		if e.F != history.FRead || e.Time < lastHeal || loadProcs[e.Process] {
+		if e.F != history.FRead && e.F != targets.FMemberRead && e.F != targets.FMemberProbe || e.Time < lastHeal || loadProcs[e.Process] {
 			t.Errorf("final event %+v: want a read after the last heal (%d) by a process of its own", e, lastHeal)
 		}
-		if e.Type == history.OK {
+		if e.F == targets.FMemberRead && e.Type == history.OK {
+			memberRead[e.Node]++ // each member's own view, for members-agree
+		}
+		if e.F == history.FRead && e.Type == history.OK {
 			finalOK[e.Key] = true
 		}
 	}
@@ -111,6 +116,9 @@ chaos:
 		if !finalOK[k] {
 			t.Errorf("key %s was written but never read back by a final read", k)
 		}
+	}
+	if len(memberRead) != 3 {
+		t.Errorf("member reads per node %v: want every member asked", memberRead)
 	}
 	if run.Info.FinalReads == nil || run.Info.FinalReads.Read != len(written) {
 		t.Errorf("final read stats %+v, %d keys written", run.Info.FinalReads, len(written))

@@ -2,7 +2,9 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -48,19 +50,29 @@ func (f *finalEnv) Nodes() int { return len(f.nodes) }
 func (f *finalEnv) NewProcess() history.Process { return history.Process(f.nextPr.Add(1) - 1) }
 
 func (f *finalEnv) Do(ctx context.Context, op *history.Event, i int) targets.Outcome {
+	return f.do(ctx, f.client, op, i, "")
+}
+
+// do performs op with client on node i and records it, under the operation
+// function recordAs when it is set (a member read is sent as a read).
+func (f *finalEnv) do(ctx context.Context, client targets.Client, op *history.Event, i int, recordAs string) targets.Outcome {
 	node := f.nodes[i]
 	op.Type, op.ID, op.Node, op.Final = history.Invoke, f.nextID.Add(1)-1, node.Name(), true
 	op.Time = f.rec.Now()
+	sent := *op
+	if recordAs != "" {
+		op.F = recordAs
+	}
 	f.rec.Append(*op)
 	rctx, cancel := context.WithTimeout(ctx, f.timeout)
-	out := f.client.Do(rctx, op, node.Endpoint(targets.ClientPort))
+	out := client.Do(rctx, &sent, node.Endpoint(targets.ClientPort))
 	cancel()
 	if out.Type == 0 || out.Type == history.Invoke {
 		out.Type = history.Info
 	}
 	done := *op
 	done.Type, done.Error, done.Time, done.Version = out.Type, out.Error, f.rec.Now(), out.Version
-	if out.Type == history.OK && done.F == history.FRead {
+	if out.Type == history.OK && sent.F == history.FRead {
 		done.Value = out.Value
 	}
 	if len(out.Data) > 0 {
@@ -120,10 +132,70 @@ func (r *Run) finish(ctx context.Context, p *prepared, cfg runConfig, cluster ru
 	fe := &finalEnv{client: client, nodes: cluster.Nodes(), rec: rec, timeout: time.Duration(sc.Load.Timeout)}
 	fe.nextID.Store(ids.maxID.Load() + 1)
 	fe.nextPr.Store(ids.maxProc.Load() + 1)
+	env2, closeMember, err := newFinalEnv(p.target, fe)
+	if err != nil {
+		return err
+	}
+	defer closeMember()
 	fctx, cancel := context.WithTimeout(ctx, time.Duration(sc.Chaos.FinalTimeout))
 	defer cancel()
-	st := fin.Final(fctx, ids.Generator, fe)
+	st := fin.Final(fctx, ids.Generator, env2)
 	r.Info.FinalReads = &st
 	cfg.log("final reads: %d of %d written keys read (%d attempts)", st.Read, st.Keys, st.Attempts)
 	return nil
+}
+
+// memberEnv is the finalEnv of a target with per-member reads.
+type memberEnv struct {
+	*finalEnv
+	reader targets.MemberReader
+	member targets.Client
+}
+
+var _ workload.MemberEnv = (*memberEnv)(nil)
+
+func (m *memberEnv) MemberRead(ctx context.Context, key string, i int, proc history.Process) targets.Outcome {
+	op := history.Event{F: history.FRead, Key: key, Process: proc}
+	return m.do(ctx, m.member, &op, i, targets.FMemberRead)
+}
+
+// Probe records each member's probe as an operation of its own: ok with the
+// probe as its value, or fail with the member's error.
+func (m *memberEnv) Probe(ctx context.Context) {
+	bases := make([]string, len(m.nodes))
+	for i, n := range m.nodes {
+		bases[i] = n.Endpoint(targets.ClientPort)
+	}
+	proc := m.NewProcess()
+	start := m.rec.Now()
+	pctx, cancel := context.WithTimeout(ctx, 4*m.timeout)
+	probes, errs := m.reader.Probe(pctx, &http.Client{Timeout: m.timeout}, bases)
+	cancel()
+	end := m.rec.Now()
+	for i, n := range m.nodes {
+		op := history.Event{Type: history.Invoke, F: targets.FMemberProbe, Process: proc, ID: m.nextID.Add(1) - 1,
+			Node: n.Name(), Final: true, Time: start}
+		m.rec.Append(op)
+		op.Type, op.Time = history.OK, end
+		if errs[i] != nil {
+			op.Type, op.Error = history.Fail, errs[i].Error()
+		} else {
+			op.Data, _ = json.Marshal(probes[i])
+		}
+		m.rec.Append(op)
+	}
+}
+
+// newFinalEnv returns the final phase's environment: a memberEnv when the
+// target can read per member.
+func newFinalEnv(t targets.Target, fe *finalEnv) (workload.FinalEnv, func(), error) {
+	mr, ok := t.(targets.MemberReader)
+	if !ok {
+		return fe, func() {}, nil
+	}
+	mc, err := mr.MemberClient()
+	if err != nil {
+		return nil, nil, fmt.Errorf("per-member reads: %w", err)
+	}
+	return &memberEnv{finalEnv: fe, reader: mr, member: mc}, func() { closeClient(mc) }, nil
 }

@@ -1,6 +1,9 @@
 package bench
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/faultline/faultline/chaos"
 	"github.com/faultline/faultline/chaos/lazyfs"
 	"github.com/faultline/faultline/targets"
@@ -13,6 +16,12 @@ import (
 func planNodeFaults(sc Scenario, np *nemesisPlan, names []string, faults []chaos.Fault) error {
 	for i, f := range faults {
 		need := f.Needs()
+		if need.Failpoint != "" {
+			if err := planFailpoint(sc, names[i], need.Failpoint); err != nil {
+				return err
+			}
+			continue
+		}
 		if !need.LazyFS && !need.DataFiles && !need.Clock && !need.Members {
 			continue
 		}
@@ -50,6 +59,26 @@ func planNodeFaults(sc Scenario, np *nemesisPlan, names []string, faults []chaos
 				return configErr("--nemesis %s: target %s has no clock hook (only targets Faultline builds with it, e.g. raftkv, can have their clock shifted)", names[i], t.Name())
 			}
 		}
+	}
+	return nil
+}
+
+// planFailpoint refuses a failpoint fault the target cannot arm: not built
+// with failpoints, or a name it does not have.
+func planFailpoint(sc Scenario, fault, name string) error {
+	t, err := sc.Cluster.LookupTarget()
+	if err != nil {
+		return err
+	}
+	ft, ok := t.(targets.Failpointed)
+	if !ok {
+		return configErr("--nemesis %s: target %s has no failpoints", fault, t.Name())
+	}
+	if ft.FailpointPort() == "" {
+		return configErr("--nemesis %s: target %s was not built with failpoints (--target-opt failpoints=true)", fault, t.Name())
+	}
+	if known := ft.KnownFailpoints(); !slices.Contains(known, name) {
+		return configErr("--nemesis %s: %s has no failpoint %q (known: %s)", fault, t.Name(), name, strings.Join(known, ", "))
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ func init() {
 	registerPacket()
 	registerSlow()
 	registerKill() // kill, kill-leader, kill-follower: signal=, grace=
+	registerFailpoints()
 	simple("partition", "isolate the leader from the other nodes", func(Options) Fault { return Isolate("partition", ChooseLeader) })
 	simple("partition-leader", "same as partition", func(Options) Fault { return Isolate("partition-leader", ChooseLeader) })
 	simple("partition-follower", "isolate a follower", func(Options) Fault { return Isolate("partition-follower", ChooseFollower) })

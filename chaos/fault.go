@@ -58,6 +58,9 @@ type Needs struct {
 	// Cgroups faults cap a node's resources through the runtime
 	// (runtime.Throttler); PlanChecker says where they cannot.
 	Cgroups bool
+	// Failpoint names the failpoint the fault arms: the target is a
+	// targets.Failpointed built with failpoints, and knows the name.
+	Failpoint string
 }
 
 // Active is an injected fault.

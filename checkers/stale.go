@@ -79,7 +79,7 @@ func (s *StaleReads) Check(ctx context.Context, in *Input) Result {
 		var acked []*history.Op // ok writes and cas, by return
 		for _, i := range idx {
 			op := &in.Ops[i]
-			if op.F == history.FRead || op.Type == history.Fail {
+			if op.F != history.FWrite && op.F != history.FCAS || op.Type == history.Fail {
 				continue
 			}
 			t, known := op.Return, true

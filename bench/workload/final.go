@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/targets"
 )
 
 // finalWorkers perform a final phase's operations in parallel: a few
@@ -58,4 +59,42 @@ func ReadBack(ctx context.Context, env FinalEnv, n int, op func(i int) history.E
 	close(work)
 	wg.Wait()
 	return FinalStats{Keys: n, Read: int(read.Load()), Attempts: int(attempts.Load())}
+}
+
+// MemberEnv is a FinalEnv whose target can answer per member
+// (targets.MemberReader): each member's own view, for members-agree.
+type MemberEnv interface {
+	FinalEnv
+	// MemberRead reads key from node i's local state and records it as a
+	// final operation (F targets.FMemberRead, Node the member).
+	MemberRead(ctx context.Context, key string, node int, proc history.Process) targets.Outcome
+	// Probe records every member's consistency probe, one final operation
+	// (F targets.FMemberProbe) per member.
+	Probe(ctx context.Context)
+}
+
+// ReadMembers reads every key from every member (MemberEnv), then probes
+// them; a target without per-member reads skips it (false).
+func ReadMembers(ctx context.Context, env FinalEnv, keys []string) bool {
+	me, ok := env.(MemberEnv)
+	if !ok {
+		return false
+	}
+	var wg sync.WaitGroup
+	for n := range env.Nodes() {
+		wg.Go(func() {
+			proc := env.NewProcess()
+			for _, k := range keys {
+				if ctx.Err() != nil {
+					return
+				}
+				if out := me.MemberRead(ctx, k, n, proc); out.Type == history.Info {
+					proc = env.NewProcess()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	me.Probe(ctx)
+	return true
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/checkers/bank"
 	"github.com/faultline/faultline/checkers/elle"
+	"github.com/faultline/faultline/checkers/members"
 	"github.com/faultline/faultline/checkers/queue"
+	"github.com/faultline/faultline/checkers/revisions"
 	"github.com/faultline/faultline/checkers/stream"
 )
 
@@ -48,6 +50,8 @@ func init() {
 	})
 	checkers.Register("stale-reads", func(checkers.Config) (checkers.Checker, error) { return &checkers.StaleReads{}, nil })
 	checkers.Register("lost-writes", func(checkers.Config) (checkers.Checker, error) { return &checkers.LostWrites{}, nil })
+	checkers.Register(revisions.Name, func(checkers.Config) (checkers.Checker, error) { return &revisions.Checker{}, nil })
+	checkers.Register(members.Name, func(checkers.Config) (checkers.Checker, error) { return &members.Checker{}, nil })
 	checkers.Register("availability", func(checkers.Config) (checkers.Checker, error) { return &checkers.Availability{}, nil })
 	for name, w := range map[string]elle.Workload{"elle-list-append": elle.ListAppend, "elle-rw-register": elle.RWRegister} {
 		checkers.Register(name, func(cfg checkers.Config) (checkers.Checker, error) {

@@ -52,7 +52,7 @@ func clusterFlags(fs *pflag.FlagSet, c *bench.ClusterConfig) (finish func() erro
 		fs.StringVar(&c.NodeUser, "node-user", c.NodeUser, "local runtime as root: the user node programs run as (default nobody; root keeps root)")
 		fs.IntVarP(&c.Nodes, "nodes", "n", c.Nodes, "cluster size")
 		fs.Var((*durationFlag)(&c.HealthTimeout), "health-timeout", "how long nodes may take to become healthy")
-		fs.Var(opts, "target-opt", "target option key=value, repeatable (raftkv: bug=stale-reads|ack-before-commit|non-atomic-cas|non-atomic-txn; etcd: read-mode=serializable)")
+		fs.Var(opts, "target-opt", "target option key=value, repeatable (raftkv: bug=stale-reads|ack-before-commit|non-atomic-cas|non-atomic-txn; etcd: read-mode=serializable, flags='--snapshot-count=100 ...', initial-cluster-state=new|existing, failpoints=true)")
 		bug = fs.String("bug", "", "shorthand for --target-opt bug=<name>")
 	})
 	return func() error {

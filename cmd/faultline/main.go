@@ -88,7 +88,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 verdict unknown,
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetUsageFunc(usageFunc)
 	root.SetFlagErrorFunc(flagError)
-	root.AddCommand(a.runCmd(), a.suiteCmd(), a.checkCmd(), a.compareCmd(), a.serveCmd(), a.clusterCmd(), a.cleanCmd(), a.versionCmd())
+	root.AddCommand(a.runCmd(), a.suiteCmd(), a.checkCmd(), a.compareCmd(), a.serveCmd(), a.clusterCmd(), a.cleanCmd(), a.versionCmd(), a.bisectCmd())
 	root.AddCommand(a.completionCmd(root))
 	return root
 }

@@ -136,7 +136,11 @@ func checkVersion(ctx context.Context, c bench.ClusterConfig) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, versionsTimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-versions", mt.Module()).Output()
+	mod := mt.Module()
+	if mv, ok := t.(interface{ ModuleOf(version string) string }); ok {
+		mod = mv.ModuleOf(c.Version) // another release line, another module
+	}
+	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-versions", mod).Output()
 	if err != nil {
 		return nil // no proxy answer: Prepare will say what is wrong
 	}
@@ -153,11 +157,15 @@ func checkVersion(ctx context.Context, c bench.ClusterConfig) error {
 	}
 	// Not a release: a commit, a branch or a pseudo-version may still
 	// resolve.
-	if exec.CommandContext(ctx, "go", "list", "-m", mt.Module()+"@"+c.Version).Run() == nil {
+	if exec.CommandContext(ctx, "go", "list", "-m", mod+"@"+c.Version).Run() == nil {
 		return nil
 	}
-	return &bench.ConfigError{Err: fmt.Errorf("--version %s: %s has no such version; nearby: %s (go list -m -versions %s)",
-		c.Version, t.Name(), strings.Join(nearby(c.Version, versions, 3), ", "), mt.Module())}
+	hint := ""
+	if h, ok := t.(interface{ VersionHint(version string) string }); ok {
+		hint = h.VersionHint(c.Version)
+	}
+	return &bench.ConfigError{Err: fmt.Errorf("--version %s: %s has no such version; nearby: %s (go list -m -versions %s)%s",
+		c.Version, t.Name(), strings.Join(nearby(c.Version, versions, 3), ", "), mod, hint)}
 }
 
 // nearby picks the versions around v in the sorted list: the n below it

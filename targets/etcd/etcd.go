@@ -40,13 +40,27 @@ type Target struct {
 	// readMode is the target option read-mode (--target-opt
 	// read-mode=serializable); --read-mode says the same.
 	readMode string
+	// flags are appended to every member's command line (--target-opt
+	// flags="--snapshot-count=100 ...").
+	flags []string
+	// clusterState is --initial-cluster-state of the members started with
+	// the cluster: new (default) or existing.
+	clusterState string
+	// failpoints builds etcd with gofail failpoints and serves them over
+	// HTTP on each member (--target-opt failpoints=true).
+	failpoints bool
 }
 
 // New returns the etcd target.
 func New() *Target { return &Target{} }
 
+// Options lists the target options NewWithOptions knows.
+const Options = "read-mode, flags, initial-cluster-state, failpoints"
+
 // NewWithOptions returns the etcd target configured by its target options:
-// read-mode (linearizable or serializable).
+// read-mode (linearizable or serializable), flags (extra etcd flags for
+// every member, split on spaces), initial-cluster-state (new or existing)
+// and failpoints (true: built with gofail, failpoints served on each member).
 func NewWithOptions(opts map[string]string) (*Target, error) {
 	t := &Target{}
 	for k, v := range opts {
@@ -56,11 +70,40 @@ func NewWithOptions(opts map[string]string) (*Target, error) {
 				return nil, fmt.Errorf("etcd: --target-opt read-mode=%s: want linearizable or serializable", v)
 			}
 			t.readMode = v
+		case "flags":
+			t.flags = strings.Fields(v)
+			for _, f := range t.flags {
+				if !strings.HasPrefix(f, "-") {
+					return nil, fmt.Errorf("etcd: --target-opt flags=%q: %q is not a flag; write each as --name=value", v, f)
+				}
+				name := strings.TrimLeft(strings.SplitN(f, "=", 2)[0], "-")
+				if owned[name] {
+					return nil, fmt.Errorf("etcd: --target-opt flags: --%s is set by Faultline (it places members, ports and data directories)", name)
+				}
+			}
+		case "initial-cluster-state":
+			if v != "new" && v != "existing" {
+				return nil, fmt.Errorf("etcd: --target-opt initial-cluster-state=%s: want new or existing", v)
+			}
+			t.clusterState = v
+		case "failpoints":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, fmt.Errorf("etcd: --target-opt failpoints=%s: want true or false", v)
+			}
+			t.failpoints = b
 		default:
-			return nil, fmt.Errorf("etcd: unknown target option %q (known: read-mode)", k)
+			return nil, fmt.Errorf("etcd: unknown target option %q (known: %s)", k, Options)
 		}
 	}
 	return t, nil
+}
+
+// owned are the flags Node sets itself: a user's would contradict where the
+// runtime put the member.
+var owned = map[string]bool{
+	"name": true, "data-dir": true, "listen-client-urls": true, "advertise-client-urls": true,
+	"listen-peer-urls": true, "initial-advertise-peer-urls": true, "initial-cluster": true,
 }
 
 func (*Target) Name() string           { return "etcd" }
@@ -70,12 +113,45 @@ func (*Target) DefaultVersion() string { return DefaultVersion }
 // versions (the CLI asks the module proxy for them before building).
 func (*Target) Module() string { return module }
 
+// VersionHint explains a 3.4 version the module proxy refused.
+func (*Target) VersionHint(version string) string {
+	if m, _ := source(version); m == module34 {
+		return "; etcd 3.4 is served only as pseudo-versions of its tags' commits, e.g. v0.5.0-alpha.5.0.20200910180754-dd1b699fc489 (3.4.13), where the proxy resolves the tag"
+	}
+	return ""
+}
+
+// ModuleOf is the module a given version is built from (3.4 is another
+// module than 3.5 and later).
+func (*Target) ModuleOf(version string) string {
+	m, _ := source(version)
+	return m
+}
+
 const module = "go.etcd.io/etcd/server/v3"
 
 var _ interface{ Module() string } = (*Target)(nil)
 
-func (*Target) Ports() []targets.Port {
-	return []targets.Port{{Name: targets.ClientPort, Number: clientPort}, {Name: "peer", Number: peerPort}}
+// FailpointPort names the port of gofail's HTTP endpoint (failpoints=true).
+const FailpointPort = "failpoint"
+
+func (t *Target) Ports() []targets.Port {
+	ps := []targets.Port{{Name: targets.ClientPort, Number: clientPort}, {Name: "peer", Number: peerPort}}
+	if t.failpoints {
+		ps = append(ps, targets.Port{Name: FailpointPort, Number: failpointPort})
+	}
+	return ps
+}
+
+const failpointPort = 22381
+
+// failpointAddr is where a member serves its failpoints (GOFAIL_HTTP).
+func failpointAddr(p targets.Peer) string {
+	bind := p.Bind
+	if bind == "" {
+		bind = "0.0.0.0"
+	}
+	return fmt.Sprintf("%s:%d", bind, p.Ports[FailpointPort])
 }
 
 const mainSource = `package main
@@ -89,15 +165,46 @@ import (
 func main() { etcdmain.Main(os.Args) }
 `
 
-// Prepare builds a static etcd server for version.
-func (*Target) Prepare(ctx context.Context, version string, opts targets.PrepareOptions) (targets.Artifact, error) {
+// mainSource34 is etcd 3.4's main: one module, go.etcd.io/etcd, whose v3
+// tags carry a go.mod without /v3, so the module proxy serves them only as
+// pseudo-versions (v0.5.0-alpha.5.0.<time>-<commit>), which a tag name
+// resolves to where the proxy allows it; etcdmain.Main takes no arguments.
+const mainSource34 = `package main
+
+import "go.etcd.io/etcd/etcdmain"
+
+func main() { etcdmain.Main() }
+`
+
+// module34 is the module etcd 3.4 and earlier are built from.
+const module34 = "go.etcd.io/etcd"
+
+// source returns the module and main package of an etcd version: 3.5 and
+// later are go.etcd.io/etcd/server/v3, each release line in its own
+// throwaway module; 3.4 (a v3.4 tag, or a pseudo-version v0.5.0-...) is
+// go.etcd.io/etcd.
+func source(version string) (mod, main string) {
+	if strings.HasPrefix(version, "v3.4.") || strings.HasPrefix(version, "v3.3.") || strings.HasPrefix(version, "v0.") {
+		return module34, mainSource34
+	}
+	return module, mainSource
+}
+
+// Prepare builds a static etcd server for version (with gofail failpoints
+// when the target option failpoints is set).
+func (t *Target) Prepare(ctx context.Context, version string, opts targets.PrepareOptions) (targets.Artifact, error) {
 	if version == "" {
 		version = DefaultVersion
 	}
-	path, resolved, err := gobuild.Build(ctx, gobuild.Spec{
-		Name: "etcd", Module: module, Version: version,
-		Main: mainSource, CacheDir: opts.CacheDir, Log: opts.Log,
-	})
+	mod, main := source(version)
+	spec := gobuild.Spec{
+		Name: "etcd", Module: mod, Version: version,
+		Main: main, CacheDir: opts.CacheDir, Log: opts.Log,
+	}
+	if t.failpoints {
+		spec.Failpoints = []string{mod}
+	}
+	path, resolved, err := gobuild.Build(ctx, spec)
 	if err != nil {
 		return targets.Artifact{}, err
 	}
@@ -105,7 +212,7 @@ func (*Target) Prepare(ctx context.Context, version string, opts targets.Prepare
 }
 
 // Node returns the command line of member i.
-func (*Target) Node(i int, peers []targets.Peer) targets.NodeSpec {
+func (t *Target) Node(i int, peers []targets.Peer) targets.NodeSpec {
 	self := peers[i]
 	var initial []string
 	for _, p := range peers {
@@ -116,7 +223,11 @@ func (*Target) Node(i int, peers []targets.Peer) targets.NodeSpec {
 		bind = "0.0.0.0"
 	}
 	cp, pp := self.Ports[targets.ClientPort], self.Ports["peer"]
-	return targets.NodeSpec{Args: []string{
+	state := t.clusterState
+	if state == "" {
+		state = "new"
+	}
+	args := []string{
 		"--name", self.Name,
 		"--data-dir", self.DataDir,
 		"--listen-client-urls", fmt.Sprintf("http://%s:%d", bind, cp),
@@ -124,10 +235,18 @@ func (*Target) Node(i int, peers []targets.Peer) targets.NodeSpec {
 		"--listen-peer-urls", fmt.Sprintf("http://%s:%d", bind, pp),
 		"--initial-advertise-peer-urls", fmt.Sprintf("http://%s:%d", self.Host, pp),
 		"--initial-cluster", strings.Join(initial, ","),
-		"--initial-cluster-state", "new",
+		"--initial-cluster-state", state,
 		"--initial-cluster-token", "faultline",
 		"--logger", "zap", "--log-outputs", "stderr",
-	}}
+	}
+	// The user's flags come last: etcd takes the last of a repeated flag,
+	// so they override the defaults above (--initial-cluster-token, --logger).
+	args = append(args, t.flags...)
+	spec := targets.NodeSpec{Args: args}
+	if t.failpoints {
+		spec.Env = append(spec.Env, "GOFAIL_HTTP="+failpointAddr(self))
+	}
+	return spec
 }
 
 // Healthy asks /health, which etcd answers true once the member has a leader.
@@ -214,6 +333,9 @@ func (t *Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
 
 type client struct {
 	serializable bool
+	// member marks the versions of per-member reads (MemberReader): each
+	// member's own state, not a linearizable view.
+	member bool
 }
 
 // Request encodes op for the gateway; the op id rides in the query string,
@@ -284,17 +406,19 @@ func (c *client) Classify(op *history.Event, res *vegeta.Result) targets.Outcome
 			if err != nil {
 				return targets.Outcome{Type: history.Fail, Error: err.Error()}
 			}
-			return targets.Outcome{Type: history.OK, Value: v}
+			return targets.Outcome{Type: history.OK, Value: v, Version: c.version(res.Body, true)}
 		case history.FCAS:
 			ok, err := txnSucceeded(res.Body)
 			if err != nil {
 				return targets.Outcome{Type: history.Info, Error: err.Error()}
 			}
 			if !ok {
-				return targets.Outcome{Type: history.Fail, Error: "compare failed"}
+				// The failed comparison was a linearizable read at this
+				// revision: the revision checker orders it too.
+				return targets.Outcome{Type: history.Fail, Error: "compare failed", Version: c.version(res.Body, false)}
 			}
 		}
-		return targets.Outcome{Type: history.OK}
+		return targets.Outcome{Type: history.OK, Version: c.version(res.Body, false)}
 	}
 	msg := res.Error
 	if len(res.Body) > 0 {
@@ -434,4 +558,34 @@ func txnSucceeded(body []byte) (bool, error) {
 		return false, fmt.Errorf("undecodable txn response: %w", err)
 	}
 	return r.Succeeded, nil
+}
+
+var _ targets.Failpointed = (*Target)(nil)
+
+// FailpointPort is the port gofail serves on, when built with failpoints.
+func (t *Target) FailpointPort() string {
+	if !t.failpoints {
+		return ""
+	}
+	return FailpointPort
+}
+
+// KnownFailpoints are etcd's gofail failpoints of the 3.5 to 3.7 servers
+// (around raft save, WAL, apply, defragmentation and compaction), as its
+// robustness tests use them; a node built from another version says which
+// it has when one is missing.
+func (*Target) KnownFailpoints() []string {
+	return []string{
+		"raftBeforeSave", "raftAfterSave", "raftBeforeSaveSnap", "raftAfterSaveSnap",
+		"raftBeforeApplySnap", "raftAfterApplySnap", "raftAfterWALRelease",
+		"raftBeforeLeaderSend", "raftBeforeFollowerSend",
+		"applyBeforeOpenSnapshot", "beforeApplyOneConfChange", "beforeApplyOneEntryNormal",
+		"backendBeforePreCommitHook", "commitBeforePreCommitHook", "commitAfterPreCommitHook",
+		"defragBeforeCopy", "defragBeforeRename",
+		"compactBeforeCommitScheduledCompact", "compactAfterCommitScheduledCompact",
+		"compactBeforeSetFinishedCompact", "compactAfterSetFinishedCompact",
+		"compactBeforeCommitBatch", "compactAfterCommitBatch",
+		"walBeforeSync", "walAfterSync", "raftBeforeWALSaveSnaphot", "beforeCommit", "afterCommit",
+		"beforeSendWatchResponse",
+	}
 }

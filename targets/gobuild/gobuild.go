@@ -41,6 +41,11 @@ type Spec struct {
 	CacheDir string
 	// Log receives progress lines (may be nil).
 	Log func(format string, args ...any)
+	// Failpoints lists modules whose gofail comments are turned into
+	// failpoints (gofail enable on a writable copy of their sources); the
+	// binary is cached apart, and the names found are written beside it
+	// (failpoints.txt).
+	Failpoints []string
 }
 
 // DefaultCacheDir is the user cache dir's faultline folder.
@@ -67,7 +72,11 @@ func Build(ctx context.Context, s Spec) (path, version string, err error) {
 		}
 		version = strings.TrimSpace(out)
 	}
-	dir := filepath.Join(s.CacheDir, "bin", s.Name, version+"-linux-"+runtime.GOARCH)
+	variant := ""
+	if len(s.Failpoints) > 0 {
+		variant = "-failpoints"
+	}
+	dir := filepath.Join(s.CacheDir, "bin", s.Name, version+variant+"-linux-"+runtime.GOARCH)
 	path = filepath.Join(dir, s.Name)
 	if isFile(path) {
 		if err := checkTrusted(s.CacheDir, path); err != nil {
@@ -101,6 +110,18 @@ func Build(ctx context.Context, s Spec) (path, version string, err error) {
 		if s.Package == "" {
 			if _, err := goCmd(ctx, work, "mod", "tidy"); err != nil {
 				return fmt.Errorf("tidy build module for %s@%s: %w", s.Module, version, err)
+			}
+		}
+		if len(s.Failpoints) > 0 {
+			names, err := enableFailpoints(ctx, work, s.Failpoints)
+			if err != nil {
+				return err
+			}
+			if _, err := goCmd(ctx, work, "mod", "tidy"); err != nil {
+				return fmt.Errorf("tidy build module with failpoints: %w", err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "failpoints.txt"), []byte(strings.Join(names, "\n")+"\n"), 0o644); err != nil {
+				return err
 			}
 		}
 		ldflags := "-ldflags=-s -w"

@@ -8,9 +8,9 @@ import (
 	"github.com/faultline/faultline/targets/postgres"
 	"github.com/faultline/faultline/targets/rabbitmq"
 	"github.com/faultline/faultline/targets/raftkv"
+	"github.com/faultline/faultline/targets/redis"
 	"github.com/faultline/faultline/targets/rqlite"
 	"github.com/faultline/faultline/targets/usersvc"
-	"github.com/faultline/faultline/targets/redis"
 	"github.com/faultline/faultline/targets/zookeeper"
 )
 

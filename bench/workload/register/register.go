@@ -31,9 +31,10 @@ func New() Workload { return Workload{Kind: KindRegister} }
 func (w Workload) Name() string { return w.Kind }
 
 // Checkers: linearizability first, then the checks that explain what went
-// wrong.
+// wrong, then those of what the system reports (skipped where a target
+// reports no revisions and has no per-member reads).
 func (Workload) Checkers(workload.Config) []string {
-	return []string{"linearizable", "stale-reads", "lost-writes"}
+	return []string{"linearizable", "stale-reads", "lost-writes", "etcd-revisions", "members-agree"}
 }
 
 // Keyed resolves cfg into the generator's shape.
@@ -100,7 +101,10 @@ func (Workload) Final(ctx context.Context, gen workload.Generator, env workload.
 		return workload.FinalStats{}
 	}
 	keys := k.Written()
-	return workload.ReadBack(ctx, env, len(keys), func(i int) history.Event {
+	st := workload.ReadBack(ctx, env, len(keys), func(i int) history.Event {
 		return history.Event{F: history.FRead, Key: keys[i]}
 	})
+	// Then each member's own view of the same keys (members-agree).
+	workload.ReadMembers(ctx, env, keys)
+	return st
 }
