@@ -119,7 +119,11 @@ func newPending() *pending {
 func (p *pending) get() *pendingOp { return p.pool.Get().(*pendingOp) }
 
 func (p *pending) free(op *pendingOp) {
+	// The Version buffer is kept (empty): a client appends the next
+	// operation's version into it (the history has copied this one).
+	v := op.Version[:0]
 	*op = pendingOp{}
+	op.Version = v
 	p.pool.Put(op)
 }
 
@@ -203,9 +207,11 @@ func (a *attack) target(t *vegeta.Target) error {
 		l.Workload.Done(op)
 		a.procs.release(ni, op.Process, false)
 		defer a.pend.free(p)
-		err = fmt.Errorf("build the request of %s %s: %w", op.F, op.Key, err)
-		a.buildErr.CompareAndSwap(nil, &err)
-		return err
+		// A variable of its own: taking err's address would move it to
+		// the heap on every operation.
+		berr := fmt.Errorf("build the request of %s %s: %w", op.F, op.Key, err)
+		a.buildErr.CompareAndSwap(nil, &berr)
+		return berr
 	}
 	op.Time = l.Rec.Now()
 	if intended > 0 {

@@ -406,7 +406,7 @@ func (c *client) Classify(op *history.Event, res *vegeta.Result) targets.Outcome
 			if err != nil {
 				return targets.Outcome{Type: history.Fail, Error: err.Error()}
 			}
-			return targets.Outcome{Type: history.OK, Value: v, Version: c.version(res.Body, true)}
+			return targets.Outcome{Type: history.OK, Value: v, Version: c.version(op.Version, res.Body, true)}
 		case history.FCAS:
 			ok, err := txnSucceeded(res.Body)
 			if err != nil {
@@ -415,10 +415,10 @@ func (c *client) Classify(op *history.Event, res *vegeta.Result) targets.Outcome
 			if !ok {
 				// The failed comparison was a linearizable read at this
 				// revision: the revision checker orders it too.
-				return targets.Outcome{Type: history.Fail, Error: "compare failed", Version: c.version(res.Body, false)}
+				return targets.Outcome{Type: history.Fail, Error: "compare failed", Version: c.version(op.Version, res.Body, false)}
 			}
 		}
-		return targets.Outcome{Type: history.OK, Version: c.version(res.Body, false)}
+		return targets.Outcome{Type: history.OK, Version: c.version(op.Version, res.Body, false)}
 	}
 	msg := res.Error
 	if len(res.Body) > 0 {
