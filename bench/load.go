@@ -298,7 +298,9 @@ func (l *Load) Run(ctx context.Context) (LoadStats, error) {
 	// Last: vegeta's other options assume its own *http.Transport, whose
 	// proxy comes from the environment. Ours has none, follows no redirect
 	// and sends only to the nodes (targets/httpx).
-	hc := httpx.NewClient(l.Timeout, httpx.WithConnections(int(a.maxw)), httpx.WithAllow(nodeHosts(l.Nodes)))
+	// The transport is a plain *http.Transport (see httpx.NewHTTPTransport):
+	// every request's URL was checked against its node in target.
+	hc := &http.Client{Transport: httpx.NewHTTPTransport(httpx.WithConnections(int(a.maxw))), Timeout: l.Timeout, CheckRedirect: httpx.NoRedirect}
 	defer hc.CloseIdleConnections()
 	if tr, ok := a.req.(targets.Transporter); ok {
 		hc = &http.Client{Transport: tr.Transport(), Timeout: l.Timeout, CheckRedirect: httpx.NoRedirect}
