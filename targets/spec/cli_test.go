@@ -49,7 +49,7 @@ func TestCLIRefusesBadSpecs(t *testing.T) {
 		{"missing client port", edit("      client: 8080\n", ""), nil, `ports: no "client" port`},
 		{"unknown template field", edit(`"{{.Name}}"`, `"{{.Nmae}}"`), nil, "can't evaluate field Nmae"},
 		{"template does not parse", edit(`"{{.Name}}"`, `"{{.Name"`), nil, "unclosed action"},
-		{"no read request", edit("      read:\n", "      reed:\n"), nil, `unknown field "reed"`},
+		{"no read request", edit("      read:\n", "      reed:\n"), nil, `cluster.spec.requests.reed`},
 		{"no read request at all", cut("      read:", "      write:"), nil, "requests.read: missing"},
 		{"bad status", edit("{status: 412, outcome: fail}", "{status: 4xy, outcome: fail}"), nil, `status "4xy"`},
 		{"--target beside a spec", string(src), []string{"--target", "raftkv"}, "describes its own target"},

@@ -34,7 +34,7 @@ func TestLazyFSDataDirs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("prepare etcd: %v", err)
 	}
-	runID := "lz" + time.Now().Format("150405")
+	runID := runtime.NewRunID()
 	c, err := rt.Launch(ctx, runtime.ClusterSpec{RunID: runID, Target: tg, Artifact: art, Nodes: 3, LazyFS: true,
 		LogDir: filepath.Join(t.TempDir(), "logs"), HealthTimeout: 60 * time.Second})
 	if err != nil {
