@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/anishathalye/porcupine"
 
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/internal/safefile"
 )
 
 // explain builds, for the first invalid keys, a 1-minimal witness and (for
@@ -324,7 +323,7 @@ func (cfg Linearizable) visualize(in *Input, e *engine, key string, ops []porcup
 	}
 	names[name] = true
 	name += ".html"
-	if err := os.WriteFile(filepath.Join(in.Dir, name), page, 0o644); err != nil {
+	if err := safefile.WriteFile(in.Dir, name, page, 0o644); err != nil {
 		return "", "(none: " + err.Error() + ")"
 	}
 	note := fmt.Sprintf("(%d KB, %d operations", len(page)/1024, len(view))

@@ -4,14 +4,13 @@ import (
 	"cmp"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/internal/safefile"
 )
 
 // Details is the checker's structured finding.
@@ -142,7 +141,7 @@ func (a *analysis) report(r *checkers.Result, dir string, g *graph) {
 			rep.Forbidden = Forbids(c.model, t)
 			if f.cyc != nil && dir != "" && svgs < c.maxSVGs {
 				name := fmt.Sprintf("elle-%s-%d.svg", t, i+1)
-				if err := os.WriteFile(filepath.Join(dir, name), []byte(cycleSVG(rep)), 0o644); err != nil {
+				if err := safefile.WriteFile(dir, name, []byte(cycleSVG(rep)), 0o644); err != nil {
 					a.notes = append(a.notes, "cannot write "+name+": "+err.Error())
 				} else {
 					rep.Picture = name

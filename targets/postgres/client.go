@@ -336,10 +336,13 @@ func (c *client) Do(ctx context.Context, op *history.Event, base string) targets
 	if err := tx.Commit(ctx); err != nil {
 		var pe *pgconn.PgError
 		switch {
-		case readOnly, errors.As(err, &pe), errors.Is(err, pgx.ErrTxCommitRollback), pgconn.SafeToRetry(err):
-			// Answered by the server, or never sent: not committed.
+		case readOnly, errors.As(err, &pe), errors.Is(err, pgx.ErrTxCommitRollback):
+			// Answered by the server (a rollback), or nothing to commit.
 			return failed(err)
 		}
+		// Anything else, "safe to retry" included, may have committed: a
+		// kill of the primary mid-commit once gave a G1a (an append recorded
+		// as fail that a later read showed) when such errors counted as fail.
 		return targets.Outcome{Type: history.Info, Error: "commit: " + err.Error(), Version: version}
 	}
 	return targets.Outcome{Type: history.OK, Data: encode(mops, reads), Version: version}
