@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/faultline/faultline/chaos"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/httpx"
 	"github.com/faultline/faultline/targets/runtime"
 )
 
@@ -169,7 +169,7 @@ func (m *memberEnv) Probe(ctx context.Context) {
 	proc := m.NewProcess()
 	start := m.rec.Now()
 	pctx, cancel := context.WithTimeout(ctx, 4*m.timeout)
-	probes, errs := m.reader.Probe(pctx, &http.Client{Timeout: m.timeout}, bases)
+	probes, errs := m.reader.Probe(pctx, httpx.NewClient(m.timeout), bases)
 	cancel()
 	end := m.rec.Now()
 	for i, n := range m.nodes {

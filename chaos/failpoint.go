@@ -11,6 +11,7 @@ import (
 
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/httpx"
 )
 
 // Failpoint arms a failpoint of a target built with them (etcd's gofail)
@@ -76,7 +77,7 @@ func failpointRequest(ctx context.Context, method, url, body string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpx.NewClient(0).Do(req) // no proxy, no redirect
 	if err != nil {
 		return err
 	}

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"time"
 
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/httpx"
 	"github.com/faultline/faultline/targets/runtime"
 )
 
@@ -46,7 +46,7 @@ func (f *memberReplace) Start(ctx context.Context, env *Env, rnd *rand.Rand) (*A
 	}
 	hc := env.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: 2 * time.Second}
+		hc = httpx.NewClient(2 * time.Second)
 	}
 	start := time.Now()
 	if _, err := killNodes(ctx, env, []int{i}); err != nil {
@@ -131,7 +131,7 @@ func (f *memberShrink) Start(ctx context.Context, env *Env, rnd *rand.Rand) (*Ac
 	}
 	hc := env.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: 2 * time.Second}
+		hc = httpx.NewClient(2 * time.Second)
 	}
 	start := time.Now()
 	if _, err := killNodes(ctx, env, []int{i}); err != nil {
