@@ -83,7 +83,7 @@ func TestBadInputTable(t *testing.T) {
 		{[]string{"run", "--nemesis-intreval", "3s"}, "did you mean --nemesis-interval?"},
 		{[]string{"run", "-z"}, "unknown flag -z"},
 		{[]string{"run", "--rate", "ramp:5"}, "--rate"},
-		{[]string{"run", "--workload", "queue"}, `--workload "queue"`},
+		{[]string{"run", "--workload", "queues"}, `--workload "queues"`},
 		{[]string{"run", "--mix", "read:50,frobnicate:50"}, "--mix"},
 		{[]string{"run", "--key-dist", "gaussian"}, "gaussian"},
 		{[]string{"run", "--max-in-flight", "0"}, "--max-in-flight 0"},
