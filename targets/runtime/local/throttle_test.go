@@ -45,7 +45,7 @@ func launchEcho(t *testing.T, ctx context.Context, runID string) runtime.Cluster
 func TestThrottleCPU(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	runID := "th" + time.Now().Format("150405")
+	runID := runtime.NewRunID()
 	c := launchEcho(t, ctx, runID)
 	defer c.Close(ctx)
 	n := c.Nodes()[0]
@@ -98,7 +98,7 @@ func TestThrottleCPU(t *testing.T) {
 func TestStopWithSignal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := launchEcho(t, ctx, "sg"+time.Now().Format("150405"))
+	c := launchEcho(t, ctx, runtime.NewRunID())
 	defer c.Close(ctx)
 	n := c.Nodes()[1]
 	forced, err := n.(runtime.Stopper).Stop(ctx, syscall.SIGTERM, 5*time.Second)
