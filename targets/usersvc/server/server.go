@@ -264,6 +264,10 @@ func (s *Server) transferRMW(ctx context.Context, from, to string, amount int64)
 	if fb < amount {
 		return &errRefused{http.StatusConflict, fmt.Sprintf("insufficient funds: %s has %d", from, fb)}
 	}
+	// The window the bug lives in (a service doing other work between its
+	// read and its write, as raftkv's non-atomic-cas): on a quiet machine
+	// statements take a millisecond and two transfers would rarely meet.
+	time.Sleep(5 * time.Millisecond)
 	if _, err := s.db.Exec(ctx, `UPDATE users SET balance = $2 WHERE id = $1`, from, fb-amount); err != nil {
 		return err
 	}
