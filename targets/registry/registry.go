@@ -6,7 +6,7 @@ package registry
 import (
 	"fmt"
 
-	"github.com/faultline/faultline/internal/registry"
+	named "github.com/faultline/faultline/internal/registry"
 	"github.com/faultline/faultline/targets"
 )
 
@@ -15,7 +15,7 @@ import (
 type Factory func(opts map[string]string) (targets.Target, error)
 
 // targetsByName is the only mutable global of the package.
-var targetsByName = registry.New[Factory]("target")
+var targetsByName = named.New[Factory]("target")
 
 // Register makes a target selectable as --target name. Registering a name
 // twice panics.
