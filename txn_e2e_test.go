@@ -7,6 +7,7 @@ import (
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/checkers"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // Transactions end to end on raftkv (local runtime, loopback): list-append
@@ -27,7 +28,7 @@ func TestTransactionsOnRaftkv(t *testing.T) {
 	} {
 		t.Run(c.workload+"-"+c.bug, func(t *testing.T) {
 			sc := bench.Default()
-			sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Netns = "raftkv", bench.RuntimeLocal, bench.NetnsOff
+			sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Netns = "raftkv", pick.Local, pick.NetnsOff
 			if c.bug != "" {
 				sc.Cluster.Options = map[string]string{"bug": c.bug}
 			}

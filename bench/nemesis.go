@@ -15,6 +15,7 @@ import (
 	"github.com/faultline/faultline/targets/httpx"
 	"github.com/faultline/faultline/targets/runtime"
 	"github.com/faultline/faultline/targets/runtime/docker"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // nemesisPlan is the faults of a scenario, resolved without launching
@@ -96,9 +97,9 @@ func planNemesis(sc Scenario) (*nemesisPlan, error) {
 	}
 	root := os.Geteuid() == 0
 	// auto may end up on docker, which has the sidecar for non-root hosts.
-	isDocker := sc.Cluster.Runtime == RuntimeDocker || sc.Cluster.Runtime == RuntimeAuto
+	isDocker := sc.Cluster.Runtime == pick.Docker || sc.Cluster.Runtime == pick.Auto
 	switch {
-	case sc.Cluster.Runtime == RuntimeLocal && (sc.Cluster.Netns == NetnsOff || !root):
+	case sc.Cluster.Runtime == pick.Local && (sc.Cluster.Netns == pick.NetnsOff || !root):
 		return nil, configErr("--nemesis %s: network faults on the local runtime need its network namespaces (root, and --netns auto or on)", strings.Join(names, ","))
 	case np.firewall == FirewallSidecar && !isDocker:
 		return nil, configErr("--firewall sidecar needs the docker runtime (got --runtime %s)", sc.Cluster.Runtime)

@@ -7,6 +7,7 @@ import (
 	"github.com/faultline/faultline/chaos"
 	"github.com/faultline/faultline/chaos/lazyfs"
 	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // planNodeFaults refuses the disk and clock faults where they cannot work,
@@ -25,7 +26,7 @@ func planNodeFaults(sc Scenario, np *nemesisPlan, names []string, faults []chaos
 		if !need.LazyFS && !need.DataFiles && !need.Clock && !need.Members {
 			continue
 		}
-		if sc.Cluster.Runtime != RuntimeLocal {
+		if sc.Cluster.Runtime != pick.Local {
 			what := "data files"
 			if need.Clock {
 				what = "clock control"

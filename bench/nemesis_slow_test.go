@@ -8,6 +8,7 @@ import (
 
 	"github.com/faultline/faultline/chaos/netfault"
 	"github.com/faultline/faultline/targets/runtime"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // The faults of issue 17 are refused at plan time, in one line, where the
@@ -37,7 +38,7 @@ func TestPrepareRefusesWhatTheMachineCannot(t *testing.T) {
 
 	sc = Default()
 	sc.Chaos.Nemesis = []string{"packet:delay=10ms"}
-	sc.Cluster.Runtime = RuntimeDocker
+	sc.Cluster.Runtime = pick.Docker
 	_, err = Prepare(sc)
 	if host := netfault.CheckQueue(); host == nil && err != nil {
 		t.Errorf("the kernel can queue packets, yet Prepare says %v", err)

@@ -21,6 +21,7 @@ import (
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/image"
 	"github.com/faultline/faultline/targets/runtime"
+	"github.com/faultline/faultline/targets/runtime/pick"
 
 	"github.com/faultline/faultline/internal/safefile"
 )
@@ -103,7 +104,7 @@ func Prepare(sc Scenario) (*prepared, error) {
 	if err := checkOps(t, cl, sc.Load); err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	if err := checkRuntime(sc.Cluster); err != nil {
+	if err := pick.Check(sc.Cluster.RuntimeConfig()); err != nil {
 		return nil, &ConfigError{Err: err}
 	}
 	np, err := planNemesis(sc)
@@ -165,11 +166,11 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	// A client holding connections (a driver's pools) closes them when the
 	// run ends.
 	defer closeClient(p.client)
-	rt, err := newRuntime(ctx, sc.Cluster, cfg.log)
+	rt, err := pick.New(ctx, sc.Cluster.RuntimeConfig(), cfg.log)
 	if err != nil {
 		return err
 	}
-	r.Info.Cluster.Runtime, r.Info.Cluster.Netns = rt.Name(), resolvedNetns(rt)
+	r.Info.Cluster.Runtime, r.Info.Cluster.Netns = rt.Name(), pick.Netns(rt)
 	cfg.log("preparing %s %s", sc.Cluster.Target, r.Info.Cluster.Version)
 	art, err := p.target.Prepare(ctx, r.Info.Cluster.Version, targets.PrepareOptions{Log: cfg.log})
 	if errors.Is(err, image.ErrNoEngine) {

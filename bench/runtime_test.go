@@ -16,6 +16,7 @@ import (
 	"github.com/faultline/faultline/report"
 	"github.com/faultline/faultline/targets/runtime"
 	"github.com/faultline/faultline/targets/runtime/local"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 func TestNodeCounts(t *testing.T) {
@@ -50,16 +51,16 @@ func TestSameScenarioOnEveryRuntime(t *testing.T) {
 	cases := []struct {
 		name, runtime, netns, nemesis string
 	}{
-		{"docker", bench.RuntimeDocker, "", "partition"},
-		{"local-netns", bench.RuntimeLocal, bench.NetnsOn, "partition"},
-		{"local-loopback", bench.RuntimeLocal, bench.NetnsOff, "none"},
+		{"docker", pick.Docker, "", "partition"},
+		{"local-netns", pick.Local, pick.NetnsOn, "partition"},
+		{"local-loopback", pick.Local, pick.NetnsOff, "none"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.netns == bench.NetnsOn && !local.CanUseNamespaces() {
+			if tc.netns == pick.NetnsOn && !local.CanUseNamespaces() {
 				t.Skip("network namespaces need root")
 			}
-			if tc.runtime == bench.RuntimeDocker && exec.Command("docker", "info").Run() != nil {
+			if tc.runtime == pick.Docker && exec.Command("docker", "info").Run() != nil {
 				t.Skip("no Docker engine")
 			}
 			sc := shortScenario(t, tc.runtime, tc.netns, tc.nemesis)
@@ -128,7 +129,7 @@ func countFiles(t *testing.T, dir string) int {
 
 // --version builds (or takes from the cache) another etcd and records it.
 func TestVersionIsBuiltAndRecorded(t *testing.T) {
-	sc := shortScenario(t, bench.RuntimeLocal, bench.NetnsOff, "none")
+	sc := shortScenario(t, pick.Local, pick.NetnsOff, "none")
 	sc.Cluster.Version = "v3.5.17"
 	sc.Load.Duration = bench.Duration(2 * time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/chaos/netfault"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 func write(t *testing.T, name, body string) string {
@@ -117,7 +118,7 @@ func TestPrepareRefusesFaults(t *testing.T) {
 		"loss over 100": func(s *Scenario) { s.Chaos.LossPercent = 140 },
 		"no final time": func(s *Scenario) { s.Chaos.FinalTimeout = 0 },
 		"image target on local": func(s *Scenario) {
-			s.Cluster.Target, s.Cluster.Runtime, s.Cluster.Nodes = "postgres", RuntimeLocal, 1
+			s.Cluster.Target, s.Cluster.Runtime, s.Cluster.Nodes = "postgres", pick.Local, 1
 		},
 	}
 	for name, mod := range cases {

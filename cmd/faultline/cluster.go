@@ -20,6 +20,7 @@ import (
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/runtime"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // clusterRecord is what `cluster up` leaves in the state directory so that
@@ -203,11 +204,10 @@ func cmdClusterUp(ctx context.Context, c bench.ClusterConfig, quiet bool, stdout
 	if err != nil {
 		return usageErr(stderr, err)
 	}
-	rt, err := bench.NewRuntime(ctx, c, logf)
-	var ce *bench.ConfigError
-	if errors.As(err, &ce) {
+	if err := pick.Check(c.RuntimeConfig()); err != nil {
 		return usageErr(stderr, err)
 	}
+	rt, err := pick.New(ctx, c.RuntimeConfig(), logf)
 	if err != nil {
 		fmt.Fprintf(stderr, "faultline: %v\n", err)
 		return faultline.ExitInfra
@@ -360,7 +360,7 @@ func cmdClean(ctx context.Context, runID string, all bool, stdout, stderr io.Wri
 }
 
 func cleanRun(ctx context.Context, runID string, stdout, stderr io.Writer) int {
-	removed, skipped, err := bench.Clean(ctx, runID)
+	removed, skipped, err := pick.Clean(ctx, runID)
 	for _, r := range removed {
 		fmt.Fprintf(stdout, "removed %s\n", r)
 	}

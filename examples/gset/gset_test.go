@@ -13,6 +13,7 @@ import (
 	"github.com/faultline/faultline/examples/gset"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets/runtime/local"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // The registration lines: everything else of the workload is in its folder.
@@ -74,7 +75,7 @@ func TestGSetOnRaftkv(t *testing.T) {
 		{"stale-reads", "partition", checkers.Invalid},
 	} {
 		sc := bench.Default()
-		sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Netns = "raftkv", bench.RuntimeLocal, bench.NetnsOff
+		sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Netns = "raftkv", pick.Local, pick.NetnsOff
 		if c.bug != "" {
 			sc.Cluster.Options = map[string]string{"bug": c.bug}
 		}
@@ -83,7 +84,7 @@ func TestGSetOnRaftkv(t *testing.T) {
 				t.Log("partitions need root: the known-bad case is not run here")
 				continue
 			}
-			sc.Cluster.Netns = bench.NetnsOn
+			sc.Cluster.Netns = pick.NetnsOn
 		}
 		sc.Load.Workload = gset.Name
 		sc.Load.Duration = bench.Duration(4 * time.Second)

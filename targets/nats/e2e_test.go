@@ -10,13 +10,14 @@ import (
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/checkers"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // scenario is a short run of workload on a 3-node JetStream cluster in
 // Docker: 8 s of load, a fault every 2 s.
 func scenario(t *testing.T, workload, nemesis string, opts map[string]string, seed uint64) bench.Scenario {
 	sc := bench.Default()
-	sc.Cluster.Target, sc.Cluster.Runtime = "nats", bench.RuntimeDocker
+	sc.Cluster.Target, sc.Cluster.Runtime = "nats", pick.Docker
 	sc.Cluster.Options = opts
 	sc.Load.Workload = workload
 	sc.Load.Duration = bench.Duration(8 * time.Second)

@@ -11,6 +11,7 @@ import (
 	"github.com/faultline/faultline/bench/workload/txn"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets/runtime/docker"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // A short run through Faultline's pipeline: a 1-node cluster, list-append
@@ -28,7 +29,7 @@ func TestRunListAppend(t *testing.T) {
 		t.Skipf("no Docker engine: %v", err)
 	}
 	sc := bench.Default()
-	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "postgres", bench.RuntimeDocker, 1
+	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "postgres", pick.Docker, 1
 	sc.Load.Workload = "list-append"
 	sc.Load.Rate = "80"
 	sc.Load.Duration = bench.Duration(5 * time.Second)

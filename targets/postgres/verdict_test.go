@@ -13,6 +13,7 @@ import (
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets/runtime/docker"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // txnScenario is a list-append run on postgres at the isolation level iso.
@@ -26,7 +27,7 @@ func txnScenario(t *testing.T, iso string, nodes int, nemesis string) bench.Scen
 		t.Skipf("no Docker engine: %v", err)
 	}
 	sc := bench.Default()
-	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "postgres", bench.RuntimeDocker, nodes
+	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "postgres", pick.Docker, nodes
 	sc.Cluster.Options = map[string]string{"isolation": iso}
 	sc.Load.Workload = "list-append"
 	sc.Load.Rate = "100"

@@ -10,13 +10,14 @@ import (
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/checkers"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // scenario is a short run of the queue workload on a 3-node RabbitMQ
 // cluster in Docker: 8 s of load, a fault every 2 s.
 func scenario(t *testing.T, nemesis string, opts map[string]string, seed uint64) bench.Scenario {
 	sc := bench.Default()
-	sc.Cluster.Target, sc.Cluster.Runtime = "rabbitmq", bench.RuntimeDocker
+	sc.Cluster.Target, sc.Cluster.Runtime = "rabbitmq", pick.Docker
 	sc.Cluster.Options = opts
 	sc.Cluster.HealthTimeout = bench.Duration(120 * time.Second)
 	sc.Load.Workload = "queue"

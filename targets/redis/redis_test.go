@@ -15,6 +15,7 @@ import (
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/redis"
 	"github.com/faultline/faultline/targets/runtime/docker"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 func TestOptions(t *testing.T) {
@@ -64,7 +65,7 @@ func scenario(t *testing.T, wait string, seed uint64) bench.Scenario {
 		t.Skipf("no Docker engine: %v", err)
 	}
 	sc := bench.Default()
-	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "redis", bench.RuntimeDocker, 3
+	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "redis", pick.Docker, 3
 	sc.Cluster.Options = map[string]string{"wait": wait}
 	sc.Cluster.HealthTimeout = bench.Duration(2 * time.Minute)
 	sc.Load.Rate = "150"

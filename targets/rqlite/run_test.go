@@ -10,6 +10,7 @@ import (
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/targets/runtime/docker"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // scenario: 3 rqlite nodes in Docker, the register workload at 100 ops/s
@@ -24,7 +25,7 @@ func scenario(t *testing.T, mode string, seed uint64) bench.Scenario {
 		t.Skipf("no Docker engine: %v", err)
 	}
 	sc := bench.Default()
-	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "rqlite", bench.RuntimeDocker, 3
+	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "rqlite", pick.Docker, 3
 	sc.Cluster.Options = map[string]string{"read-mode": mode}
 	sc.Load.Workload = "register"
 	sc.Load.Rate = "100"

@@ -20,6 +20,7 @@ import (
 	"github.com/faultline/faultline/targets/runtime"
 	"github.com/faultline/faultline/targets/runtime/docker"
 	"github.com/faultline/faultline/targets/runtime/local"
+	"github.com/faultline/faultline/targets/runtime/pick"
 	"github.com/faultline/faultline/targets/spec"
 )
 
@@ -42,7 +43,7 @@ func runExample(t *testing.T, bug string, seed uint64) *faultline.Outcome {
 	sc.Load.Duration = bench.Duration(8 * time.Second)
 	sc.Chaos.Interval = bench.Duration(3 * time.Second)
 	sc.Chaos.Quiet = bench.Duration(2 * time.Second)
-	sc.Cluster.Runtime = bench.RuntimeDocker
+	sc.Cluster.Runtime = pick.Docker
 	sc.Out = t.TempDir()
 	sc.Seed = seed
 	if bug != "" {
@@ -128,7 +129,7 @@ func TestDockerfileAndImageSources(t *testing.T) {
 	s := *sc.Cluster.Spec
 	s.Name, s.Source = "raftkv-dockerfile", spec.Source{Dockerfile: dir}
 	sc.Cluster.Spec, sc.Cluster.Target = &s, s.Name
-	sc.Cluster.Runtime = bench.RuntimeDocker
+	sc.Cluster.Runtime = pick.Docker
 	sc.Chaos.Nemesis = []string{"none"}
 	sc.Chaos.Quiet = bench.Duration(time.Second)
 	sc.Load.Duration = bench.Duration(3 * time.Second)

@@ -14,6 +14,7 @@ import (
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/report"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // TestSameVerdictsAsBuiltIn runs the built-in raftkv and examples/raftkv.yaml
@@ -54,7 +55,7 @@ func TestSameVerdictsAsBuiltIn(t *testing.T) {
 				sc.Chaos.Nemesis = []string{c.nemesis}
 				sc.Load.Duration = bench.Duration(20 * time.Second)
 				sc.Chaos.Interval = bench.Duration(5 * time.Second)
-				sc.Cluster.Runtime = bench.RuntimeDocker
+				sc.Cluster.Runtime = pick.Docker
 				sc.Out, sc.Seed = t.TempDir(), uint64(seed)
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 				out, err := faultline.RunContext(ctx, sc)

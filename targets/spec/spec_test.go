@@ -19,6 +19,7 @@ import (
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/kvapi"
+	"github.com/faultline/faultline/targets/runtime/pick"
 	"github.com/faultline/faultline/targets/spec"
 )
 
@@ -477,7 +478,7 @@ func TestScenarioWithSpec(t *testing.T) {
 	withMix.Load.Mix = "read:50,write:30,cas:20"
 	configErr("cas in the mix", withMix, "target kv has no cas request")
 	local := sc
-	local.Cluster.Runtime = bench.RuntimeLocal
+	local.Cluster.Runtime = pick.Local
 	configErr("image on local", local, "the local runtime cannot run")
 	other := sc
 	other.Cluster.Target = "etcd"

@@ -10,6 +10,7 @@ import (
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/targets/runtime/docker"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // scenario: PostgreSQL on n1 and two service replicas, the bank workload
@@ -24,7 +25,7 @@ func scenario(t *testing.T, bug, nemesis string, seed uint64) bench.Scenario {
 		t.Skipf("no Docker engine: %v", err)
 	}
 	sc := bench.Default()
-	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "usersvc", bench.RuntimeDocker, 3
+	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "usersvc", pick.Docker, 3
 	sc.Cluster.Options = map[string]string{"bug": bug}
 	sc.Load.Workload = "bank"
 	sc.Load.Rate = "150"

@@ -14,6 +14,7 @@ import (
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/runtime/docker"
+	"github.com/faultline/faultline/targets/runtime/pick"
 	"github.com/faultline/faultline/targets/zookeeper"
 )
 
@@ -59,7 +60,7 @@ func scenario(t *testing.T, readMode, nemesis string, seed uint64) bench.Scenari
 		t.Skipf("no Docker engine: %v", err)
 	}
 	sc := bench.Default()
-	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "zookeeper", bench.RuntimeDocker, 3
+	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "zookeeper", pick.Docker, 3
 	sc.Cluster.Options = map[string]string{"read-mode": readMode}
 	sc.Cluster.HealthTimeout = bench.Duration(2 * time.Minute)
 	sc.Load.Rate = "150"
