@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/load"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/report"
@@ -59,7 +60,7 @@ func WithCheckConfig(f func(*bench.CheckConfig)) Option {
 
 // WithProgress receives a snapshot of the load every period while it runs
 // (bench.WithProgress), for a progress display.
-func WithProgress(every time.Duration, f func(bench.Progress)) Option {
+func WithProgress(every time.Duration, f func(load.Progress)) Option {
 	return func(c *config) { c.bench = append(c.bench, bench.WithProgress(every, f)) }
 }
 

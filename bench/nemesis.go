@@ -258,3 +258,9 @@ func healAndVerify(ctx context.Context, env *chaos.Env, logf func(string, ...any
 	logf("healed: no Faultline rules left on any node")
 	return nil
 }
+
+// nodeHosts accepts the host:port of any node's client endpoint, asked
+// per request (an endpoint may change when its node restarts).
+func nodeHosts[N interface{ Endpoint(string) string }](nodes []N) func(string) bool {
+	return httpx.AllowEndpoints(len(nodes), func(i int) string { return nodes[i].Endpoint(targets.ClientPort) })
+}

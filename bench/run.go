@@ -23,6 +23,7 @@ import (
 	"github.com/faultline/faultline/targets/runtime"
 	"github.com/faultline/faultline/targets/runtime/pick"
 
+	"github.com/faultline/faultline/bench/load"
 	"github.com/faultline/faultline/internal/safefile"
 )
 
@@ -38,12 +39,12 @@ const (
 // RunInfo is scenario.json: the resolved scenario and what it ran on.
 type RunInfo struct {
 	Scenario
-	RunID         string    `json:"run_id"`
-	Started       time.Time `json:"started"`
-	TargetVersion string    `json:"target_version,omitempty"`
-	GoVersion     string    `json:"go_version"`
-	Interrupted   bool      `json:"interrupted,omitempty"`
-	LoadStats     LoadStats `json:"load_stats"`
+	RunID         string     `json:"run_id"`
+	Started       time.Time  `json:"started"`
+	TargetVersion string     `json:"target_version,omitempty"`
+	GoVersion     string     `json:"go_version"`
+	Interrupted   bool       `json:"interrupted,omitempty"`
+	LoadStats     load.Stats `json:"load_stats"`
 	// FinalReads counts what the workload's final phase did after healing
 	// (bench/final.go).
 	FinalReads *workload.FinalStats `json:"final_reads,omitempty"`
@@ -62,7 +63,7 @@ type runConfig struct {
 	log   func(format string, args ...any)
 	runID string
 	// progress receives snapshots of the load (WithProgress).
-	progress      func(Progress)
+	progress      func(load.Progress)
 	progressEvery time.Duration
 }
 
@@ -111,7 +112,7 @@ func Prepare(sc Scenario) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	pacer, _ := ParseRate(sc.Load.Rate, time.Duration(sc.Load.Duration))
+	pacer, _ := load.ParseRate(sc.Load.Rate, time.Duration(sc.Load.Duration))
 	return &prepared{sc: sc, target: t, client: cl, workload: wl, nemesis: np, pacer: pacer}, nil
 }
 
@@ -253,10 +254,10 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	var nemRec chaos.Recorder = rec
-	var live *LiveCounts
-	var faults *faultWatch
+	var live *load.LiveCounts
+	var faults *load.FaultWatch
 	if cfg.progress != nil {
-		live, faults = &LiveCounts{}, &faultWatch{Recorder: rec}
+		live, faults = &load.LiveCounts{}, &load.FaultWatch{Recorder: rec}
 		nemRec = faults
 	}
 	stopNemesis := startNemesis(ctx, p.nemesis, env, nemRec, stopLoad)
@@ -267,19 +268,19 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 		return err
 	}
 	ids := &idTracker{Generator: gen}
-	load := &Load{
-		Client: p.client, Nodes: LoadNodes(cluster.Nodes()), Workload: ids,
+	ld := &load.Load{
+		Client: p.client, Nodes: load.Nodes(cluster.Nodes()), Workload: ids,
 		Rec: rec, Pacer: p.pacer, Duration: time.Duration(sc.Load.Duration),
 		MaxInFlight: sc.Load.MaxInFlight, DropAfter: time.Duration(sc.Load.DropAfter),
 		Timeout: time.Duration(sc.Load.Timeout),
-		Results: NewResultsEncoder(resw),
+		Results: load.NewResultsEncoder(resw),
 		Live:    live,
 	}
 	stopProgress := func() {}
 	if cfg.progress != nil {
-		stopProgress = watchProgress(cfg.progressEvery, cfg.progress, load.Duration, rec.Now, live, faults)
+		stopProgress = load.WatchProgress(cfg.progressEvery, cfg.progress, ld.Duration, rec.Now, live, faults)
 	}
-	stats, lerr := load.Run(loadCtx)
+	stats, lerr := ld.Run(loadCtx)
 	nemErr := stopNemesis()
 	stopProgress()
 	r.Info.LoadStats = stats

@@ -14,6 +14,7 @@ import (
 
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/load"
 	"github.com/faultline/faultline/history/jepsen"
 	"github.com/faultline/faultline/report/live"
 	"github.com/faultline/faultline/targets/runtime"
@@ -191,7 +192,7 @@ func (a *app) cmdRun(sc bench.Scenario, o runOptions) int {
 			disp.Logf(format, args...)
 			view.phase(fmt.Sprintf(format, args...))
 		}
-		progress := func(p bench.Progress) {
+		progress := func(p load.Progress) {
 			if disp.tty {
 				disp.Progress(p)
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/load"
 	"github.com/faultline/faultline/report/live"
 )
 
@@ -116,7 +117,7 @@ func (v *liveView) phase(msg string) {
 	v.srv.SetStatus(v.st)
 }
 
-func (v *liveView) progress(p bench.Progress) {
+func (v *liveView) progress(p load.Progress) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.st.Elapsed, v.st.Total, v.st.Fault = p.Elapsed.Seconds(), p.Total.Seconds(), p.Fault
