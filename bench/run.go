@@ -17,6 +17,7 @@ import (
 
 	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/chaos"
+	"github.com/faultline/faultline/chaos/nemesis"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/image"
@@ -79,8 +80,8 @@ type prepared struct {
 	target   targets.Target
 	client   targets.Client
 	workload workload.Workload
-	// nemesis is the faults and their schedule (bench/nemesis.go).
-	nemesis *nemesisPlan
+	// nemesis is the faults and their schedule (chaos/nemesis).
+	nemesis *nemesis.Plan
 	pacer   vegeta.Pacer
 }
 
@@ -108,7 +109,7 @@ func Prepare(sc Scenario) (*prepared, error) {
 	if err := pick.Check(sc.Cluster.RuntimeConfig()); err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	np, err := planNemesis(sc)
+	np, err := planNemesis(sc, t)
 	if err != nil {
 		return nil, err
 	}
@@ -186,15 +187,15 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	if err := r.writeInfo(); err != nil {
 		return err
 	}
-	sidecarImage, err := p.nemesis.prepareSidecar(ctx, rt, r.Info.RunID, cfg.log)
+	sidecarImage, err := p.nemesis.PrepareSidecar(ctx, rt, r.Info.RunID, cfg.log)
 	if err != nil {
-		return err
+		return refused(err)
 	}
 	cfg.log("launching %d %s %s nodes on %s (run %s)", sc.Cluster.Nodes, sc.Cluster.Target, art.Version, rt.Name(), r.Info.RunID)
 	cluster, err := rt.Launch(ctx, runtime.ClusterSpec{
 		RunID: r.Info.RunID, Target: p.target, Artifact: art, Nodes: sc.Cluster.Nodes,
 		LogDir: filepath.Join(r.Dir, LogsDir), DataDir: filepath.Join(r.Dir, DataDir),
-		HealthTimeout: time.Duration(sc.Cluster.HealthTimeout), Log: cfg.log, LazyFS: p.nemesis.lazyFS,
+		HealthTimeout: time.Duration(sc.Cluster.HealthTimeout), Log: cfg.log, LazyFS: p.nemesis.LazyFS(),
 	})
 	if err != nil {
 		return fmt.Errorf("launch cluster: %w", err)
@@ -215,12 +216,12 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 
 	// The firewall is ready before the history's clock starts, so that
 	// the schedule's offsets are offsets from the start of the load.
-	env, err := newChaosEnv(ctx, p.nemesis, p.target, cluster, rt, r.Info.RunID, sidecarImage, cfg.log)
+	env, err := p.nemesis.NewEnv(ctx, p.target, cluster, rt, r.Info.RunID, sidecarImage, cfg.log)
 	if env != nil && env.Firewall != nil {
 		defer func() { err = errors.Join(err, env.Firewall.Close(context.WithoutCancel(ctx))) }()
 	}
 	if err != nil {
-		return err
+		return refused(err)
 	}
 	// Heal on every way out, including a panic in the load or Ctrl-C.
 	defer func() { err = errors.Join(err, chaos.HealAll(context.WithoutCancel(ctx), env)) }()
@@ -260,7 +261,7 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 		live, faults = &load.LiveCounts{}, &load.FaultWatch{Recorder: rec}
 		nemRec = faults
 	}
-	stopNemesis := startNemesis(ctx, p.nemesis, env, nemRec, stopLoad)
+	stopNemesis := p.nemesis.Start(ctx, env, nemRec, stopLoad)
 
 	cfg.log("load: %s at rate %s for %v against %d nodes, nemesis: %s", sc.Load.Workload, sc.Load.Rate, sc.Load.Duration, sc.Cluster.Nodes, nemesisLabel(sc.Chaos.Nemesis))
 	gen, err := p.workload.New(sc.Load.WorkloadConfig(sc.Seed)) // validated by Prepare

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faultline/faultline/chaos/nemesis"
 	"github.com/faultline/faultline/chaos/netfault"
 	"github.com/faultline/faultline/targets/runtime/pick"
 )
@@ -53,8 +54,8 @@ chaos:
 	if err != nil {
 		t.Fatalf("prepare: %v", err)
 	}
-	plan := p2.nemesis.schedule.Plan(time.Hour)
-	if len(plan) != 3 || plan[1].Fault.Kind() != "kill" || plan[2].At != 40*time.Second {
+	plan := p2.nemesis.Planned()
+	if len(plan) != 3 || plan[1].Fault != "kill" || plan[2].At != 40*time.Second {
 		t.Errorf("plan %+v", plan)
 	}
 }
@@ -103,7 +104,7 @@ func TestPrepareRefusesFaults(t *testing.T) {
 		"bridge needs 3 nodes": func(s *Scenario) { s.Chaos.Nemesis = []string{"kill", "partition-bridge"}; s.Cluster.Nodes = 2 },
 		"unknown fault":        func(s *Scenario) { s.Chaos.Nemesis = []string{"meteor"} },
 		"bad firewall":         func(s *Scenario) { s.Chaos.Firewall = "iptables" },
-		"sidecar off docker":   func(s *Scenario) { s.Chaos.Firewall = FirewallSidecar; s.Cluster.Runtime = "local" },
+		"sidecar off docker":   func(s *Scenario) { s.Chaos.Firewall = nemesis.FirewallSidecar; s.Cluster.Runtime = "local" },
 		"overlapping timeline": func(s *Scenario) {
 			s.Chaos.Timeline = []TimelineStep{{At: 0, For: Duration(5 * time.Second), Fault: "kill"}, {At: Duration(time.Second), For: Duration(time.Second), Fault: "pause"}}
 			s.Chaos.Nemesis = []string{"kill", "pause"}

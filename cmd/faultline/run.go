@@ -15,6 +15,7 @@ import (
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/bench/load"
+	"github.com/faultline/faultline/chaos/nemesis"
 	"github.com/faultline/faultline/history/jepsen"
 	"github.com/faultline/faultline/report/live"
 	"github.com/faultline/faultline/targets/runtime"
@@ -152,7 +153,7 @@ type runOptions struct {
 
 // preflight checks everything that can be checked before anything is built
 // or launched, and returns the faults the run will inject.
-func (a *app) preflight(fs *pflag.FlagSet, sc bench.Scenario, file *bench.SourceFile, keys map[string]string) ([]bench.PlannedFault, error) {
+func (a *app) preflight(fs *pflag.FlagSet, sc bench.Scenario, file *bench.SourceFile, keys map[string]string) ([]nemesis.Planned, error) {
 	if err := contradictions(fs, sc); err != nil {
 		return nil, err
 	}
