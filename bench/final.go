@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/chaos"
 	"github.com/faultline/faultline/chaos/nemesis"
@@ -85,7 +86,7 @@ func (f *finalEnv) do(ctx context.Context, client targets.Client, op *history.Ev
 
 // finalClient is the client of the final phase: the target's strongest
 // reads.
-func finalClient(t targets.Target, l LoadConfig) (targets.Client, error) {
+func finalClient(t targets.Target, l scenario.LoadConfig) (targets.Client, error) {
 	return t.Client(targets.ClientConfig{Final: true, Workload: l.Workload, WorkloadOptions: l.WorkloadOptions})
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/chaos/nemesis"
 	"github.com/faultline/faultline/targets"
 )
@@ -11,7 +12,7 @@ import (
 // Plan validates sc as Prepare does and lists the faults its schedule
 // injects while the load runs (faultline run --dry-run). Faults that pick
 // their node at run time (kill-leader) name only their kind here.
-func Plan(sc Scenario) ([]nemesis.Planned, error) {
+func Plan(sc scenario.Scenario) ([]nemesis.Planned, error) {
 	p, err := Prepare(sc)
 	if err != nil {
 		return nil, err
@@ -20,8 +21,8 @@ func Plan(sc Scenario) ([]nemesis.Planned, error) {
 }
 
 // planNemesis is the nemesis plan of sc, on target t; what it refuses is a
-// *ConfigError.
-func planNemesis(sc Scenario, t targets.Target) (*nemesis.Plan, error) {
+// *scenario.ConfigError.
+func planNemesis(sc scenario.Scenario, t targets.Target) (*nemesis.Plan, error) {
 	c := sc.Chaos
 	steps := make([]nemesis.Step, len(c.Timeline))
 	for i, s := range c.Timeline {
@@ -39,7 +40,7 @@ func planNemesis(sc Scenario, t targets.Target) (*nemesis.Plan, error) {
 func refused(err error) error {
 	var re *nemesis.RefusedError
 	if errors.As(err, &re) {
-		return &ConfigError{Err: re.Err}
+		return &scenario.ConfigError{Err: re.Err}
 	}
 	return err
 }

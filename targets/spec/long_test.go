@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/report"
 	"github.com/faultline/faultline/targets/runtime/pick"
@@ -53,8 +53,8 @@ func TestSameVerdictsAsBuiltIn(t *testing.T) {
 				}
 				sc.Name = ""
 				sc.Chaos.Nemesis = []string{c.nemesis}
-				sc.Load.Duration = bench.Duration(20 * time.Second)
-				sc.Chaos.Interval = bench.Duration(5 * time.Second)
+				sc.Load.Duration = scenario.Duration(20 * time.Second)
+				sc.Chaos.Interval = scenario.Duration(5 * time.Second)
 				sc.Cluster.Runtime = pick.Docker
 				sc.Out, sc.Seed = t.TempDir(), uint64(seed)
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

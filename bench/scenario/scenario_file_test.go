@@ -1,4 +1,4 @@
-package bench
+package scenario
 
 import (
 	"encoding/json"
@@ -8,10 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/faultline/faultline/chaos/nemesis"
-	"github.com/faultline/faultline/chaos/netfault"
-	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 func write(t *testing.T, name, body string) string {
@@ -50,14 +46,6 @@ chaos:
 	if s := sc.Chaos.Timeline[1]; time.Duration(s.For) != 2500*time.Millisecond || time.Duration(s.At) != 25*time.Second {
 		t.Errorf("step 2: %+v", s)
 	}
-	p2, err := Prepare(sc)
-	if err != nil {
-		t.Fatalf("prepare: %v", err)
-	}
-	plan := p2.nemesis.Planned()
-	if len(plan) != 3 || plan[1].Fault != "kill" || plan[2].At != 40*time.Second {
-		t.Errorf("plan %+v", plan)
-	}
 }
 
 // A past run's scenario.json runs again: its run fields are ignored.
@@ -95,64 +83,6 @@ func TestLoadFileRefuses(t *testing.T) {
 	if seeded, err := LoadFile(write(t, "s.yml", "cluster: {nodes: 4}\n"), &sc); err != nil || seeded || sc.Cluster.Nodes != 4 {
 		t.Errorf("seeded=%v %v", seeded, err)
 	}
-}
-
-// What cannot work is refused before anything is launched.
-func TestPrepareRefusesFaults(t *testing.T) {
-	cases := map[string]func(*Scenario){
-		"ring needs 4 nodes":   func(s *Scenario) { s.Chaos.Nemesis = []string{"partition-ring"} },
-		"bridge needs 3 nodes": func(s *Scenario) { s.Chaos.Nemesis = []string{"kill", "partition-bridge"}; s.Cluster.Nodes = 2 },
-		"unknown fault":        func(s *Scenario) { s.Chaos.Nemesis = []string{"meteor"} },
-		"bad firewall":         func(s *Scenario) { s.Chaos.Firewall = "iptables" },
-		"sidecar off docker":   func(s *Scenario) { s.Chaos.Firewall = nemesis.FirewallSidecar; s.Cluster.Runtime = "local" },
-		"overlapping timeline": func(s *Scenario) {
-			s.Chaos.Timeline = []TimelineStep{{At: 0, For: Duration(5 * time.Second), Fault: "kill"}, {At: Duration(time.Second), For: Duration(time.Second), Fault: "pause"}}
-			s.Chaos.Nemesis = []string{"kill", "pause"}
-		},
-		"nemesis and timeline disagree": func(s *Scenario) {
-			s.Chaos.Timeline = []TimelineStep{{At: 0, For: Duration(5 * time.Second), Fault: "kill"}}
-		},
-		"timeline after the load": func(s *Scenario) {
-			s.Chaos.Timeline = []TimelineStep{{At: Duration(45 * time.Second), For: Duration(time.Second), Fault: "kill"}}
-			s.Chaos.Nemesis = []string{"kill"}
-		},
-		"loss over 100": func(s *Scenario) { s.Chaos.LossPercent = 140 },
-		"no final time": func(s *Scenario) { s.Chaos.FinalTimeout = 0 },
-		"image target on local": func(s *Scenario) {
-			s.Cluster.Target, s.Cluster.Runtime, s.Cluster.Nodes = "postgres", pick.Local, 1
-		},
-	}
-	for name, mod := range cases {
-		sc := Default()
-		mod(&sc)
-		_, err := Prepare(sc)
-		var ce *ConfigError
-		if !errors.As(err, &ce) {
-			t.Errorf("%s: %v, want a ConfigError", name, err)
-		}
-	}
-}
-
-// delay is refused where the kernel has no netem, and only there: the
-// kernel is asked, not assumed.
-func TestPrepareDelayFollowsTheKernel(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("the host check needs root; without it the sidecar checks")
-	}
-	sc := Default()
-	sc.Chaos.Nemesis = []string{"delay"}
-	_, err := Prepare(sc)
-	host := netfault.CheckNetem()
-	switch {
-	case errors.Is(host, netfault.ErrNoNetem):
-		var ce *ConfigError
-		if !errors.As(err, &ce) || !strings.Contains(err.Error(), "netem") {
-			t.Errorf("no netem here, yet Prepare says %v", err)
-		}
-	case host == nil && err != nil:
-		t.Errorf("netem is here, yet Prepare says %v", err)
-	}
-	t.Logf("delay: %v", err)
 }
 
 // A refused file is one line that names the key and its line, with a near

@@ -1,4 +1,4 @@
-package bench
+package scenario
 
 import (
 	"fmt"
@@ -129,9 +129,9 @@ func (c *ClusterConfig) fromFile(dir string, targetGiven bool) {
 	c.Spec.Resolve(dir)
 }
 
-// checkOps refuses a workload with an operation the target's client cannot
+// CheckOps refuses a workload with an operation the target's client cannot
 // perform (a spec without a cas request).
-func checkOps(t targets.Target, c targets.Client, l LoadConfig) error {
+func CheckOps(t targets.Target, c targets.Client, l LoadConfig) error {
 	st, ok := c.(workload.Supporter)
 	if !ok {
 		st, ok = t.(workload.Supporter)
