@@ -1,3 +1,10 @@
+// Package bench runs a scenario: the run's lifecycle. Prepare resolves and
+// refuses everything that needs no launching; Execute builds and launches
+// the cluster (targets/runtime/pick), drives the load (bench/load) while
+// the nemesis plan (chaos/nemesis) injects faults, heals, runs the
+// workload's final phase and tears down, recording every operation into
+// the run directory. The scenario is bench/scenario's; checking and
+// reporting come after, in other packages.
 package bench
 
 import (

@@ -117,7 +117,7 @@ func TestLoadFileNamesKeyAndLine(t *testing.T) {
 
 // Every example scenario shipped in examples/ loads.
 func TestExamplesLoad(t *testing.T) {
-	paths, _ := filepath.Glob("../examples/*.y*ml")
+	paths, _ := filepath.Glob("../../examples/*.y*ml")
 	if len(paths) == 0 {
 		t.Fatal("no examples")
 	}
