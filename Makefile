@@ -52,7 +52,7 @@ bench-regressions: build
 # wrk if installed; prints recorded/raw and recorded/wrk.
 # FAULTLINE_BENCH_SECONDS and FAULTLINE_BENCH_ROUNDS change its length.
 bench-load:
-	$(GO) test -run '^$$' -bench '^BenchmarkLoadEngine$$' -benchtime 1x ./bench
+	$(GO) test -run '^$$' -bench '^BenchmarkLoadEngine$$' -benchtime 1x ./bench/load
 
 lint:
 	$(GO) vet ./...

@@ -3,7 +3,7 @@ package faultline
 import (
 	"time"
 
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/checkers"
 	_ "github.com/faultline/faultline/checkers/builtin" // the built-in checkers
@@ -11,9 +11,9 @@ import (
 
 // CheckNames validates the checks a scenario's history would go through and
 // names them in report order (faultline run --dry-run); an error is a
-// *bench.ConfigError.
-func CheckNames(sc bench.Scenario) ([]string, error) {
-	cs, err := checksFor(bench.RunInfo{Scenario: sc})
+// *scenario.ConfigError.
+func CheckNames(sc scenario.Scenario) ([]string, error) {
+	cs, err := checksFor(scenario.RunInfo{Scenario: sc})
 	if err != nil {
 		return nil, err
 	}
@@ -29,10 +29,10 @@ func CheckNames(sc bench.Scenario) ([]string, error) {
 // the register workloads, then the checks that explain what went wrong),
 // then availability and the scenario's thresholds (if it sets any), which
 // apply to every workload. A threshold that does not parse, or a workload
-// or checker that is not registered, is a *bench.ConfigError.
-func checksFor(info bench.RunInfo) ([]checkers.Checker, error) {
+// or checker that is not registered, is a *scenario.ConfigError.
+func checksFor(info scenario.RunInfo) ([]checkers.Checker, error) {
 	if err := info.Check.Validate(); err != nil {
-		return nil, &bench.ConfigError{Err: err}
+		return nil, &scenario.ConfigError{Err: err}
 	}
 	name := info.Load.Workload
 	if name == "" {
@@ -40,7 +40,7 @@ func checksFor(info bench.RunInfo) ([]checkers.Checker, error) {
 	}
 	w, err := workload.Lookup(name)
 	if err != nil {
-		return nil, &bench.ConfigError{Err: err}
+		return nil, &scenario.ConfigError{Err: err}
 	}
 	cfg := checkers.Config{Budget: time.Duration(info.Check.Timeout), Options: map[string]string{}}
 	for k, v := range info.Check.Options {
@@ -56,16 +56,16 @@ func checksFor(info bench.RunInfo) ([]checkers.Checker, error) {
 	for _, n := range append(w.Checkers(info.Load.WorkloadConfig(info.Seed)), "availability") {
 		c, err := checkers.Lookup(n, cfg)
 		if err != nil {
-			return nil, &bench.ConfigError{Err: err}
+			return nil, &scenario.ConfigError{Err: err}
 		}
 		list = append(list, c)
 	}
 	if len(info.Check.Thresholds) > 0 {
 		th := &checkers.Thresholds{}
 		for _, s := range info.Check.Thresholds {
-			t, err := bench.ParseThreshold(s)
+			t, err := scenario.ParseThreshold(s)
 			if err != nil {
-				return nil, &bench.ConfigError{Err: err}
+				return nil, &scenario.ConfigError{Err: err}
 			}
 			th.List = append(th.List, checkers.Threshold{Text: t.Text, Metric: t.Metric, Op: t.Op, Value: t.Value, Scope: t.Scope})
 		}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/load"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/report"
@@ -44,7 +46,7 @@ type Option func(*config)
 
 type config struct {
 	log   func(format string, args ...any)
-	check func(*bench.CheckConfig)
+	check func(*scenario.CheckConfig)
 	bench []bench.Option
 }
 
@@ -53,13 +55,13 @@ func WithLog(f func(format string, args ...any)) Option { return func(c *config)
 
 // WithCheckConfig lets Check change the stored run's check settings
 // (time budget, memory, thresholds) before checking it again.
-func WithCheckConfig(f func(*bench.CheckConfig)) Option {
+func WithCheckConfig(f func(*scenario.CheckConfig)) Option {
 	return func(c *config) { c.check = f }
 }
 
 // WithProgress receives a snapshot of the load every period while it runs
 // (bench.WithProgress), for a progress display.
-func WithProgress(every time.Duration, f func(bench.Progress)) Option {
+func WithProgress(every time.Duration, f func(load.Progress)) Option {
 	return func(c *config) { c.bench = append(c.bench, bench.WithProgress(every, f)) }
 }
 
@@ -78,22 +80,22 @@ func newConfig(opts []Option) config {
 	return c
 }
 
-// RunContext runs the scenario, then checks and reports it. A *bench.ConfigError
+// RunContext runs the scenario, then checks and reports it. A *scenario.ConfigError
 // means nothing was launched. Any other error comes with an Outcome when a
 // history was recorded: what was recorded is still checked.
-func RunContext(ctx context.Context, sc bench.Scenario, opts ...Option) (*Outcome, error) {
+func RunContext(ctx context.Context, sc scenario.Scenario, opts ...Option) (*Outcome, error) {
 	cfg := newConfig(opts)
 	// The checks are built before anything is launched, so that a checker
 	// option it refuses (an unknown consistency model) is exit 3, not a
 	// finding after the run.
-	if _, err := checksFor(bench.RunInfo{Scenario: sc}); err != nil {
+	if _, err := checksFor(scenario.RunInfo{Scenario: sc}); err != nil {
 		return nil, err
 	}
 	run, err := bench.Execute(ctx, sc, append([]bench.Option{bench.WithLog(cfg.log)}, cfg.bench...)...)
 	if run == nil {
 		return nil, err
 	}
-	if _, serr := os.Stat(filepath.Join(run.Dir, bench.HistoryFile)); serr != nil {
+	if _, serr := os.Stat(filepath.Join(run.Dir, scenario.HistoryFile)); serr != nil {
 		return &Outcome{Dir: run.Dir, Err: err}, err
 	}
 	cfg.log("checking the history")
@@ -108,7 +110,7 @@ func RunContext(ctx context.Context, sc bench.Scenario, opts ...Option) (*Outcom
 // run that crashed) and rewrites its summary and plots.
 func Check(ctx context.Context, dir string, opts ...Option) (*Outcome, error) {
 	cfg := newConfig(opts)
-	info, err := bench.ReadInfo(dir)
+	info, err := scenario.ReadInfo(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -118,8 +120,8 @@ func Check(ctx context.Context, dir string, opts ...Option) (*Outcome, error) {
 	return check(ctx, dir, info, nil, cfg)
 }
 
-func check(ctx context.Context, dir string, info bench.RunInfo, runErr error, cfg config) (*Outcome, error) {
-	events, torn, err := history.ReadFile(filepath.Join(dir, bench.HistoryFile))
+func check(ctx context.Context, dir string, info scenario.RunInfo, runErr error, cfg config) (*Outcome, error) {
+	events, torn, err := history.ReadFile(filepath.Join(dir, scenario.HistoryFile))
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +157,7 @@ func check(ctx context.Context, dir string, info bench.RunInfo, runErr error, cf
 // cut short by the infrastructure is exit 4, and an interrupted run is
 // unknown, never a pass.
 func ExitCode(o *Outcome, err error) int {
-	var ce *bench.ConfigError
+	var ce *scenario.ConfigError
 	if errors.As(err, &ce) {
 		return ExitUsage
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/report"
 )
@@ -27,7 +27,7 @@ func TestExitCodes(t *testing.T) {
 		{"valid", &Outcome{Summary: sum(checkers.Valid, false)}, nil, ExitPass},
 		{"invalid", &Outcome{Summary: sum(checkers.Invalid, false)}, nil, ExitFail},
 		{"unknown", &Outcome{Summary: sum(checkers.Unknown, false)}, nil, ExitUnknown},
-		{"bad config", nil, &bench.ConfigError{Err: errors.New("--rate -5")}, ExitUsage},
+		{"bad config", nil, &scenario.ConfigError{Err: errors.New("--rate -5")}, ExitUsage},
 		{"no docker", nil, infra, ExitInfra},
 		{"ctrl-c during launch", nil, fmt.Errorf("launch: %w", context.Canceled), ExitUnknown},
 		{"interrupted, valid so far", &Outcome{Summary: sum(checkers.Valid, true), Err: context.Canceled}, context.Canceled, ExitUnknown},

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/report"
@@ -46,9 +46,9 @@ func TestEtcdUnderPartition(t *testing.T) {
 // of load with the leader partitioned away for a window, checked for
 // linearizability and reported.
 func etcdPartitionEndToEnd(t *testing.T) *faultline.Outcome {
-	sc := bench.Default()
-	sc.Load.Duration = bench.Duration(10 * time.Second)
-	sc.Chaos.Interval = bench.Duration(3 * time.Second)
+	sc := scenario.Default()
+	sc.Load.Duration = scenario.Duration(10 * time.Second)
+	sc.Chaos.Interval = scenario.Duration(3 * time.Second)
 	sc.Out = t.TempDir()
 	sc.Seed = 1
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -59,7 +59,7 @@ func etcdPartitionEndToEnd(t *testing.T) *faultline.Outcome {
 	if faultline.ExitCode(out, nil) != faultline.ExitPass {
 		t.Fatalf("exit code %d for a valid run", faultline.ExitCode(out, nil))
 	}
-	events, torn, err := history.ReadFile(filepath.Join(out.Dir, bench.HistoryFile))
+	events, torn, err := history.ReadFile(filepath.Join(out.Dir, scenario.HistoryFile))
 	if err != nil || torn {
 		t.Fatalf("history: torn=%v err=%v", torn, err)
 	}
@@ -98,9 +98,9 @@ func etcdPartitionEndToEnd(t *testing.T) *faultline.Outcome {
 // scenario with them must be allowed to come back invalid. It must never
 // come back unknown.
 func serializableReadsCanFail(t *testing.T) *faultline.Outcome {
-	sc := bench.Default()
-	sc.Load.Duration = bench.Duration(10 * time.Second)
-	sc.Chaos.Interval = bench.Duration(3 * time.Second)
+	sc := scenario.Default()
+	sc.Load.Duration = scenario.Duration(10 * time.Second)
+	sc.Chaos.Interval = scenario.Duration(3 * time.Second)
 	sc.Load.ReadMode = "serializable"
 	sc.Out = t.TempDir()
 	sc.Seed = 1

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/report"
 	"gonum.org/v1/plot"
 
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/internal/safefile"
 )
 
@@ -55,7 +55,7 @@ func writeReport(dir string, sum report.Summary, in *checkers.Input) error {
 		refs = append(refs, report.PlotRef{Title: p.title, PNG: p.name + ".png", SVG: p.name + ".svg"})
 	}
 	errs = append(errs, report.WriteSummary(dir, sum), report.WriteJUnit(dir, sum))
-	scenario, _ := safefile.ReadFile(filepath.Join(dir, bench.ScenarioFile), 16<<20)
+	scenario, _ := safefile.ReadFile(filepath.Join(dir, scenario.ScenarioFile), 16<<20)
 	title := sum.Name
 	if title == "" {
 		title = what

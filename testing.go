@@ -3,7 +3,7 @@ package faultline
 import (
 	"context"
 
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/report"
 )
@@ -20,18 +20,18 @@ type TB interface {
 // verdict is valid, so teams can put Faultline in their own suites:
 //
 //	func TestMyClusterUnderPartition(t *testing.T) {
-//		sc := bench.Default()
-//		sc.Load.Duration = bench.Duration(20 * time.Second)
+//		sc := scenario.Default()
+//		sc.Load.Duration = scenario.Duration(20 * time.Second)
 //		faultline.Run(t, sc)
 //	}
-func Run(t TB, sc bench.Scenario, opts ...Option) *Outcome {
+func Run(t TB, sc scenario.Scenario, opts ...Option) *Outcome {
 	t.Helper()
 	return RunExpect(t, sc, checkers.Valid, opts...)
 }
 
 // RunExpect is Run for a scenario expected to end with another verdict, e.g.
 // a known-broken system that must be caught (checkers.Invalid).
-func RunExpect(t TB, sc bench.Scenario, want checkers.Verdict, opts ...Option) *Outcome {
+func RunExpect(t TB, sc scenario.Scenario, want checkers.Verdict, opts ...Option) *Outcome {
 	t.Helper()
 	opts = append([]Option{WithLog(t.Logf)}, opts...)
 	out, err := RunContext(t.Context(), sc, opts...)

@@ -5,8 +5,9 @@ import (
 	"time"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // Transactions end to end on raftkv (local runtime, loopback): list-append
@@ -26,15 +27,15 @@ func TestTransactionsOnRaftkv(t *testing.T) {
 		{"list-append", "non-atomic-txn", checkers.Invalid},
 	} {
 		t.Run(c.workload+"-"+c.bug, func(t *testing.T) {
-			sc := bench.Default()
-			sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Netns = "raftkv", bench.RuntimeLocal, bench.NetnsOff
+			sc := scenario.Default()
+			sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Netns = "raftkv", pick.Local, pick.NetnsOff
 			if c.bug != "" {
 				sc.Cluster.Options = map[string]string{"bug": c.bug}
 			}
 			sc.Load.Workload = c.workload
 			sc.Load.Keys = 4
 			sc.Load.OpsPerKey = 30
-			sc.Load.Duration = bench.Duration(4 * time.Second)
+			sc.Load.Duration = scenario.Duration(4 * time.Second)
 			sc.Load.Rate = "150"
 			sc.Chaos.Nemesis = []string{"none"}
 			sc.Check.Consistency = "strict-serializable"

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
@@ -39,8 +40,8 @@ chaos:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sc := bench.Default()
-	seeded, err := bench.LoadFile(file, &sc)
+	sc := scenario.Default()
+	seeded, err := scenario.LoadFile(file, &sc)
 	if err != nil || !seeded || sc.Seed != 5 {
 		t.Fatalf("load: %v seeded=%v seed=%d", err, seeded, sc.Seed)
 	}
@@ -54,7 +55,7 @@ chaos:
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	events, torn, err := history.ReadFile(filepath.Join(run.Dir, bench.HistoryFile))
+	events, torn, err := history.ReadFile(filepath.Join(run.Dir, scenario.HistoryFile))
 	if err != nil || torn {
 		t.Fatalf("history: torn=%v %v", torn, err)
 	}

@@ -7,8 +7,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/chaos"
+	"github.com/faultline/faultline/chaos/nemesis"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/httpx"
@@ -84,7 +86,7 @@ func (f *finalEnv) do(ctx context.Context, client targets.Client, op *history.Ev
 
 // finalClient is the client of the final phase: the target's strongest
 // reads.
-func finalClient(t targets.Target, l LoadConfig) (targets.Client, error) {
+func finalClient(t targets.Target, l scenario.LoadConfig) (targets.Client, error) {
 	return t.Client(targets.ClientConfig{Final: true, Workload: l.Workload, WorkloadOptions: l.WorkloadOptions})
 }
 
@@ -108,14 +110,14 @@ func quietPeriod(ctx context.Context, d time.Duration) bool {
 func (r *Run) finish(ctx context.Context, p *prepared, cfg runConfig, cluster runtime.Cluster, env *chaos.Env,
 	rec *history.Writer, ids *idTracker) error {
 	sc := p.sc
-	if err := healAndVerify(ctx, env, cfg.log); err != nil {
+	if err := nemesis.HealAndVerify(ctx, env, cfg.log); err != nil {
 		return err
 	}
 	fin, ok := p.workload.(workload.Finisher)
 	if !sc.Chaos.FinalReads || !ok {
 		return nil
 	}
-	if len(p.nemesis.faults) > 0 {
+	if len(p.nemesis.Faults()) > 0 {
 		cfg.log("quiet period: %v", sc.Chaos.Quiet)
 		if !quietPeriod(ctx, time.Duration(sc.Chaos.Quiet)) {
 			return nil

@@ -6,8 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/chaos/netfault"
 	"github.com/faultline/faultline/targets/runtime"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // The faults of issue 17 are refused at plan time, in one line, where the
@@ -18,12 +20,12 @@ func TestPrepareRefusesWhatTheMachineCannot(t *testing.T) {
 	}
 	refused := func(t *testing.T, err error, word string) {
 		t.Helper()
-		var ce *ConfigError
+		var ce *scenario.ConfigError
 		if !errors.As(err, &ce) || !strings.Contains(err.Error(), word) || strings.Contains(err.Error(), "\n") {
-			t.Errorf("%v, want a one-line ConfigError about %s", err, word)
+			t.Errorf("%v, want a one-line scenario.ConfigError about %s", err, word)
 		}
 	}
-	sc := Default()
+	sc := scenario.Default()
 	sc.Chaos.Nemesis = []string{"slow-io:bps=1MB"}
 	_, err := Prepare(sc)
 	if runtime.CgroupV2() {
@@ -35,9 +37,9 @@ func TestPrepareRefusesWhatTheMachineCannot(t *testing.T) {
 	}
 	t.Logf("slow-io: %v", err)
 
-	sc = Default()
+	sc = scenario.Default()
 	sc.Chaos.Nemesis = []string{"packet:delay=10ms"}
-	sc.Cluster.Runtime = RuntimeDocker
+	sc.Cluster.Runtime = pick.Docker
 	_, err = Prepare(sc)
 	if host := netfault.CheckQueue(); host == nil && err != nil {
 		t.Errorf("the kernel can queue packets, yet Prepare says %v", err)
@@ -45,7 +47,7 @@ func TestPrepareRefusesWhatTheMachineCannot(t *testing.T) {
 		refused(t, err, "queue")
 	}
 
-	sc = Default()
+	sc = scenario.Default()
 	sc.Cluster.Nodes = 3
 	sc.Chaos.Nemesis = []string{"packet:links=n1->n5"}
 	_, err = Prepare(sc)

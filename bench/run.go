@@ -1,3 +1,10 @@
+// Package bench runs a scenario: the run's lifecycle. Prepare resolves and
+// refuses everything that needs no launching; Execute builds and launches
+// the cluster (targets/runtime/pick), drives the load (bench/load) while
+// the nemesis plan (chaos/nemesis) injects faults, heals, runs the
+// workload's final phase and tears down, recording every operation into
+// the run directory. The scenario is bench/scenario's; checking and
+// reporting come after, in other packages.
 package bench
 
 import (
@@ -17,40 +24,21 @@ import (
 
 	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/chaos"
+	"github.com/faultline/faultline/chaos/nemesis"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/image"
 	"github.com/faultline/faultline/targets/runtime"
+	"github.com/faultline/faultline/targets/runtime/pick"
 
+	"github.com/faultline/faultline/bench/load"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/internal/safefile"
 )
 
-// Files of a run directory.
-const (
-	ScenarioFile = "scenario.json"
-	HistoryFile  = "history.jsonl"
-	ResultsFile  = "results.bin" // vegeta's gob encoding: `vegeta report results.bin`
-	LogsDir      = "logs"
-	DataDir      = "data" // node data directories, kept when a run fails
-)
-
-// RunInfo is scenario.json: the resolved scenario and what it ran on.
-type RunInfo struct {
-	Scenario
-	RunID         string    `json:"run_id"`
-	Started       time.Time `json:"started"`
-	TargetVersion string    `json:"target_version,omitempty"`
-	GoVersion     string    `json:"go_version"`
-	Interrupted   bool      `json:"interrupted,omitempty"`
-	LoadStats     LoadStats `json:"load_stats"`
-	// FinalReads counts what the workload's final phase did after healing
-	// (bench/final.go).
-	FinalReads *workload.FinalStats `json:"final_reads,omitempty"`
-}
-
 // Run is a finished (or interrupted) run.
 type Run struct {
-	Info RunInfo
+	Info scenario.RunInfo
 	Dir  string
 }
 
@@ -61,7 +49,7 @@ type runConfig struct {
 	log   func(format string, args ...any)
 	runID string
 	// progress receives snapshots of the load (WithProgress).
-	progress      func(Progress)
+	progress      func(load.Progress)
 	progressEvery time.Duration
 }
 
@@ -73,18 +61,18 @@ func WithRunID(id string) Option { return func(c *runConfig) { c.runID = id } }
 
 // prepared is a scenario whose every part was resolved without launching.
 type prepared struct {
-	sc       Scenario
+	sc       scenario.Scenario
 	target   targets.Target
 	client   targets.Client
 	workload workload.Workload
-	// nemesis is the faults and their schedule (bench/nemesis.go).
-	nemesis *nemesisPlan
+	// nemesis is the faults and their schedule (chaos/nemesis).
+	nemesis *nemesis.Plan
 	pacer   vegeta.Pacer
 }
 
 // Prepare validates sc completely without launching anything; every error is
-// a *ConfigError.
-func Prepare(sc Scenario) (*prepared, error) {
+// a *scenario.ConfigError.
+func Prepare(sc scenario.Scenario) (*prepared, error) {
 	if err := sc.Validate(); err != nil {
 		return nil, err
 	}
@@ -94,23 +82,23 @@ func Prepare(sc Scenario) (*prepared, error) {
 	}
 	cl, err := t.Client(targets.ClientConfig{ReadMode: sc.Load.ReadMode, Workload: sc.Load.Workload, WorkloadOptions: sc.Load.WorkloadOptions})
 	if err != nil {
-		return nil, &ConfigError{Err: err}
+		return nil, &scenario.ConfigError{Err: err}
 	}
 	wl, err := workload.Lookup(sc.Load.Workload)
 	if err != nil {
-		return nil, &ConfigError{Err: err}
+		return nil, &scenario.ConfigError{Err: err}
 	}
-	if err := checkOps(t, cl, sc.Load); err != nil {
-		return nil, &ConfigError{Err: err}
+	if err := scenario.CheckOps(t, cl, sc.Load); err != nil {
+		return nil, &scenario.ConfigError{Err: err}
 	}
-	if err := checkRuntime(sc.Cluster); err != nil {
-		return nil, &ConfigError{Err: err}
+	if err := pick.Check(sc.Cluster.RuntimeConfig()); err != nil {
+		return nil, &scenario.ConfigError{Err: err}
 	}
-	np, err := planNemesis(sc)
+	np, err := planNemesis(sc, t)
 	if err != nil {
 		return nil, err
 	}
-	pacer, _ := ParseRate(sc.Load.Rate, time.Duration(sc.Load.Duration))
+	pacer, _ := load.ParseRate(sc.Load.Rate, time.Duration(sc.Load.Duration))
 	return &prepared{sc: sc, target: t, client: cl, workload: wl, nemesis: np, pacer: pacer}, nil
 }
 
@@ -119,7 +107,7 @@ func Prepare(sc Scenario) (*prepared, error) {
 // results.bin and node logs. When an error happens after the history was
 // opened, the Run is returned with the error so what was recorded can still
 // be checked.
-func Execute(ctx context.Context, sc Scenario, opts ...Option) (*Run, error) {
+func Execute(ctx context.Context, sc scenario.Scenario, opts ...Option) (*Run, error) {
 	cfg := runConfig{log: func(string, ...any) {}}
 	for _, o := range opts {
 		o(&cfg)
@@ -131,10 +119,10 @@ func Execute(ctx context.Context, sc Scenario, opts ...Option) (*Run, error) {
 	if cfg.runID == "" {
 		cfg.runID = runtime.NewRunID()
 	} else if err := runtime.ValidateRunID(cfg.runID); err != nil {
-		return nil, &ConfigError{Err: err}
+		return nil, &scenario.ConfigError{Err: err}
 	}
 	now := time.Now()
-	name := fmt.Sprintf("%s-%s-%s-%s", now.Format("20060102-150405"), sc.Cluster.Target, sanitize(nemesisLabel(sc.Chaos.Nemesis)), cfg.runID)
+	name := fmt.Sprintf("%s-%s-%s-%s", now.Format("20060102-150405"), sc.Cluster.Target, sanitize(nemesisLabel(sc.Chaos)), cfg.runID)
 	if sc.Name != "" {
 		name = fmt.Sprintf("%s-%s-%s", now.Format("20060102-150405"), sanitize(sc.Name), cfg.runID)
 	}
@@ -142,7 +130,7 @@ func Execute(ctx context.Context, sc Scenario, opts ...Option) (*Run, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
-	run := &Run{Dir: dir, Info: RunInfo{Scenario: sc, RunID: cfg.runID, Started: now, GoVersion: goruntime.Version()}}
+	run := &Run{Dir: dir, Info: scenario.RunInfo{Scenario: sc, RunID: cfg.runID, Started: now, GoVersion: goruntime.Version()}}
 	if sc.Cluster.Version == "" {
 		run.Info.Cluster.Version = p.target.DefaultVersion()
 	}
@@ -165,17 +153,17 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	// A client holding connections (a driver's pools) closes them when the
 	// run ends.
 	defer closeClient(p.client)
-	rt, err := newRuntime(ctx, sc.Cluster, cfg.log)
+	rt, err := pick.New(ctx, sc.Cluster.RuntimeConfig(), cfg.log)
 	if err != nil {
 		return err
 	}
-	r.Info.Cluster.Runtime, r.Info.Cluster.Netns = rt.Name(), resolvedNetns(rt)
+	r.Info.Cluster.Runtime, r.Info.Cluster.Netns = rt.Name(), pick.Netns(rt)
 	cfg.log("preparing %s %s", sc.Cluster.Target, r.Info.Cluster.Version)
 	art, err := p.target.Prepare(ctx, r.Info.Cluster.Version, targets.PrepareOptions{Log: cfg.log})
 	if errors.Is(err, image.ErrNoEngine) {
 		// A target built as an image cannot run here at all: nothing was
 		// launched, so it is the scenario's problem (exit 3).
-		return &ConfigError{Err: fmt.Errorf("--target %s needs a Docker engine to build its image: %w", sc.Cluster.Target, err)}
+		return &scenario.ConfigError{Err: fmt.Errorf("--target %s needs a Docker engine to build its image: %w", sc.Cluster.Target, err)}
 	}
 	if err != nil {
 		return fmt.Errorf("prepare %s: %w", sc.Cluster.Target, err)
@@ -184,15 +172,15 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	if err := r.writeInfo(); err != nil {
 		return err
 	}
-	sidecarImage, err := p.nemesis.prepareSidecar(ctx, rt, r.Info.RunID, cfg.log)
+	sidecarImage, err := p.nemesis.PrepareSidecar(ctx, rt, r.Info.RunID, cfg.log)
 	if err != nil {
-		return err
+		return refused(err)
 	}
 	cfg.log("launching %d %s %s nodes on %s (run %s)", sc.Cluster.Nodes, sc.Cluster.Target, art.Version, rt.Name(), r.Info.RunID)
 	cluster, err := rt.Launch(ctx, runtime.ClusterSpec{
 		RunID: r.Info.RunID, Target: p.target, Artifact: art, Nodes: sc.Cluster.Nodes,
-		LogDir: filepath.Join(r.Dir, LogsDir), DataDir: filepath.Join(r.Dir, DataDir),
-		HealthTimeout: time.Duration(sc.Cluster.HealthTimeout), Log: cfg.log, LazyFS: p.nemesis.lazyFS,
+		LogDir: filepath.Join(r.Dir, scenario.LogsDir), DataDir: filepath.Join(r.Dir, scenario.DataDir),
+		HealthTimeout: time.Duration(sc.Cluster.HealthTimeout), Log: cfg.log, LazyFS: p.nemesis.LazyFS(),
 	})
 	if err != nil {
 		return fmt.Errorf("launch cluster: %w", err)
@@ -201,11 +189,11 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 		cctx := context.WithoutCancel(ctx)
 		switch {
 		case err != nil && !errors.Is(err, context.Canceled):
-			cfg.log("the run failed: saving node data into %s", filepath.Join(r.Dir, DataDir))
-			err = errors.Join(err, cluster.SaveData(cctx, filepath.Join(r.Dir, DataDir)))
+			cfg.log("the run failed: saving node data into %s", filepath.Join(r.Dir, scenario.DataDir))
+			err = errors.Join(err, cluster.SaveData(cctx, filepath.Join(r.Dir, scenario.DataDir)))
 		case err == nil && sc.Cluster.KeepData:
-			cfg.log("saving node data into %s (keep_data)", filepath.Join(r.Dir, DataDir))
-			err = cluster.SaveData(cctx, filepath.Join(r.Dir, DataDir))
+			cfg.log("saving node data into %s (keep_data)", filepath.Join(r.Dir, scenario.DataDir))
+			err = cluster.SaveData(cctx, filepath.Join(r.Dir, scenario.DataDir))
 		}
 		cfg.log("tearing down the cluster")
 		err = errors.Join(err, cluster.Close(cctx))
@@ -213,12 +201,12 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 
 	// The firewall is ready before the history's clock starts, so that
 	// the schedule's offsets are offsets from the start of the load.
-	env, err := newChaosEnv(ctx, p.nemesis, p.target, cluster, rt, r.Info.RunID, sidecarImage, cfg.log)
+	env, err := p.nemesis.NewEnv(ctx, p.target, cluster, rt, r.Info.RunID, sidecarImage, cfg.log)
 	if env != nil && env.Firewall != nil {
 		defer func() { err = errors.Join(err, env.Firewall.Close(context.WithoutCancel(ctx))) }()
 	}
 	if err != nil {
-		return err
+		return refused(err)
 	}
 	// Heal on every way out, including a panic in the load or Ctrl-C.
 	defer func() { err = errors.Join(err, chaos.HealAll(context.WithoutCancel(ctx), env)) }()
@@ -235,12 +223,12 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 			return fmt.Errorf("client setup: %w", err)
 		}
 	}
-	rec, err := history.Create(filepath.Join(r.Dir, HistoryFile))
+	rec, err := history.Create(filepath.Join(r.Dir, scenario.HistoryFile))
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, rec.Close()) }()
-	resf, err := safefile.Create(r.Dir, ResultsFile, 0o644)
+	resf, err := safefile.Create(r.Dir, scenario.ResultsFile, 0o644)
 	if err != nil {
 		return fmt.Errorf("create results file: %w", err)
 	}
@@ -252,33 +240,33 @@ func (r *Run) execute(ctx context.Context, p *prepared, cfg runConfig) (err erro
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	var nemRec chaos.Recorder = rec
-	var live *LiveCounts
-	var faults *faultWatch
+	var live *load.LiveCounts
+	var faults *load.FaultWatch
 	if cfg.progress != nil {
-		live, faults = &LiveCounts{}, &faultWatch{Recorder: rec}
+		live, faults = &load.LiveCounts{}, &load.FaultWatch{Recorder: rec}
 		nemRec = faults
 	}
-	stopNemesis := startNemesis(ctx, p.nemesis, env, nemRec, stopLoad)
+	stopNemesis := p.nemesis.Start(ctx, env, nemRec, stopLoad)
 
-	cfg.log("load: %s at rate %s for %v against %d nodes, nemesis: %s", sc.Load.Workload, sc.Load.Rate, sc.Load.Duration, sc.Cluster.Nodes, nemesisLabel(sc.Chaos.Nemesis))
+	cfg.log("load: %s at rate %s for %v against %d nodes, nemesis: %s", sc.Load.Workload, sc.Load.Rate, sc.Load.Duration, sc.Cluster.Nodes, nemesisLabel(sc.Chaos))
 	gen, err := p.workload.New(sc.Load.WorkloadConfig(sc.Seed)) // validated by Prepare
 	if err != nil {
 		return err
 	}
 	ids := &idTracker{Generator: gen}
-	load := &Load{
-		Client: p.client, Nodes: LoadNodes(cluster.Nodes()), Workload: ids,
+	ld := &load.Load{
+		Client: p.client, Nodes: load.Nodes(cluster.Nodes()), Workload: ids,
 		Rec: rec, Pacer: p.pacer, Duration: time.Duration(sc.Load.Duration),
 		MaxInFlight: sc.Load.MaxInFlight, DropAfter: time.Duration(sc.Load.DropAfter),
 		Timeout: time.Duration(sc.Load.Timeout),
-		Results: NewResultsEncoder(resw),
+		Results: load.NewResultsEncoder(resw),
 		Live:    live,
 	}
 	stopProgress := func() {}
 	if cfg.progress != nil {
-		stopProgress = watchProgress(cfg.progressEvery, cfg.progress, load.Duration, rec.Now, live, faults)
+		stopProgress = load.WatchProgress(cfg.progressEvery, cfg.progress, ld.Duration, rec.Now, live, faults)
 	}
-	stats, lerr := load.Run(loadCtx)
+	stats, lerr := ld.Run(loadCtx)
 	nemErr := stopNemesis()
 	stopProgress()
 	r.Info.LoadStats = stats
@@ -294,23 +282,10 @@ func (r *Run) writeInfo() error {
 	if err != nil {
 		return err
 	}
-	if err := safefile.WriteFile(r.Dir, ScenarioFile, append(b, '\n'), 0o644); err != nil {
+	if err := safefile.WriteFile(r.Dir, scenario.ScenarioFile, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write scenario.json: %w", err)
 	}
 	return nil
-}
-
-// ReadInfo reads a run directory's scenario.json.
-func ReadInfo(dir string) (RunInfo, error) {
-	var info RunInfo
-	b, err := safefile.ReadFile(filepath.Join(dir, ScenarioFile), 16<<20)
-	if err != nil {
-		return info, fmt.Errorf("read run: %w", err)
-	}
-	if err := json.Unmarshal(b, &info); err != nil {
-		return info, fmt.Errorf("read %s: %w", filepath.Join(dir, ScenarioFile), err)
-	}
-	return info, nil
 }
 
 // closeClient closes c when it holds resources (an io.Closer).
@@ -320,8 +295,8 @@ func closeClient(c targets.Client) {
 	}
 }
 
-func nemesisLabel(ns []string) string {
-	if f := faultNames(ns); len(f) > 0 {
+func nemesisLabel(c scenario.ChaosConfig) string {
+	if f := c.Faults(); len(f) > 0 {
 		return strings.Join(f, "+")
 	}
 	return "none"

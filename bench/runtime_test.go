@@ -10,17 +10,18 @@ import (
 	"time"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/report"
 	"github.com/faultline/faultline/targets/runtime"
 	"github.com/faultline/faultline/targets/runtime/local"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 func TestNodeCounts(t *testing.T) {
 	for n, ok := range map[int]bool{-1: false, 0: false, 1: true, 2: false, 3: true, 4: false, 5: true, 6: false, 7: true, 8: false, 9: false} {
-		c := bench.DefaultCluster()
+		c := scenario.DefaultCluster()
 		c.Nodes = n
 		if err := c.Validate(); (err == nil) != ok {
 			t.Errorf("--nodes %d: %v, want ok=%v", n, err, ok)
@@ -30,13 +31,13 @@ func TestNodeCounts(t *testing.T) {
 
 // shortScenario is a few seconds of load on a 3-node etcd, with the leader
 // partitioned away for a second when nemesis is set.
-func shortScenario(t *testing.T, rt, netns, nemesis string) bench.Scenario {
-	sc := bench.Default()
+func shortScenario(t *testing.T, rt, netns, nemesis string) scenario.Scenario {
+	sc := scenario.Default()
 	sc.Cluster.Runtime, sc.Cluster.Netns = rt, netns
-	sc.Load.Duration = bench.Duration(4 * time.Second)
+	sc.Load.Duration = scenario.Duration(4 * time.Second)
 	sc.Load.Rate = "100"
 	sc.Chaos.Nemesis = []string{nemesis}
-	sc.Chaos.Interval = bench.Duration(time.Second)
+	sc.Chaos.Interval = scenario.Duration(time.Second)
 	sc.Out = t.TempDir()
 	sc.Seed = 7
 	return sc
@@ -50,16 +51,16 @@ func TestSameScenarioOnEveryRuntime(t *testing.T) {
 	cases := []struct {
 		name, runtime, netns, nemesis string
 	}{
-		{"docker", bench.RuntimeDocker, "", "partition"},
-		{"local-netns", bench.RuntimeLocal, bench.NetnsOn, "partition"},
-		{"local-loopback", bench.RuntimeLocal, bench.NetnsOff, "none"},
+		{"docker", pick.Docker, "", "partition"},
+		{"local-netns", pick.Local, pick.NetnsOn, "partition"},
+		{"local-loopback", pick.Local, pick.NetnsOff, "none"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.netns == bench.NetnsOn && !local.CanUseNamespaces() {
+			if tc.netns == pick.NetnsOn && !local.CanUseNamespaces() {
 				t.Skip("network namespaces need root")
 			}
-			if tc.runtime == bench.RuntimeDocker && exec.Command("docker", "info").Run() != nil {
+			if tc.runtime == pick.Docker && exec.Command("docker", "info").Run() != nil {
 				t.Skip("no Docker engine")
 			}
 			sc := shortScenario(t, tc.runtime, tc.netns, tc.nemesis)
@@ -76,14 +77,14 @@ func TestSameScenarioOnEveryRuntime(t *testing.T) {
 			if out.Summary.Verdict != checkers.Valid {
 				t.Fatalf("verdict %s: %+v", out.Summary.Verdict, out.Summary.Checks)
 			}
-			info, err := bench.ReadInfo(out.Dir)
+			info, err := scenario.ReadInfo(out.Dir)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if info.Cluster.Runtime != tc.runtime || info.Cluster.Netns != tc.netns {
 				t.Errorf("scenario.json says runtime %q netns %q, want %q %q", info.Cluster.Runtime, info.Cluster.Netns, tc.runtime, tc.netns)
 			}
-			events, _, err := history.ReadFile(filepath.Join(out.Dir, bench.HistoryFile))
+			events, _, err := history.ReadFile(filepath.Join(out.Dir, scenario.HistoryFile))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,13 +98,13 @@ func TestSameScenarioOnEveryRuntime(t *testing.T) {
 				}
 			}
 			for _, n := range []string{"n1", "n2", "n3"} {
-				if st, err := os.Stat(filepath.Join(out.Dir, bench.LogsDir, n+".log")); err != nil || st.Size() == 0 {
+				if st, err := os.Stat(filepath.Join(out.Dir, scenario.LogsDir, n+".log")); err != nil || st.Size() == 0 {
 					t.Errorf("log of %s missing: %v", n, err)
 				}
 			}
 			if sc.Cluster.KeepData {
 				for _, n := range []string{"n1", "n2", "n3"} {
-					if files := countFiles(t, filepath.Join(out.Dir, bench.DataDir, n)); files == 0 {
+					if files := countFiles(t, filepath.Join(out.Dir, scenario.DataDir, n)); files == 0 {
 						t.Errorf("keep_data: no data of %s saved", n)
 					}
 				}
@@ -128,16 +129,16 @@ func countFiles(t *testing.T, dir string) int {
 
 // --version builds (or takes from the cache) another etcd and records it.
 func TestVersionIsBuiltAndRecorded(t *testing.T) {
-	sc := shortScenario(t, bench.RuntimeLocal, bench.NetnsOff, "none")
+	sc := shortScenario(t, pick.Local, pick.NetnsOff, "none")
 	sc.Cluster.Version = "v3.5.17"
-	sc.Load.Duration = bench.Duration(2 * time.Second)
+	sc.Load.Duration = scenario.Duration(2 * time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	out, err := faultline.RunContext(ctx, sc, faultline.WithLog(t.Logf))
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	info, err := bench.ReadInfo(out.Dir)
+	info, err := scenario.ReadInfo(out.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestVersionIsBuiltAndRecorded(t *testing.T) {
 	if out.Summary.Verdict != checkers.Valid {
 		t.Errorf("verdict %s", out.Summary.Verdict)
 	}
-	log, _ := os.ReadFile(filepath.Join(out.Dir, bench.LogsDir, "n1.log"))
+	log, _ := os.ReadFile(filepath.Join(out.Dir, scenario.LogsDir, "n1.log"))
 	if !strings.Contains(string(log), "3.5.17") {
 		t.Errorf("n1's log does not name etcd 3.5.17")
 	}

@@ -20,7 +20,7 @@ const (
 
 // Threshold is one condition on the run, e.g. `p99 < 200ms outside faults`
 // or `availability > 0.99 outside faults`. The scenario's text is parsed
-// and validated before launch (bench.ParseThreshold).
+// and validated before launch (scenario.ParseThreshold).
 type Threshold struct {
 	Text string
 	// Metric is a latency percentile of ok operations (p50, p90, p95, p99,

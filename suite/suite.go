@@ -39,6 +39,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 )
 
@@ -64,7 +65,7 @@ type Entry struct {
 	Expect Expectation
 	// Note says why the expectation is what it is (shown in the index).
 	Note     string
-	Scenario bench.Scenario
+	Scenario scenario.Scenario
 	// SeedFixed says the suite file chose the seed; otherwise it was derived
 	// from the suite's seed and the entry's name.
 	SeedFixed bool
@@ -75,7 +76,7 @@ type Entry struct {
 }
 
 // defaultSystem is the target, with its read mode when one is set.
-func defaultSystem(sc bench.Scenario) string {
+func defaultSystem(sc scenario.Scenario) string {
 	if sc.Load.ReadMode != "" {
 		return sc.Cluster.Target + " " + sc.Load.ReadMode
 	}
@@ -83,7 +84,7 @@ func defaultSystem(sc bench.Scenario) string {
 }
 
 // defaultFault is the nemesis joined by "+", "none" for none.
-func defaultFault(sc bench.Scenario) string {
+func defaultFault(sc scenario.Scenario) string {
 	if len(sc.Chaos.Nemesis) == 0 {
 		return "none"
 	}
@@ -156,7 +157,7 @@ type override struct {
 	ReadMode *string    `json:"read_mode"`
 	Nemesis  stringList `json:"nemesis"`
 	Seed     *uint64    `json:"seed"`
-	// Scenario is a scenario file (bench.LoadFile), relative to the suite
+	// Scenario is a scenario file (scenario.LoadFile), relative to the suite
 	// file, read before the sections and shorthands.
 	Scenario string          `json:"scenario"`
 	Cluster  json.RawMessage `json:"cluster"`
@@ -207,7 +208,7 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 }
 
 // apply writes o over sc. dir resolves a relative scenario file.
-func (o *override) apply(sc *bench.Scenario, dir string) (seeded bool, err error) {
+func (o *override) apply(sc *scenario.Scenario, dir string) (seeded bool, err error) {
 	// Target options (a bug) belong to the target they were given for: an
 	// override that changes the target starts without the inherited ones.
 	target := ""
@@ -226,7 +227,7 @@ func (o *override) apply(sc *bench.Scenario, dir string) (seeded bool, err error
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(dir, p)
 		}
-		if seeded, err = bench.LoadFile(p, sc); err != nil {
+		if seeded, err = scenario.LoadFile(p, sc); err != nil {
 			return false, err
 		}
 	}
@@ -357,7 +358,7 @@ func Parse(b []byte, source, dir string, seed uint64) (*Suite, error) {
 	if len(f.Entries) == 0 {
 		return fail("no entries")
 	}
-	base := bench.Default()
+	base := scenario.Default()
 	var defaults override
 	baseSeeded := false
 	if len(f.Defaults) > 0 && string(f.Defaults) != "null" {
@@ -420,9 +421,9 @@ func Parse(b []byte, source, dir string, seed uint64) (*Suite, error) {
 }
 
 // cloneScenario copies sc deeply enough that entries share no map or slice.
-func cloneScenario(sc bench.Scenario) bench.Scenario {
+func cloneScenario(sc scenario.Scenario) scenario.Scenario {
 	b, _ := json.Marshal(sc)
-	var out bench.Scenario
+	var out scenario.Scenario
 	_ = json.Unmarshal(b, &out)
 	return out
 }

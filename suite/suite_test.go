@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/bench/workload/register"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/report"
@@ -113,8 +113,8 @@ entries:
 		t.Fatal(err)
 	}
 	plain, bug, sections, file := s.Entries[0].Scenario, s.Entries[1].Scenario, s.Entries[2].Scenario, s.Entries[3].Scenario
-	if plain.Cluster.Target != "raftkv" || plain.Load.Duration != bench.Duration(5*time.Second) || plain.Load.Rate != "150" ||
-		plain.Chaos.Interval != bench.Duration(2*time.Second) || plain.Load.Mix != register.DefaultMix().String() || s.Entries[0].SeedFixed {
+	if plain.Cluster.Target != "raftkv" || plain.Load.Duration != scenario.Duration(5*time.Second) || plain.Load.Rate != "150" ||
+		plain.Chaos.Interval != scenario.Duration(2*time.Second) || plain.Load.Mix != register.DefaultMix().String() || s.Entries[0].SeedFixed {
 		t.Errorf("defaults not applied: %+v", plain)
 	}
 	if bug.Cluster.Options["bug"] != "stale-reads" || !slices.Equal(bug.Chaos.Nemesis, []string{"partition", "kill"}) || bug.Seed != 42 || !s.Entries[1].SeedFixed {
@@ -124,7 +124,7 @@ entries:
 		t.Errorf("an entry's bug leaked into another: %v", plain.Cluster.Options)
 	}
 	if sections.Cluster.Target != "etcd" || sections.Load.ReadMode != "serializable" || sections.Load.Rate != "ramp:10..20" ||
-		!slices.Equal(sections.Chaos.Nemesis, []string{"kill-leader"}) || sections.Load.Duration != bench.Duration(5*time.Second) {
+		!slices.Equal(sections.Chaos.Nemesis, []string{"kill-leader"}) || sections.Load.Duration != scenario.Duration(5*time.Second) {
 		t.Errorf("sections: %+v", sections)
 	}
 	if got := s.Entries[2].Expect.String(); got != "valid or invalid" || s.Entries[2].Note != "why not" {

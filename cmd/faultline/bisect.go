@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 )
 
@@ -30,7 +30,7 @@ type bisectStep struct {
 func (s bisectStep) fails() bool { return s.Hits > 0 }
 
 func (a *app) bisectCmd() *cobra.Command {
-	sc := bench.Default()
+	sc := scenario.Default()
 	var good, bad string
 	var seeds int
 	var list []string
@@ -49,7 +49,7 @@ newer one (where it appeared).`,
 		Args: noArgs(""),
 	}
 	fs := cmd.Flags()
-	bind := func(fs *pflag.FlagSet, sc *bench.Scenario) func() error { return scenarioFlags(fs, sc) }
+	bind := func(fs *pflag.FlagSet, sc *scenario.Scenario) func() error { return scenarioFlags(fs, sc) }
 	finish := bind(fs, &sc)
 	scenarioFileFlag(fs, "scenario file of the runs (as for run); --version is set per step")
 	inGroup(fs, groupCluster, func() {
@@ -95,7 +95,7 @@ newer one (where it appeared).`,
 
 // bisectVersions lists the releases from bad to good, inclusive, in that
 // order (bad first), from the module proxy.
-func bisectVersions(ctx context.Context, c bench.ClusterConfig, good, bad string, given []string) ([]string, error) {
+func bisectVersions(ctx context.Context, c scenario.ClusterConfig, good, bad string, given []string) ([]string, error) {
 	if len(given) > 0 {
 		return between(given, good, bad), nil
 	}
@@ -142,7 +142,7 @@ func between(versions []string, good, bad string) []string {
 	return list
 }
 
-func (a *app) cmdBisect(sc bench.Scenario, versions []string, seeds int) int {
+func (a *app) cmdBisect(sc scenario.Scenario, versions []string, seeds int) int {
 	disp := newDisplay(a.stderr, false)
 	defer disp.Close()
 	tried := map[string]*bisectStep{}

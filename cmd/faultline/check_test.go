@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers/synth"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/report"
@@ -19,13 +19,13 @@ import (
 func runDir(t *testing.T, anomaly synth.Anomaly, thresholds ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	sc := bench.Default()
+	sc := scenario.Default()
 	sc.Check.Thresholds = thresholds
-	b, err := json.Marshal(bench.RunInfo{Scenario: sc, RunID: "synthetic", TargetVersion: "none"})
+	b, err := json.Marshal(scenario.RunInfo{Scenario: sc, RunID: "synthetic", TargetVersion: "none"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, bench.ScenarioFile), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, scenario.ScenarioFile), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ops, inj := synth.Generate(synth.Config{Ops: 1000, Keys: 10, Clients: 8, Unknown: 0.01, Fail: 0.02,
@@ -42,7 +42,7 @@ func runDir(t *testing.T, anomaly synth.Anomaly, thresholds ...string) string {
 		buf = history.AppendJSON(buf, &evs[i])
 		buf = append(buf, '\n')
 	}
-	if err := os.WriteFile(filepath.Join(dir, bench.HistoryFile), buf, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, scenario.HistoryFile), buf, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -150,7 +150,7 @@ func TestCheckThresholds(t *testing.T) {
 // but it cannot pass: exit 2.
 func TestCheckCrashedRun(t *testing.T) {
 	dir := runDir(t, synth.None)
-	f, err := os.OpenFile(filepath.Join(dir, bench.HistoryFile), os.O_APPEND|os.O_WRONLY, 0)
+	f, err := os.OpenFile(filepath.Join(dir, scenario.HistoryFile), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,9 +167,9 @@ func TestCheckCrashedRun(t *testing.T) {
 // may never have happened: linearizable, whatever the values repeat.
 func TestCheckRepeatedValues(t *testing.T) {
 	dir := t.TempDir()
-	b, err := json.Marshal(bench.RunInfo{Scenario: bench.Default(), RunID: "repeated", TargetVersion: "none"})
+	b, err := json.Marshal(scenario.RunInfo{Scenario: scenario.Default(), RunID: "repeated", TargetVersion: "none"})
 	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, bench.ScenarioFile), b, 0o644)
+		err = os.WriteFile(filepath.Join(dir, scenario.ScenarioFile), b, 0o644)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +192,7 @@ func TestCheckRepeatedValues(t *testing.T) {
 		buf = history.AppendJSON(append(buf, '\n'), &done)
 		buf = append(buf, '\n')
 	}
-	if err := os.WriteFile(filepath.Join(dir, bench.HistoryFile), buf, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, scenario.HistoryFile), buf, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errs := check(t, "-quiet", dir)

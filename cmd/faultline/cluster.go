@@ -17,9 +17,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/runtime"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // clusterRecord is what `cluster up` leaves in the state directory so that
@@ -80,7 +81,7 @@ func (a *app) clusterCmd() *cobra.Command {
 }
 
 func (a *app) clusterUpCmd() *cobra.Command {
-	sc := bench.Default()
+	sc := scenario.Default()
 	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "up [flags]",
@@ -92,7 +93,7 @@ func (a *app) clusterUpCmd() *cobra.Command {
 	fs := cmd.Flags()
 	// A scenario file's cluster section (a spec target included), else the
 	// default cluster; flags override it, as for run.
-	bind := func(fs *pflag.FlagSet, sc *bench.Scenario) func() error { return clusterFlags(fs, &sc.Cluster) }
+	bind := func(fs *pflag.FlagSet, sc *scenario.Scenario) func() error { return clusterFlags(fs, &sc.Cluster) }
 	finish := bind(fs, &sc)
 	scenarioFileFlag(fs, "scenario file, YAML or JSON: its cluster section (cluster.spec included); flags override it")
 	var dryRun bool
@@ -189,7 +190,7 @@ rules), links, processes, files. It refuses to guess: name one run, or say --all
 }
 
 // cmdClusterUp launches c and keeps it until ctx ends.
-func cmdClusterUp(ctx context.Context, c bench.ClusterConfig, quiet bool, stdout, stderr io.Writer) int {
+func cmdClusterUp(ctx context.Context, c scenario.ClusterConfig, quiet bool, stdout, stderr io.Writer) int {
 	logf := func(format string, args ...any) {
 		if !quiet {
 			fmt.Fprintf(stderr, "faultline: "+format+"\n", args...)
@@ -203,11 +204,10 @@ func cmdClusterUp(ctx context.Context, c bench.ClusterConfig, quiet bool, stdout
 	if err != nil {
 		return usageErr(stderr, err)
 	}
-	rt, err := bench.NewRuntime(ctx, c, logf)
-	var ce *bench.ConfigError
-	if errors.As(err, &ce) {
+	if err := pick.Check(c.RuntimeConfig()); err != nil {
 		return usageErr(stderr, err)
 	}
+	rt, err := pick.New(ctx, c.RuntimeConfig(), logf)
 	if err != nil {
 		fmt.Fprintf(stderr, "faultline: %v\n", err)
 		return faultline.ExitInfra
@@ -360,7 +360,7 @@ func cmdClean(ctx context.Context, runID string, all bool, stdout, stderr io.Wri
 }
 
 func cleanRun(ctx context.Context, runID string, stdout, stderr io.Writer) int {
-	removed, skipped, err := bench.Clean(ctx, runID)
+	removed, skipped, err := pick.Clean(ctx, runID)
 	for _, r := range removed {
 		fmt.Fprintf(stdout, "removed %s\n", r)
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets/runtime"
 )
@@ -88,7 +88,7 @@ func startRun(t *testing.T, rc runtimeCase, stateDir string, nemesis ...string) 
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
 		if dirs, _ := filepath.Glob(filepath.Join(out, "2*")); len(dirs) == 1 {
-			events, _, err := history.ReadFile(filepath.Join(dirs[0], bench.HistoryFile))
+			events, _, err := history.ReadFile(filepath.Join(dirs[0], scenario.HistoryFile))
 			if err == nil {
 				for _, e := range events {
 					if e.IsNemesis() && e.F == history.FStart && e.Type == history.OK {
@@ -105,7 +105,7 @@ func startRun(t *testing.T, rc runtimeCase, stateDir string, nemesis ...string) 
 
 func runID(t *testing.T, dir string) string {
 	t.Helper()
-	info, err := bench.ReadInfo(dir)
+	info, err := scenario.ReadInfo(dir)
 	if err != nil || info.RunID == "" {
 		t.Fatalf("run id: %v", err)
 	}
@@ -208,7 +208,7 @@ func TestKill9ThenClean(t *testing.T) {
 				t.Errorf("left after clean: %v", l)
 			}
 			// The history recorded before the kill is on disk and readable.
-			events, _, err := history.ReadFile(filepath.Join(dir, bench.HistoryFile))
+			events, _, err := history.ReadFile(filepath.Join(dir, scenario.HistoryFile))
 			if err != nil || len(history.Operations(events)) == 0 {
 				t.Errorf("history of the killed run: %d events, %v", len(events), err)
 			}
@@ -250,7 +250,7 @@ func TestSIGINTLeavesNothingAndKeepsTheHistory(t *testing.T) {
 			if l := leftovers(t, id, stateDir); len(l) > 0 {
 				t.Errorf("left after SIGINT: %v", l)
 			}
-			events, _, err := history.ReadFile(filepath.Join(dir, bench.HistoryFile))
+			events, _, err := history.ReadFile(filepath.Join(dir, scenario.HistoryFile))
 			if err != nil || len(history.Operations(events)) == 0 {
 				t.Fatalf("history: %d events, %v", len(events), err)
 			}
@@ -274,7 +274,7 @@ func TestSIGINTLeavesNothingAndKeepsTheHistory(t *testing.T) {
 					t.Errorf("fault %s never recorded as healed: %+v", w.Kind, w)
 				}
 			}
-			info, _ := bench.ReadInfo(dir)
+			info, _ := scenario.ReadInfo(dir)
 			if !info.Interrupted {
 				t.Errorf("scenario.json does not say the run was interrupted")
 			}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/chaos"
 )
@@ -41,7 +41,7 @@ func inGroup(fs *pflag.FlagSet, group string, define func()) {
 	})
 }
 
-func clusterFlags(fs *pflag.FlagSet, c *bench.ClusterConfig) (finish func() error) {
+func clusterFlags(fs *pflag.FlagSet, c *scenario.ClusterConfig) (finish func() error) {
 	var bug *string
 	opts := &optionsFlag{m: &c.Options, given: map[string]string{}}
 	inGroup(fs, groupCluster, func() {
@@ -107,7 +107,7 @@ func (o *optionsFlag) Set(s string) error {
 	return nil
 }
 
-func loadFlags(fs *pflag.FlagSet, l *bench.LoadConfig) (finish func() error) {
+func loadFlags(fs *pflag.FlagSet, l *scenario.LoadConfig) (finish func() error) {
 	wopts := &optionsFlag{m: &l.WorkloadOptions, given: map[string]string{}}
 	var txnLen *string
 	inGroup(fs, groupLoad, func() {
@@ -144,7 +144,7 @@ func loadFlags(fs *pflag.FlagSet, l *bench.LoadConfig) (finish func() error) {
 	}
 }
 
-func chaosFlags(fs *pflag.FlagSet, c *bench.ChaosConfig) (finish func() error) {
+func chaosFlags(fs *pflag.FlagSet, c *scenario.ChaosConfig) (finish func() error) {
 	var nemesis *string
 	inGroup(fs, groupFaults, func() {
 		nemesis = fs.StringP("nemesis", "N", joinList(c.Nemesis), "comma-separated faults, one chosen at random (seeded) each interval: none, "+
@@ -161,7 +161,7 @@ func chaosFlags(fs *pflag.FlagSet, c *bench.ChaosConfig) (finish func() error) {
 	return func() error { c.Nemesis = splitNemesis(*nemesis); return nil }
 }
 
-func checkFlags(fs *pflag.FlagSet, c *bench.CheckConfig) (finish func() error) {
+func checkFlags(fs *pflag.FlagSet, c *scenario.CheckConfig) (finish func() error) {
 	copts := &optionsFlag{m: &c.Options, given: map[string]string{}}
 	inGroup(fs, groupChecks, func() {
 		fs.StringVar(&c.Consistency, "consistency", c.Consistency, "transactions: the model the history is held to: strict-serializable (default), serializable, snapshot-isolation, repeatable-read, read-committed, read-uncommitted")
@@ -189,7 +189,7 @@ func (t *thresholdsFlag) Set(s string) error {
 	return nil
 }
 
-type durationFlag bench.Duration
+type durationFlag scenario.Duration
 
 func (d *durationFlag) Type() string   { return "duration" }
 func (d *durationFlag) String() string { return time.Duration(*d).String() }

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
+	"github.com/faultline/faultline/chaos/nemesis"
 	"github.com/faultline/faultline/report"
 	"github.com/faultline/faultline/report/live"
 )
@@ -52,7 +53,7 @@ func printVerdict(w io.Writer, format outputFlag, out *faultline.Outcome, code i
 }
 
 // printPlan is what --dry-run prints: the run as it would happen.
-func printPlan(w io.Writer, sc bench.Scenario, faults []bench.PlannedFault, serve string) {
+func printPlan(w io.Writer, sc scenario.Scenario, faults []nemesis.Planned, serve string) {
 	c, l, ch := sc.Cluster, sc.Load, sc.Chaos
 	version := c.Version
 	if version == "" {

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/load"
 )
 
 // display prints the log lines of a run on stderr and, when stderr is a
@@ -35,8 +35,8 @@ type display struct {
 	plan  []time.Duration
 	walls []time.Duration
 
-	phase string          // what the run does now: its last log line
-	load  *bench.Progress // the last snapshot of the load, while it runs
+	phase string         // what the run does now: its last log line
+	load  *load.Progress // the last snapshot of the load, while it runs
 	drawn bool
 
 	stopTick chan struct{}
@@ -93,7 +93,7 @@ func (d *display) Logf(format string, args ...any) {
 }
 
 // Progress takes a snapshot of the load.
-func (d *display) Progress(p bench.Progress) {
+func (d *display) Progress(p load.Progress) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if p.Done {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/load"
 )
 
 // Not a terminal: log lines go through as they are, nothing else is drawn.
@@ -15,7 +15,7 @@ func TestDisplayQuietWhenNotATerminal(t *testing.T) {
 	d := newDisplay(&buf, false)
 	d.StartRun(2, 12, "raftkv-kill", "")
 	d.Logf("launching %d nodes", 3)
-	d.Progress(bench.Progress{Elapsed: time.Second, Total: 12 * time.Second, Rate: 200})
+	d.Progress(load.Progress{Elapsed: time.Second, Total: 12 * time.Second, Rate: 200})
 	d.Above(func() { buf.WriteString("result\n") })
 	d.Close()
 	if got, want := buf.String(), "faultline: [2/12 raftkv-kill] launching 3 nodes\nresult\n"; got != want {
@@ -37,7 +37,7 @@ func TestDisplayStatusLine(t *testing.T) {
 	var buf bytes.Buffer
 	d := &display{w: &buf, tty: true, width: func() int { return 200 }, runStart: time.Now()}
 	d.StartRun(3, 12, "etcd-linearizable-kill", "1 not as expected so far")
-	d.Progress(bench.Progress{Elapsed: 7200 * time.Millisecond, Total: 12 * time.Second, Invoked: 1450, OK: 1200, Fail: 30, Info: 20,
+	d.Progress(load.Progress{Elapsed: 7200 * time.Millisecond, Total: 12 * time.Second, Invoked: 1450, OK: 1200, Fail: 30, Info: 20,
 		Rate: 198.4, OKRate: 150.2, Fault: "kill n2"})
 	out := buf.String()
 	for _, want := range []string{"[3/12 etcd-linearizable-kill]", "load 7.2s/12.0s", "198 op/s (ok 150/s)", "errors 50 (30 fail, 20 info)",
@@ -51,7 +51,7 @@ func TestDisplayStatusLine(t *testing.T) {
 	if got := buf.String(); !strings.HasPrefix(got, "\r\033[Kfaultline: [3/12 etcd-linearizable-kill] load done\n\r\033[K[3/12") {
 		t.Errorf("a log line is not printed above the status line: %q", got)
 	}
-	d.Progress(bench.Progress{Done: true})
+	d.Progress(load.Progress{Done: true})
 	buf.Reset()
 	d.width = func() int { return 30 }
 	d.draw()
@@ -94,7 +94,7 @@ func TestDisplaySuiteTimeLeft(t *testing.T) {
 		t.Errorf("after run 1: %v, want 1m20s", left)
 	}
 	// While the load runs its own clock counts: 5s of 20 done.
-	d.Progress(bench.Progress{Elapsed: 5 * time.Second, Total: 20 * time.Second})
+	d.Progress(load.Progress{Elapsed: 5 * time.Second, Total: 20 * time.Second})
 	// 15s of load left, half of the 15s overhead after it, then run 3.
 	if left, _ := d.left(now); left != 15*time.Second+7500*time.Millisecond+45*time.Second {
 		t.Errorf("during the load: %v", left)

@@ -14,6 +14,9 @@ import (
 
 	"github.com/faultline/faultline"
 	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/load"
+	"github.com/faultline/faultline/bench/scenario"
+	"github.com/faultline/faultline/chaos/nemesis"
 	"github.com/faultline/faultline/history/jepsen"
 	"github.com/faultline/faultline/report/live"
 	"github.com/faultline/faultline/targets/runtime"
@@ -22,7 +25,7 @@ import (
 // scenarioFlags binds the flags of `faultline run` to a scenario; each
 // concern registers its own (flags.go). The returned function finishes what
 // flags cannot express directly (lists, shorthands).
-func scenarioFlags(fs *pflag.FlagSet, sc *bench.Scenario) (finish func() error) {
+func scenarioFlags(fs *pflag.FlagSet, sc *scenario.Scenario) (finish func() error) {
 	inGroup(fs, groupScenario, func() {
 		fs.StringVar(&sc.Name, "name", sc.Name, "name of the run (default: target and nemesis)")
 		fs.Uint64VarP(&sc.Seed, "seed", "s", sc.Seed, "seed of every random choice (default: from the clock, recorded in scenario.json)")
@@ -57,13 +60,13 @@ func scenarioFileFlag(fs *pflag.FlagSet, usage string) {
 // flags over them. bind is how the command binds its flags to a scenario;
 // sc and finish are what it bound when the tree was built (over the
 // defaults). file is what was learnt of the file (nil without one).
-func (a *app) loadScenario(cmd *cobra.Command, bind func(*pflag.FlagSet, *bench.Scenario) func() error, sc *bench.Scenario, finish func() error) (bench.Scenario, *bench.SourceFile, error) {
+func (a *app) loadScenario(cmd *cobra.Command, bind func(*pflag.FlagSet, *scenario.Scenario) func() error, sc *scenario.Scenario, finish func() error) (scenario.Scenario, *scenario.SourceFile, error) {
 	if !cmd.Flags().Changed("scenario") {
 		return *sc, nil, finish()
 	}
 	path, _ := cmd.Flags().GetString("scenario")
-	fresh := bench.Default()
-	file, err := bench.ReadScenarioFile(path, &fresh)
+	fresh := scenario.Default()
+	file, err := scenario.ReadFile(path, &fresh)
 	if err != nil {
 		return fresh, nil, err
 	}
@@ -94,7 +97,7 @@ func noArgs(hint string) cobra.PositionalArgs {
 }
 
 func (a *app) runCmd() *cobra.Command {
-	sc := bench.Default()
+	sc := scenario.Default()
 	cmd := &cobra.Command{
 		Use:   "run [flags]",
 		Short: "launch a cluster, load it while injecting faults, check and report",
@@ -109,7 +112,7 @@ flags given with it override what it says.`,
 		Args: noArgs(""),
 	}
 	fs := cmd.Flags()
-	bind := func(fs *pflag.FlagSet, sc *bench.Scenario) func() error { return scenarioFlags(fs, sc) }
+	bind := func(fs *pflag.FlagSet, sc *scenario.Scenario) func() error { return scenarioFlags(fs, sc) }
 	finish := bind(fs, &sc)
 	scenarioFileFlag(fs, "scenario file, YAML or JSON (keys of scenario.json; chaos.timeline for explicit faults); flags override it")
 	var o runOptions
@@ -151,7 +154,7 @@ type runOptions struct {
 
 // preflight checks everything that can be checked before anything is built
 // or launched, and returns the faults the run will inject.
-func (a *app) preflight(fs *pflag.FlagSet, sc bench.Scenario, file *bench.SourceFile, keys map[string]string) ([]bench.PlannedFault, error) {
+func (a *app) preflight(fs *pflag.FlagSet, sc scenario.Scenario, file *scenario.SourceFile, keys map[string]string) ([]nemesis.Planned, error) {
 	if err := contradictions(fs, sc); err != nil {
 		return nil, err
 	}
@@ -173,7 +176,7 @@ func (a *app) preflight(fs *pflag.FlagSet, sc bench.Scenario, file *bench.Source
 	return plan, nil
 }
 
-func (a *app) cmdRun(sc bench.Scenario, o runOptions) int {
+func (a *app) cmdRun(sc scenario.Scenario, o runOptions) int {
 	disp := newDisplay(a.stderr, o.quiet || o.output == "json")
 	opts := []faultline.Option{faultline.WithLog(disp.Logf)}
 	if disp.tty {
@@ -191,7 +194,7 @@ func (a *app) cmdRun(sc bench.Scenario, o runOptions) int {
 			disp.Logf(format, args...)
 			view.phase(fmt.Sprintf(format, args...))
 		}
-		progress := func(p bench.Progress) {
+		progress := func(p load.Progress) {
 			if disp.tty {
 				disp.Progress(p)
 			}
@@ -222,7 +225,7 @@ func (a *app) cmdRun(sc bench.Scenario, o runOptions) int {
 }
 
 func (a *app) checkCmd() *cobra.Command {
-	var cc bench.CheckConfig
+	var cc scenario.CheckConfig
 	var quiet bool
 	output := outputFlag("text")
 	cmd := &cobra.Command{
@@ -269,7 +272,7 @@ check settings; the others keep what the run used.`,
 		} else if set("import-format") || set("import-workload") || set("out") {
 			return usageErr(a.stderr, errors.New("--import-format, --import-workload and --out go with --import jepsen"))
 		}
-		override := func(c *bench.CheckConfig) {
+		override := func(c *scenario.CheckConfig) {
 			if set("check-timeout") {
 				c.Timeout = cc.Timeout
 			}

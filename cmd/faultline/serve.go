@@ -12,7 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/load"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/report/live"
 )
 
@@ -71,15 +72,15 @@ outside the run directory.`,
 // runDirArg is the run directory an argument names: a run directory, or a
 // results directory whose latest run is meant.
 func runDirArg(dir string) (string, error) {
-	if _, err := os.Stat(filepath.Join(dir, bench.ScenarioFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, scenario.ScenarioFile)); err == nil {
 		return dir, nil
 	}
 	if target, err := os.Readlink(filepath.Join(dir, "latest")); err == nil && !filepath.IsAbs(target) && filepath.Base(target) == target {
-		if _, err := os.Stat(filepath.Join(dir, target, bench.ScenarioFile)); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, target, scenario.ScenarioFile)); err == nil {
 			return filepath.Join(dir, target), nil
 		}
 	}
-	return "", fmt.Errorf("%s is not a run directory (it has no %s)", dir, bench.ScenarioFile)
+	return "", fmt.Errorf("%s is not a run directory (it has no %s)", dir, scenario.ScenarioFile)
 }
 
 // liveView is the live page of the run this process runs: it learns the
@@ -116,7 +117,7 @@ func (v *liveView) phase(msg string) {
 	v.srv.SetStatus(v.st)
 }
 
-func (v *liveView) progress(p bench.Progress) {
+func (v *liveView) progress(p load.Progress) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.st.Elapsed, v.st.Total, v.st.Fault = p.Elapsed.Seconds(), p.Total.Seconds(), p.Fault

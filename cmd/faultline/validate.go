@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/bench/workload/register"
 	"github.com/faultline/faultline/internal/suggest"
 )
@@ -20,7 +20,7 @@ import (
 // flagKeys maps each flag bound to a scenario field to that field's key in
 // a scenario file (--nodes -> cluster.nodes), found by the address the flag
 // writes to: the table cannot drift from the flags.
-func flagKeys(fs *pflag.FlagSet, sc *bench.Scenario) map[string]string {
+func flagKeys(fs *pflag.FlagSet, sc *scenario.Scenario) map[string]string {
 	keys := map[string]string{}
 	var walk func(v reflect.Value, path string)
 	walk = func(v reflect.Value, path string) {
@@ -60,7 +60,7 @@ func flagKeys(fs *pflag.FlagSet, sc *bench.Scenario) map[string]string {
 // fileKeyError points an error that names a flag at the scenario file's
 // key instead, when the value came from the file and not from the flag:
 // "--nodes 4: ..." becomes "cluster.nodes (line 2 of s.yaml) 4: ...".
-func fileKeyError(err error, fs *pflag.FlagSet, keys map[string]string, file *bench.SourceFile) error {
+func fileKeyError(err error, fs *pflag.FlagSet, keys map[string]string, file *scenario.SourceFile) error {
 	if err == nil || file == nil {
 		return err
 	}
@@ -79,12 +79,12 @@ func fileKeyError(err error, fs *pflag.FlagSet, keys map[string]string, file *be
 	if where == "" {
 		return err
 	}
-	return &bench.ConfigError{Err: errors.New(where + strings.TrimPrefix(msg, "--"+name))}
+	return &scenario.ConfigError{Err: errors.New(where + strings.TrimPrefix(msg, "--"+name))}
 }
 
 // contradictions refuses flags that say opposite things, or a flag that
 // would have no effect on what the others ask for.
-func contradictions(fs *pflag.FlagSet, sc bench.Scenario) error {
+func contradictions(fs *pflag.FlagSet, sc scenario.Scenario) error {
 	set := fs.Changed
 	faults := map[string]bool{}
 	for _, n := range sc.Chaos.Nemesis {
@@ -119,7 +119,7 @@ const versionsTimeout = 20 * time.Second
 // checkVersion refuses, before anything is built, a --version the target
 // does not have: the module proxy is asked for the module's versions, and
 // the nearby ones are named.
-func checkVersion(ctx context.Context, c bench.ClusterConfig) error {
+func checkVersion(ctx context.Context, c scenario.ClusterConfig) error {
 	if c.Version == "" || c.Spec != nil {
 		return nil // a spec target checks its own version (cluster.spec.source)
 	}
@@ -153,7 +153,7 @@ func checkVersion(ctx context.Context, c bench.ClusterConfig) error {
 		return nil
 	}
 	if slices.Contains(versions, "v"+c.Version) {
-		return &bench.ConfigError{Err: fmt.Errorf("--version %s: %s's versions start with v: did you mean v%s?", c.Version, t.Name(), c.Version)}
+		return &scenario.ConfigError{Err: fmt.Errorf("--version %s: %s's versions start with v: did you mean v%s?", c.Version, t.Name(), c.Version)}
 	}
 	// Not a release: a commit, a branch or a pseudo-version may still
 	// resolve.
@@ -164,7 +164,7 @@ func checkVersion(ctx context.Context, c bench.ClusterConfig) error {
 	if h, ok := t.(interface{ VersionHint(version string) string }); ok {
 		hint = h.VersionHint(c.Version)
 	}
-	return &bench.ConfigError{Err: fmt.Errorf("--version %s: %s has no such version; nearby: %s (go list -m -versions %s)%s",
+	return &scenario.ConfigError{Err: fmt.Errorf("--version %s: %s has no such version; nearby: %s (go list -m -versions %s)%s",
 		c.Version, t.Name(), strings.Join(nearby(c.Version, versions, 3), ", "), mod, hint)}
 }
 

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/examples/gset"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets/runtime/local"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // The registration lines: everything else of the workload is in its folder.
@@ -73,8 +74,8 @@ func TestGSetOnRaftkv(t *testing.T) {
 		{"", "none", checkers.Valid},
 		{"stale-reads", "partition", checkers.Invalid},
 	} {
-		sc := bench.Default()
-		sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Netns = "raftkv", bench.RuntimeLocal, bench.NetnsOff
+		sc := scenario.Default()
+		sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Netns = "raftkv", pick.Local, pick.NetnsOff
 		if c.bug != "" {
 			sc.Cluster.Options = map[string]string{"bug": c.bug}
 		}
@@ -83,13 +84,13 @@ func TestGSetOnRaftkv(t *testing.T) {
 				t.Log("partitions need root: the known-bad case is not run here")
 				continue
 			}
-			sc.Cluster.Netns = bench.NetnsOn
+			sc.Cluster.Netns = pick.NetnsOn
 		}
 		sc.Load.Workload = gset.Name
-		sc.Load.Duration = bench.Duration(4 * time.Second)
+		sc.Load.Duration = scenario.Duration(4 * time.Second)
 		sc.Load.Rate = "100"
 		sc.Chaos.Nemesis = []string{c.nemesis}
-		sc.Chaos.Interval = bench.Duration(time.Second)
+		sc.Chaos.Interval = scenario.Duration(time.Second)
 		sc.Out = t.TempDir()
 		sc.Seed = 3
 		out := faultline.RunExpect(t, sc, c.want)

@@ -11,7 +11,7 @@ import (
 	goruntime "runtime"
 	"time"
 
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets/runtime"
 )
@@ -48,7 +48,7 @@ func Import(src, dir string, opts ...Option) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range []string{bench.ScenarioFile, bench.HistoryFile} {
+	for _, f := range []string{scenario.ScenarioFile, scenario.HistoryFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
 			return fmt.Errorf("import into %s: it already holds a run (%s); choose an empty directory", dir, f)
 		} else if !errors.Is(err, fs.ErrNotExist) {
@@ -58,29 +58,29 @@ func Import(src, dir string, opts ...Option) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	if err := writeHistory(filepath.Join(dir, bench.HistoryFile), events); err != nil {
+	if err := writeHistory(filepath.Join(dir, scenario.HistoryFile), events); err != nil {
 		return err
 	}
 	name := cfg.name
 	if name == "" {
 		name = "jepsen " + filepath.Base(src)
 	}
-	sc := bench.Scenario{
+	sc := scenario.Scenario{
 		Name:    name,
 		Out:     filepath.Dir(dir),
-		Cluster: bench.ClusterConfig{Target: Target},
-		Load:    bench.LoadConfig{Workload: string(w)},
-		Chaos:   bench.ChaosConfig{},
-		Check:   bench.DefaultCheck(),
+		Cluster: scenario.ClusterConfig{Target: Target},
+		Load:    scenario.LoadConfig{Workload: string(w)},
+		Chaos:   scenario.ChaosConfig{},
+		Check:   scenario.DefaultCheck(),
 	}
 	sc.Check.Consistency = cfg.consistency
-	info := bench.RunInfo{Scenario: sc, RunID: runtime.NewRunID(), Started: time.Now().UTC(), GoVersion: goruntime.Version()}
+	info := scenario.RunInfo{Scenario: sc, RunID: runtime.NewRunID(), Started: time.Now().UTC(), GoVersion: goruntime.Version()}
 	b, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, bench.ScenarioFile), append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("import: write %s: %w", bench.ScenarioFile, err)
+	if err := os.WriteFile(filepath.Join(dir, scenario.ScenarioFile), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("import: write %s: %w", scenario.ScenarioFile, err)
 	}
 	return nil
 }

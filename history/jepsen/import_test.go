@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history/jepsen"
 )
@@ -143,7 +143,7 @@ func TestElleImportEndToEnd(t *testing.T) {
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			out := importAndCheck(t, filepath.Join("testdata", "elle", c.file), jepsen.WithConsistency(c.model))
-			info, err := bench.ReadInfo(out.Dir)
+			info, err := scenario.ReadInfo(out.Dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,7 +211,7 @@ func TestImportPorcupineLog(t *testing.T) {
 	if r := result(out, "linearizable"); r == nil || r.Verdict != checkers.Invalid {
 		t.Fatalf("linearizable: %+v", r)
 	}
-	for _, f := range []string{bench.HistoryFile, bench.ScenarioFile, "summary.json"} {
+	for _, f := range []string{scenario.HistoryFile, scenario.ScenarioFile, "summary.json"} {
 		if _, err := os.Stat(filepath.Join(out.Dir, f)); err != nil {
 			t.Errorf("run directory: %v", err)
 		}

@@ -23,7 +23,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/report"
 )
 
@@ -111,7 +111,7 @@ func (s *Server) serveData(w http.ResponseWriter, _ *http.Request) {
 	dir := s.dirLocked()
 	d := Data{Status: s.status, Dir: dir}
 	if dir != "" {
-		d.Series, d.Faults, d.Last = s.agg.update(filepath.Join(dir, bench.HistoryFile))
+		d.Series, d.Faults, d.Last = s.agg.update(filepath.Join(dir, scenario.HistoryFile))
 		d.Info = readInfo(dir)
 		d.Summary = readSummary(dir)
 		if _, err := os.Stat(filepath.Join(dir, report.HTMLFile)); err == nil && d.Summary != nil {
@@ -195,7 +195,7 @@ type Info struct {
 }
 
 func readInfo(dir string) *Info {
-	info, err := bench.ReadInfo(dir)
+	info, err := scenario.ReadInfo(dir)
 	if err != nil {
 		return nil
 	}

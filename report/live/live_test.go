@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/report"
@@ -62,10 +62,10 @@ func data(t *testing.T, h http.Handler) Data {
 // the verdicts appear with summary.json.
 func TestDataFollowsTheHistory(t *testing.T) {
 	dir := t.TempDir()
-	sc := bench.Default()
-	b, _ := json.Marshal(bench.RunInfo{Scenario: sc, RunID: "r1", TargetVersion: "v1"})
-	os.WriteFile(filepath.Join(dir, bench.ScenarioFile), b, 0o644)
-	hist := filepath.Join(dir, bench.HistoryFile)
+	sc := scenario.Default()
+	b, _ := json.Marshal(scenario.RunInfo{Scenario: sc, RunID: "r1", TargetVersion: "v1"})
+	os.WriteFile(filepath.Join(dir, scenario.ScenarioFile), b, 0o644)
+	hist := filepath.Join(dir, scenario.HistoryFile)
 	srv := New(dir)
 	h := srv.Handler()
 

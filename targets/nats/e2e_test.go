@@ -8,23 +8,24 @@ import (
 	"time"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	scen "github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // scenario is a short run of workload on a 3-node JetStream cluster in
 // Docker: 8 s of load, a fault every 2 s.
-func scenario(t *testing.T, workload, nemesis string, opts map[string]string, seed uint64) bench.Scenario {
-	sc := bench.Default()
-	sc.Cluster.Target, sc.Cluster.Runtime = "nats", bench.RuntimeDocker
+func scenario(t *testing.T, workload, nemesis string, opts map[string]string, seed uint64) scen.Scenario {
+	sc := scen.Default()
+	sc.Cluster.Target, sc.Cluster.Runtime = "nats", pick.Docker
 	sc.Cluster.Options = opts
 	sc.Load.Workload = workload
-	sc.Load.Duration = bench.Duration(8 * time.Second)
+	sc.Load.Duration = scen.Duration(8 * time.Second)
 	sc.Load.Rate = "150"
-	sc.Load.Timeout = bench.Duration(5 * time.Second)
+	sc.Load.Timeout = scen.Duration(5 * time.Second)
 	sc.Chaos.Nemesis = []string{nemesis}
-	sc.Chaos.Interval = bench.Duration(2 * time.Second)
-	sc.Chaos.Quiet = bench.Duration(3 * time.Second)
+	sc.Chaos.Interval = scen.Duration(2 * time.Second)
+	sc.Chaos.Quiet = scen.Duration(3 * time.Second)
 	sc.Check.Options = map[string]string{"redelivers": "true"}
 	sc.Out = t.TempDir()
 	sc.Seed = seed

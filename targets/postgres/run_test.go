@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/bench/workload/txn"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets/runtime/docker"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // A short run through Faultline's pipeline: a 1-node cluster, list-append
@@ -27,11 +29,11 @@ func TestRunListAppend(t *testing.T) {
 	if _, err := docker.New(ctx); err != nil {
 		t.Skipf("no Docker engine: %v", err)
 	}
-	sc := bench.Default()
-	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "postgres", bench.RuntimeDocker, 1
+	sc := scenario.Default()
+	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "postgres", pick.Docker, 1
 	sc.Load.Workload = "list-append"
 	sc.Load.Rate = "80"
-	sc.Load.Duration = bench.Duration(5 * time.Second)
+	sc.Load.Duration = scenario.Duration(5 * time.Second)
 	sc.Load.Keys = 5
 	sc.Chaos.Nemesis = []string{"none"}
 	sc.Out = t.TempDir()
@@ -42,7 +44,7 @@ func TestRunListAppend(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 	t.Logf("run took %v", time.Since(start).Round(time.Millisecond))
-	events, _, err := history.ReadFile(filepath.Join(run.Dir, bench.HistoryFile))
+	events, _, err := history.ReadFile(filepath.Join(run.Dir, scenario.HistoryFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,14 +9,15 @@ import (
 	"time"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets/runtime/docker"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // txnScenario is a list-append run on postgres at the isolation level iso.
-func txnScenario(t *testing.T, iso string, nodes int, nemesis string) bench.Scenario {
+func txnScenario(t *testing.T, iso string, nodes int, nemesis string) scenario.Scenario {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs a cluster")
@@ -25,15 +26,15 @@ func txnScenario(t *testing.T, iso string, nodes int, nemesis string) bench.Scen
 	if _, err := docker.New(context.Background()); err != nil {
 		t.Skipf("no Docker engine: %v", err)
 	}
-	sc := bench.Default()
-	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "postgres", bench.RuntimeDocker, nodes
+	sc := scenario.Default()
+	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "postgres", pick.Docker, nodes
 	sc.Cluster.Options = map[string]string{"isolation": iso}
 	sc.Load.Workload = "list-append"
 	sc.Load.Rate = "100"
-	sc.Load.Duration = bench.Duration(6 * time.Second)
+	sc.Load.Duration = scenario.Duration(6 * time.Second)
 	sc.Chaos.Nemesis = []string{nemesis}
-	sc.Chaos.Interval = bench.Duration(time.Second)
-	sc.Chaos.Quiet = bench.Duration(2 * time.Second)
+	sc.Chaos.Interval = scenario.Duration(time.Second)
+	sc.Chaos.Quiet = scenario.Duration(2 * time.Second)
 	sc.Out = t.TempDir()
 	sc.Seed = 11
 	return sc
@@ -41,7 +42,7 @@ func txnScenario(t *testing.T, iso string, nodes int, nemesis string) bench.Scen
 
 // contended: three keys, transactions of 2 to 4 micro-operations, so
 // concurrent transactions touch the same keys all the time.
-func contended(sc bench.Scenario) bench.Scenario {
+func contended(sc scenario.Scenario) scenario.Scenario {
 	// On a quiet machine a transaction takes ~2 ms: at 100/s two of them
 	// rarely overlap, and read committed shows nothing. 400/s on two keys
 	// keeps several in flight on the same keys whatever the machine.
@@ -67,7 +68,7 @@ func elleResult(t *testing.T, o *faultline.Outcome) checkers.Result {
 
 // logErrors counts the errors of the run's operations, by kind.
 func logErrors(t *testing.T, dir string) {
-	events, _, err := history.ReadFile(filepath.Join(dir, bench.HistoryFile))
+	events, _, err := history.ReadFile(filepath.Join(dir, scenario.HistoryFile))
 	if err != nil {
 		t.Logf("read history: %v", err)
 		return
@@ -122,7 +123,7 @@ func TestRepeatableReadIsSnapshotIsolation(t *testing.T) {
 	if !strings.Contains(r.Summary, "G2-item") {
 		t.Errorf("want G2-item named, got %q", r.Summary)
 	}
-	si, err := faultline.Check(t.Context(), o.Dir, faultline.WithCheckConfig(func(c *bench.CheckConfig) { c.Consistency = "snapshot-isolation" }))
+	si, err := faultline.Check(t.Context(), o.Dir, faultline.WithCheckConfig(func(c *scenario.CheckConfig) { c.Consistency = "snapshot-isolation" }))
 	if err != nil {
 		t.Fatal(err)
 	}

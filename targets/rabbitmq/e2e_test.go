@@ -8,24 +8,25 @@ import (
 	"time"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	scen "github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // scenario is a short run of the queue workload on a 3-node RabbitMQ
 // cluster in Docker: 8 s of load, a fault every 2 s.
-func scenario(t *testing.T, nemesis string, opts map[string]string, seed uint64) bench.Scenario {
-	sc := bench.Default()
-	sc.Cluster.Target, sc.Cluster.Runtime = "rabbitmq", bench.RuntimeDocker
+func scenario(t *testing.T, nemesis string, opts map[string]string, seed uint64) scen.Scenario {
+	sc := scen.Default()
+	sc.Cluster.Target, sc.Cluster.Runtime = "rabbitmq", pick.Docker
 	sc.Cluster.Options = opts
-	sc.Cluster.HealthTimeout = bench.Duration(120 * time.Second)
+	sc.Cluster.HealthTimeout = scen.Duration(120 * time.Second)
 	sc.Load.Workload = "queue"
-	sc.Load.Duration = bench.Duration(8 * time.Second)
+	sc.Load.Duration = scen.Duration(8 * time.Second)
 	sc.Load.Rate = "150"
-	sc.Load.Timeout = bench.Duration(5 * time.Second)
+	sc.Load.Timeout = scen.Duration(5 * time.Second)
 	sc.Chaos.Nemesis = []string{nemesis}
-	sc.Chaos.Interval = bench.Duration(2 * time.Second)
-	sc.Chaos.Quiet = bench.Duration(5 * time.Second)
+	sc.Chaos.Interval = scen.Duration(2 * time.Second)
+	sc.Chaos.Quiet = scen.Duration(5 * time.Second)
 	sc.Check.Options = map[string]string{"redelivers": "true", "at-least-once": "true"}
 	sc.Out = t.TempDir()
 	sc.Seed = seed
@@ -68,10 +69,10 @@ func TestMeasure(t *testing.T) {
 	// FAULTLINE_INTERVAL and FAULTLINE_DURATION lengthen the faults and
 	// the load (partitions that outlast the tick time).
 	if d, err := time.ParseDuration(os.Getenv("FAULTLINE_INTERVAL")); err == nil {
-		sc.Chaos.Interval = bench.Duration(d)
+		sc.Chaos.Interval = scen.Duration(d)
 	}
 	if d, err := time.ParseDuration(os.Getenv("FAULTLINE_DURATION")); err == nil {
-		sc.Load.Duration = bench.Duration(d)
+		sc.Load.Duration = scen.Duration(d)
 	}
 	out, err := faultline.RunContext(t.Context(), sc)
 	if out == nil {

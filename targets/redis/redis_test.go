@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	scen "github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/redis"
 	"github.com/faultline/faultline/targets/runtime/docker"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 func TestOptions(t *testing.T) {
@@ -54,7 +55,7 @@ func TestOptions(t *testing.T) {
 // promotes a replica after down-after (1.5 s). Keys retire after 20
 // operations, so that keys written only in the failover window are read
 // at the end.
-func scenario(t *testing.T, wait string, seed uint64) bench.Scenario {
+func scenario(t *testing.T, wait string, seed uint64) scen.Scenario {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs a cluster")
@@ -63,18 +64,18 @@ func scenario(t *testing.T, wait string, seed uint64) bench.Scenario {
 	if _, err := docker.New(context.Background()); err != nil {
 		t.Skipf("no Docker engine: %v", err)
 	}
-	sc := bench.Default()
-	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "redis", bench.RuntimeDocker, 3
+	sc := scen.Default()
+	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "redis", pick.Docker, 3
 	sc.Cluster.Options = map[string]string{"wait": wait}
-	sc.Cluster.HealthTimeout = bench.Duration(2 * time.Minute)
+	sc.Cluster.HealthTimeout = scen.Duration(2 * time.Minute)
 	sc.Load.Rate = "150"
-	sc.Load.Duration = bench.Duration(12 * time.Second)
+	sc.Load.Duration = scen.Duration(12 * time.Second)
 	sc.Load.Keys = 4
 	sc.Load.OpsPerKey = 20
-	sc.Load.Timeout = bench.Duration(3 * time.Second)
+	sc.Load.Timeout = scen.Duration(3 * time.Second)
 	sc.Chaos.Nemesis = []string{"partition-leader"}
-	sc.Chaos.Interval = bench.Duration(4 * time.Second)
-	sc.Chaos.Quiet = bench.Duration(4 * time.Second)
+	sc.Chaos.Interval = scen.Duration(4 * time.Second)
+	sc.Chaos.Quiet = scen.Duration(4 * time.Second)
 	sc.Out = t.TempDir()
 	sc.Seed = seed
 	return sc
@@ -82,7 +83,7 @@ func scenario(t *testing.T, wait string, seed uint64) bench.Scenario {
 
 func result(t *testing.T, o *faultline.Outcome, checker string) checkers.Result {
 	t.Helper()
-	events, _, err := history.ReadFile(filepath.Join(o.Dir, bench.HistoryFile))
+	events, _, err := history.ReadFile(filepath.Join(o.Dir, scen.HistoryFile))
 	if err == nil {
 		errs := map[string]int{}
 		for _, op := range history.Operations(events) {

@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	scen "github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/targets/runtime/docker"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // scenario: 3 rqlite nodes in Docker, the register workload at 100 ops/s
 // for 14 s, the leader isolated every few seconds.
-func scenario(t *testing.T, mode string, seed uint64) bench.Scenario {
+func scenario(t *testing.T, mode string, seed uint64) scen.Scenario {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs a cluster")
@@ -23,12 +24,12 @@ func scenario(t *testing.T, mode string, seed uint64) bench.Scenario {
 	if _, err := docker.New(context.Background()); err != nil {
 		t.Skipf("no Docker engine: %v", err)
 	}
-	sc := bench.Default()
-	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "rqlite", bench.RuntimeDocker, 3
+	sc := scen.Default()
+	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "rqlite", pick.Docker, 3
 	sc.Cluster.Options = map[string]string{"read-mode": mode}
 	sc.Load.Workload = "register"
 	sc.Load.Rate = "100"
-	sc.Load.Duration = bench.Duration(14 * time.Second)
+	sc.Load.Duration = scen.Duration(14 * time.Second)
 	sc.Chaos.Nemesis = []string{"partition"}
 	sc.Out = t.TempDir()
 	sc.Seed = seed

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/report"
@@ -20,6 +20,7 @@ import (
 	"github.com/faultline/faultline/targets/runtime"
 	"github.com/faultline/faultline/targets/runtime/docker"
 	"github.com/faultline/faultline/targets/runtime/local"
+	"github.com/faultline/faultline/targets/runtime/pick"
 	"github.com/faultline/faultline/targets/spec"
 )
 
@@ -39,10 +40,10 @@ func needDocker(t *testing.T) {
 func runExample(t *testing.T, bug string, seed uint64) *faultline.Outcome {
 	t.Helper()
 	sc := loadExample(t)
-	sc.Load.Duration = bench.Duration(8 * time.Second)
-	sc.Chaos.Interval = bench.Duration(3 * time.Second)
-	sc.Chaos.Quiet = bench.Duration(2 * time.Second)
-	sc.Cluster.Runtime = bench.RuntimeDocker
+	sc.Load.Duration = scenario.Duration(8 * time.Second)
+	sc.Chaos.Interval = scenario.Duration(3 * time.Second)
+	sc.Chaos.Quiet = scenario.Duration(2 * time.Second)
+	sc.Cluster.Runtime = pick.Docker
 	sc.Out = t.TempDir()
 	sc.Seed = seed
 	if bug != "" {
@@ -68,7 +69,7 @@ func TestExampleRaftkvVerdicts(t *testing.T) {
 		if out.Summary.Verdict != checkers.Valid || faultline.ExitCode(out, nil) != faultline.ExitPass {
 			t.Fatalf("verdict %s, want valid: %+v", out.Summary.Verdict, out.Summary.Checks)
 		}
-		events, _, err := history.ReadFile(filepath.Join(out.Dir, bench.HistoryFile))
+		events, _, err := history.ReadFile(filepath.Join(out.Dir, scenario.HistoryFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,10 +129,10 @@ func TestDockerfileAndImageSources(t *testing.T) {
 	s := *sc.Cluster.Spec
 	s.Name, s.Source = "raftkv-dockerfile", spec.Source{Dockerfile: dir}
 	sc.Cluster.Spec, sc.Cluster.Target = &s, s.Name
-	sc.Cluster.Runtime = bench.RuntimeDocker
+	sc.Cluster.Runtime = pick.Docker
 	sc.Chaos.Nemesis = []string{"none"}
-	sc.Chaos.Quiet = bench.Duration(time.Second)
-	sc.Load.Duration = bench.Duration(3 * time.Second)
+	sc.Chaos.Quiet = scenario.Duration(time.Second)
+	sc.Load.Duration = scenario.Duration(3 * time.Second)
 	sc.Name, sc.Out, sc.Seed = "", t.TempDir(), 2
 	out, err := faultline.RunContext(ctx, sc, faultline.WithLog(t.Logf))
 	if err != nil {

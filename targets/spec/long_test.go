@@ -11,9 +11,10 @@ import (
 	"time"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/report"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // TestSameVerdictsAsBuiltIn runs the built-in raftkv and examples/raftkv.yaml
@@ -52,9 +53,9 @@ func TestSameVerdictsAsBuiltIn(t *testing.T) {
 				}
 				sc.Name = ""
 				sc.Chaos.Nemesis = []string{c.nemesis}
-				sc.Load.Duration = bench.Duration(20 * time.Second)
-				sc.Chaos.Interval = bench.Duration(5 * time.Second)
-				sc.Cluster.Runtime = bench.RuntimeDocker
+				sc.Load.Duration = scenario.Duration(20 * time.Second)
+				sc.Chaos.Interval = scenario.Duration(5 * time.Second)
+				sc.Cluster.Runtime = pick.Docker
 				sc.Out, sc.Seed = t.TempDir(), uint64(seed)
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 				out, err := faultline.RunContext(ctx, sc)

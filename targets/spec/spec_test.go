@@ -16,19 +16,21 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/kvapi"
+	"github.com/faultline/faultline/targets/runtime/pick"
 	"github.com/faultline/faultline/targets/spec"
 )
 
 const example = "../../examples/raftkv.yaml"
 
 // loadExample reads examples/raftkv.yaml as `faultline run --scenario` does.
-func loadExample(t *testing.T) bench.Scenario {
+func loadExample(t *testing.T) scenario.Scenario {
 	t.Helper()
-	sc := bench.Default()
-	if _, err := bench.LoadFile(example, &sc); err != nil {
+	sc := scenario.Default()
+	if _, err := scenario.LoadFile(example, &sc); err != nil {
 		t.Fatalf("load %s: %v", example, err)
 	}
 	if sc.Cluster.Spec == nil {
@@ -453,8 +455,8 @@ func TestScenarioWithSpec(t *testing.T) {
       write: {method: PUT, path: "/{{.Key}}", body: "{{.Value}}", responses: [{status: 200, outcome: ok}]}
 `
 	write(base)
-	sc := bench.Default()
-	if _, err := bench.LoadFile(file, &sc); err != nil {
+	sc := scenario.Default()
+	if _, err := scenario.LoadFile(file, &sc); err != nil {
 		t.Fatal(err)
 	}
 	if sc.Cluster.Target != "kv" || sc.Cluster.Spec.Source.Dockerfile != filepath.Join(dir, "img") {
@@ -465,10 +467,10 @@ func TestScenarioWithSpec(t *testing.T) {
 		t.Errorf("prepare: %v", err)
 	}
 
-	configErr := func(name string, sc bench.Scenario, want string) {
+	configErr := func(name string, sc scenario.Scenario, want string) {
 		t.Helper()
 		_, err := bench.Prepare(sc)
-		var ce *bench.ConfigError
+		var ce *scenario.ConfigError
 		if !errors.As(err, &ce) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want a configuration error containing %q", name, err, want)
 		}
@@ -477,7 +479,7 @@ func TestScenarioWithSpec(t *testing.T) {
 	withMix.Load.Mix = "read:50,write:30,cas:20"
 	configErr("cas in the mix", withMix, "target kv has no cas request")
 	local := sc
-	local.Cluster.Runtime = bench.RuntimeLocal
+	local.Cluster.Runtime = pick.Local
 	configErr("image on local", local, "the local runtime cannot run")
 	other := sc
 	other.Cluster.Target = "etcd"
@@ -493,16 +495,16 @@ func TestScenarioWithSpec(t *testing.T) {
 
 	// A file naming the same target as its spec is fine; another is not.
 	write(strings.Replace(base, "cluster:\n", "cluster:\n  target: other\n", 1))
-	sc = bench.Default()
-	if _, err := bench.LoadFile(file, &sc); err != nil {
+	sc = scenario.Default()
+	if _, err := scenario.LoadFile(file, &sc); err != nil {
 		t.Fatal(err)
 	}
 	configErr("file target beside a spec", sc, "the scenario describes its own target")
 
 	// Unknown keys in a spec are refused when the file is read.
 	write(strings.Replace(base, "ports:", "prots: {client: 1}\n    ports:", 1))
-	sc = bench.Default()
-	if _, err := bench.LoadFile(file, &sc); err == nil || !strings.Contains(err.Error(), "cluster.spec.prots (line 5): unknown key") {
+	sc = scenario.Default()
+	if _, err := scenario.LoadFile(file, &sc); err == nil || !strings.Contains(err.Error(), "cluster.spec.prots (line 5): unknown key") {
 		t.Errorf("unknown spec key: %v", err)
 	}
 }

@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	scen "github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/targets/runtime/docker"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // scenario: PostgreSQL on n1 and two service replicas, the bank workload
 // over 5 accounts at 150 ops/s for 12 s: transfers contend on few rows.
-func scenario(t *testing.T, bug, nemesis string, seed uint64) bench.Scenario {
+func scenario(t *testing.T, bug, nemesis string, seed uint64) scen.Scenario {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs a cluster")
@@ -23,12 +24,12 @@ func scenario(t *testing.T, bug, nemesis string, seed uint64) bench.Scenario {
 	if _, err := docker.New(context.Background()); err != nil {
 		t.Skipf("no Docker engine: %v", err)
 	}
-	sc := bench.Default()
-	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "usersvc", bench.RuntimeDocker, 3
+	sc := scen.Default()
+	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "usersvc", pick.Docker, 3
 	sc.Cluster.Options = map[string]string{"bug": bug}
 	sc.Load.Workload = "bank"
 	sc.Load.Rate = "150"
-	sc.Load.Duration = bench.Duration(12 * time.Second)
+	sc.Load.Duration = scen.Duration(12 * time.Second)
 	sc.Chaos.Nemesis = []string{nemesis}
 	sc.Out = t.TempDir()
 	sc.Seed = seed

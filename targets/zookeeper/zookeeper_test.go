@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	scen "github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/runtime/docker"
+	"github.com/faultline/faultline/targets/runtime/pick"
 	"github.com/faultline/faultline/targets/zookeeper"
 )
 
@@ -49,7 +50,7 @@ func TestOptions(t *testing.T) {
 }
 
 // scenario is a register run on a 3-member ensemble under nemesis.
-func scenario(t *testing.T, readMode, nemesis string, seed uint64) bench.Scenario {
+func scenario(t *testing.T, readMode, nemesis string, seed uint64) scen.Scenario {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs a cluster")
@@ -58,23 +59,23 @@ func scenario(t *testing.T, readMode, nemesis string, seed uint64) bench.Scenari
 	if _, err := docker.New(context.Background()); err != nil {
 		t.Skipf("no Docker engine: %v", err)
 	}
-	sc := bench.Default()
-	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "zookeeper", bench.RuntimeDocker, 3
+	sc := scen.Default()
+	sc.Cluster.Target, sc.Cluster.Runtime, sc.Cluster.Nodes = "zookeeper", pick.Docker, 3
 	sc.Cluster.Options = map[string]string{"read-mode": readMode}
-	sc.Cluster.HealthTimeout = bench.Duration(2 * time.Minute)
+	sc.Cluster.HealthTimeout = scen.Duration(2 * time.Minute)
 	sc.Load.Rate = "150"
-	sc.Load.Duration = bench.Duration(14 * time.Second)
+	sc.Load.Duration = scen.Duration(14 * time.Second)
 	sc.Load.Keys = 4
 	sc.Chaos.Nemesis = []string{nemesis}
-	sc.Chaos.Interval = bench.Duration(4 * time.Second)
-	sc.Chaos.Quiet = bench.Duration(3 * time.Second)
+	sc.Chaos.Interval = scen.Duration(4 * time.Second)
+	sc.Chaos.Quiet = scen.Duration(3 * time.Second)
 	sc.Out = t.TempDir()
 	sc.Seed = seed
 	return sc
 }
 
 func logErrors(t *testing.T, o *faultline.Outcome) {
-	events, _, err := history.ReadFile(filepath.Join(o.Dir, bench.HistoryFile))
+	events, _, err := history.ReadFile(filepath.Join(o.Dir, scen.HistoryFile))
 	if err != nil {
 		t.Logf("read history: %v", err)
 		return

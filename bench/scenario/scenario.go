@@ -1,7 +1,9 @@
-// Package bench runs scenarios: it launches the cluster, drives the load with
-// vegeta while the nemesis injects faults, and records every operation into
-// the run directory. Checking and reporting come after, in other packages.
-package bench
+// Package scenario is what defines a run: the Scenario, one section per
+// concern (cluster, load, chaos, check), each with its defaults and its
+// validation; scenario files (YAML or JSON, errors naming the key and its
+// line); and the record a run directory keeps of it (scenario.json,
+// RunInfo). Nothing here launches anything: package bench runs a scenario.
+package scenario
 
 import (
 	"encoding/json"

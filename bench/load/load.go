@@ -1,4 +1,4 @@
-package bench
+package load
 
 import (
 	"context"
@@ -19,16 +19,16 @@ import (
 	"github.com/faultline/faultline/targets/runtime"
 )
 
-// LoadNode is what the load needs of a node: its name and its client endpoint,
+// Node is what the load needs of a node: its name and its client endpoint,
 // asked for every operation because it may change when the node restarts.
-type LoadNode interface {
+type Node interface {
 	Name() string
 	Endpoint(port string) string
 }
 
-// LoadNodes adapts a cluster's nodes.
-func LoadNodes(ns []runtime.Node) []LoadNode {
-	out := make([]LoadNode, len(ns))
+// Nodes adapts a cluster's nodes.
+func Nodes(ns []runtime.Node) []Node {
+	out := make([]Node, len(ns))
 	for i, n := range ns {
 		out[i] = n
 	}
@@ -46,7 +46,7 @@ type Load struct {
 	// Client performs the operations; vegeta sends its Requester form
 	// (targets.ForLoad).
 	Client   targets.Client
-	Nodes    []LoadNode
+	Nodes    []Node
 	Workload workload.Generator
 	Rec      *history.Writer
 	Pacer    vegeta.Pacer
@@ -64,12 +64,12 @@ type Load struct {
 	// encoding, readable by `vegeta report`.
 	Results vegeta.Encoder
 	// Live, when set, counts operations as they are invoked and completed,
-	// for a progress display (bench/progress.go).
+	// for a progress display (progress.go).
 	Live *LiveCounts
 }
 
-// LoadStats counts what the attack did.
-type LoadStats struct {
+// Stats counts what the attack did.
+type Stats struct {
 	// Mode is "open" (paced) or "closed" (fixed processes).
 	Mode string `json:"mode"`
 	// Scheduled is how many requests the pacer meant to send in the run.
@@ -159,7 +159,7 @@ type attack struct {
 	// loop.
 	inFlight, peak atomic.Int64
 	// Only the result loop touches these.
-	stats  LoadStats
+	stats  Stats
 	encErr error
 	// buildErr is the first request that could not be built (it stopped
 	// the attack).
@@ -277,9 +277,9 @@ func (a *attack) complete(res *vegeta.Result) {
 
 // Run attacks until Duration elapses or ctx ends, then waits for the requests
 // in flight to finish (bounded by Timeout).
-func (l *Load) Run(ctx context.Context) (LoadStats, error) {
+func (l *Load) Run(ctx context.Context) (Stats, error) {
 	if len(l.Nodes) == 0 {
-		return LoadStats{}, fmt.Errorf("load: no nodes")
+		return Stats{}, fmt.Errorf("load: no nodes")
 	}
 	a := l.newAttack()
 	workers := min(a.maxw, 16) // vegeta adds workers as requests wait, up to maxw
@@ -341,12 +341,6 @@ func (l *Load) Run(ctx context.Context) (LoadStats, error) {
 		return stats, fmt.Errorf("load stopped: %w", *err)
 	}
 	return stats, nil
-}
-
-// nodeHosts accepts the host:port of any node's client endpoint, asked
-// per request (an endpoint may change when its node restarts).
-func nodeHosts[N LoadNode](nodes []N) func(string) bool {
-	return httpx.AllowEndpoints(len(nodes), func(i int) string { return nodes[i].Endpoint(targets.ClientPort) })
 }
 
 func peakMax(peak *atomic.Int64, n int64) {

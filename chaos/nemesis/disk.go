@@ -1,4 +1,4 @@
-package bench
+package nemesis
 
 import (
 	"slices"
@@ -7,17 +7,18 @@ import (
 	"github.com/faultline/faultline/chaos"
 	"github.com/faultline/faultline/chaos/lazyfs"
 	"github.com/faultline/faultline/targets"
+	"github.com/faultline/faultline/targets/runtime/pick"
 )
 
 // planNodeFaults refuses the disk and clock faults where they cannot work,
 // before anything is launched: they reach into a node's files or clock,
 // which only the local runtime hands the harness, and lazyfs needs FUSE.
 // It notes in np that the data directories must be on lazyfs.
-func planNodeFaults(sc Scenario, np *nemesisPlan, names []string, faults []chaos.Fault) error {
+func planNodeFaults(c Config, np *Plan, names []string, faults []chaos.Fault) error {
 	for i, f := range faults {
 		need := f.Needs()
 		if need.Failpoint != "" {
-			if err := planFailpoint(sc, names[i], need.Failpoint); err != nil {
+			if err := planFailpoint(c, names[i], need.Failpoint); err != nil {
 				return err
 			}
 			continue
@@ -25,7 +26,7 @@ func planNodeFaults(sc Scenario, np *nemesisPlan, names []string, faults []chaos
 		if !need.LazyFS && !need.DataFiles && !need.Clock && !need.Members {
 			continue
 		}
-		if sc.Cluster.Runtime != RuntimeLocal {
+		if c.Runtime != pick.Local {
 			what := "data files"
 			if need.Clock {
 				what = "clock control"
@@ -33,30 +34,24 @@ func planNodeFaults(sc Scenario, np *nemesisPlan, names []string, faults []chaos
 			if need.Members {
 				what = "data directory and command line"
 			}
-			return configErr("--nemesis %s needs --runtime local (the harness reaches a node's %s only there; got --runtime %s)", names[i], what, sc.Cluster.Runtime)
+			return refuse("--nemesis %s needs --runtime local (the harness reaches a node's %s only there; got --runtime %s)", names[i], what, c.Runtime)
 		}
 		if need.LazyFS {
 			if err := lazyfs.Available(); err != nil {
-				return configErr("--nemesis %s: %v", names[i], err)
+				return refuse("--nemesis %s: %v", names[i], err)
 			}
 			np.lazyFS = true
 		}
 		if need.Members {
-			t, err := sc.Cluster.LookupTarget()
-			if err != nil {
-				return err
-			}
+			t := c.Target
 			if _, ok := t.(targets.MemberChanger); !ok {
-				return configErr("--nemesis %s: target %s cannot change its membership (etcd can)", names[i], t.Name())
+				return refuse("--nemesis %s: target %s cannot change its membership (etcd can)", names[i], t.Name())
 			}
 		}
 		if need.Clock {
-			t, err := sc.Cluster.LookupTarget()
-			if err != nil {
-				return err
-			}
+			t := c.Target
 			if _, ok := t.(targets.ClockHooked); !ok {
-				return configErr("--nemesis %s: target %s has no clock hook (only targets Faultline builds with it, e.g. raftkv, can have their clock shifted)", names[i], t.Name())
+				return refuse("--nemesis %s: target %s has no clock hook (only targets Faultline builds with it, e.g. raftkv, can have their clock shifted)", names[i], t.Name())
 			}
 		}
 	}
@@ -65,20 +60,17 @@ func planNodeFaults(sc Scenario, np *nemesisPlan, names []string, faults []chaos
 
 // planFailpoint refuses a failpoint fault the target cannot arm: not built
 // with failpoints, or a name it does not have.
-func planFailpoint(sc Scenario, fault, name string) error {
-	t, err := sc.Cluster.LookupTarget()
-	if err != nil {
-		return err
-	}
+func planFailpoint(c Config, fault, name string) error {
+	t := c.Target
 	ft, ok := t.(targets.Failpointed)
 	if !ok {
-		return configErr("--nemesis %s: target %s has no failpoints", fault, t.Name())
+		return refuse("--nemesis %s: target %s has no failpoints", fault, t.Name())
 	}
 	if ft.FailpointPort() == "" {
-		return configErr("--nemesis %s: target %s was not built with failpoints (--target-opt failpoints=true)", fault, t.Name())
+		return refuse("--nemesis %s: target %s was not built with failpoints (--target-opt failpoints=true)", fault, t.Name())
 	}
 	if known := ft.KnownFailpoints(); !slices.Contains(known, name) {
-		return configErr("--nemesis %s: %s has no failpoint %q (known: %s)", fault, t.Name(), name, strings.Join(known, ", "))
+		return refuse("--nemesis %s: %s has no failpoint %q (known: %s)", fault, t.Name(), name, strings.Join(known, ", "))
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package bench
+package scenario
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/chaos"
+	"github.com/faultline/faultline/chaos/nemesis"
 )
 
 // ChaosConfig is the faults, their schedule, and what happens after the last
@@ -47,19 +48,12 @@ type TimelineStep struct {
 	Fault string   `json:"fault"`
 }
 
-// Firewall modes.
-const (
-	FirewallAuto    = "auto"
-	FirewallNetNS   = "netns"
-	FirewallSidecar = "sidecar"
-)
-
 // DefaultChaos partitions the leader away every 10 s, for 10 s, then leaves
 // the cluster 5 s to recover before reading every key back.
 func DefaultChaos() ChaosConfig {
 	o := chaos.DefaultOptions()
 	return ChaosConfig{
-		Nemesis: []string{"partition"}, Interval: Duration(10 * time.Second), Firewall: FirewallAuto,
+		Nemesis: []string{"partition"}, Interval: Duration(10 * time.Second), Firewall: nemesis.FirewallAuto,
 		LossPercent: o.LossPercent, Delay: Duration(o.Delay), Jitter: Duration(o.Jitter),
 		Quiet: Duration(5 * time.Second), FinalReads: true, FinalTimeout: Duration(30 * time.Second),
 	}
@@ -70,6 +64,9 @@ func (c *ChaosConfig) Options() chaos.Options {
 	return chaos.Options{LossPercent: c.LossPercent, Delay: time.Duration(c.Delay), Jitter: time.Duration(c.Jitter)}
 }
 
+// Faults are the names of the faults Nemesis lists, without "none".
+func (c *ChaosConfig) Faults() []string { return faultNames(c.Nemesis) }
+
 // Validate checks the numbers and the shape of the schedule; fault names are
 // resolved by Prepare.
 func (c *ChaosConfig) Validate() error {
@@ -78,7 +75,7 @@ func (c *ChaosConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("--nemesis-interval %v: must be positive", c.Interval))
 	}
 	switch c.Firewall {
-	case FirewallAuto, FirewallNetNS, FirewallSidecar:
+	case nemesis.FirewallAuto, nemesis.FirewallNetNS, nemesis.FirewallSidecar:
 	default:
 		errs = append(errs, fmt.Errorf("--firewall %q: want auto, netns or sidecar", c.Firewall))
 	}

@@ -1,4 +1,4 @@
-package bench
+package load
 
 import (
 	"bufio"
@@ -22,6 +22,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/faultline/faultline/bench/workload"
 	"github.com/faultline/faultline/bench/workload/register"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
@@ -180,23 +181,22 @@ func rawVegeta(base string, d time.Duration) (int, time.Duration) {
 // results.bin exactly as a run does.
 func recorded(b *testing.B, base string, d time.Duration) (int, time.Duration) {
 	dir := b.TempDir()
-	rec, err := history.Create(filepath.Join(dir, HistoryFile))
+	rec, err := history.Create(filepath.Join(dir, "history.jsonl"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	resf, err := os.Create(filepath.Join(dir, ResultsFile))
+	resf, err := os.Create(filepath.Join(dir, "results.bin"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	resw := bufio.NewWriterSize(resf, 256<<10)
-	lc := DefaultLoad()
-	w, err := register.New().New(lc.WorkloadConfig(1))
+	w, err := register.New().New(defaultRegister(1))
 	if err != nil {
 		b.Fatal(err)
 	}
 	client := etcdClient(b)
 	l := &Load{
-		Client: client, Nodes: []LoadNode{testNode{"n1", base}, testNode{"n2", base}, testNode{"n3", base}},
+		Client: client, Nodes: []Node{testNode{"n1", base}, testNode{"n2", base}, testNode{"n3", base}},
 		Workload: w, Rec: rec, Pacer: vegeta.ConstantPacer{}, Duration: d,
 		MaxInFlight: benchWorkers, Timeout: 10 * time.Second, Results: NewResultsEncoder(resw),
 	}
@@ -274,6 +274,16 @@ func writerBytesPerEvent(b *testing.B) (perEvent float64, perOp float64) {
 	runtime.ReadMemStats(&after)
 	perEvent = float64(after.TotalAlloc-before.TotalAlloc) / n
 	return perEvent, 2 * perEvent // an operation is an invoke and a completion
+}
+
+// defaultRegister is the register workload as a default run configures it
+// (scenario.DefaultLoad, which this package cannot import: the scenario
+// imports the load).
+func defaultRegister(seed uint64) workload.Config {
+	return workload.Config{
+		Seed: seed, Keys: 8, KeySpace: 1000, KeyDist: register.DistUniform, Mix: register.DefaultMix().String(),
+		OpsPerKey: 100, KeyConcurrency: 2,
+	}
 }
 
 func median(xs []float64) float64 {
@@ -372,21 +382,20 @@ func ratioList(xs []float64) string {
 // with a synthetic vegeta result. It is what recording adds to vegeta.
 func BenchmarkRecordingPath(b *testing.B) {
 	dir := b.TempDir()
-	rec, err := history.Create(filepath.Join(dir, HistoryFile))
+	rec, err := history.Create(filepath.Join(dir, "history.jsonl"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer rec.Close()
-	resf, err := os.Create(filepath.Join(dir, ResultsFile))
+	resf, err := os.Create(filepath.Join(dir, "results.bin"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer resf.Close()
 	resw := bufio.NewWriterSize(resf, 256<<10)
-	lc := DefaultLoad()
-	w, _ := register.New().New(lc.WorkloadConfig(1))
+	w, _ := register.New().New(defaultRegister(1))
 	l := &Load{
-		Client: etcdClient(b), Nodes: []LoadNode{testNode{"n1", "http://127.0.0.1:2379"}, testNode{"n2", "http://127.0.0.1:2379"}},
+		Client: etcdClient(b), Nodes: []Node{testNode{"n1", "http://127.0.0.1:2379"}, testNode{"n2", "http://127.0.0.1:2379"}},
 		Workload: w, Rec: rec, Pacer: ClosedLoop{Processes: benchWorkers}, MaxInFlight: benchWorkers,
 		Results: NewResultsEncoder(resw),
 	}

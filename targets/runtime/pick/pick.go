@@ -1,4 +1,9 @@
-package bench
+// Package pick chooses the runtime nodes are launched on, for `faultline
+// run` and `faultline cluster up` alike: docker, local processes, or auto
+// (docker when an engine answers, else local), and the local runtime's
+// network namespace mode. It is apart from targets/runtime because it
+// imports both runtimes, which import that package.
+package pick
 
 import (
 	"context"
@@ -11,32 +16,40 @@ import (
 	"github.com/faultline/faultline/targets/runtime/local"
 )
 
-// Runtime names (--runtime).
+// Runtime names (--runtime, cluster.runtime).
 const (
-	RuntimeAuto   = "auto" // docker when an engine answers, else local
-	RuntimeDocker = "docker"
-	RuntimeLocal  = "local"
+	Auto   = "auto" // docker when an engine answers, else local
+	Docker = "docker"
+	Local  = "local"
 )
 
-// Namespace modes of the local runtime (--netns).
+// Namespace modes of the local runtime (--netns, cluster.netns).
 const (
 	NetnsAuto = "auto" // on when running as root
 	NetnsOn   = "on"
 	NetnsOff  = "off"
 )
 
-// checkRuntime refuses an unknown runtime, or namespaces that cannot be had,
-// before anything is launched.
-func checkRuntime(c ClusterConfig) error {
+// Config is the choice: a runtime name, the local runtime's namespace mode
+// and the user it runs node programs as when the harness is root.
+type Config struct {
+	Runtime  string
+	Netns    string
+	NodeUser string
+}
+
+// Check refuses an unknown runtime, or namespaces that cannot be had,
+// before anything is launched. Its errors name the flag.
+func Check(c Config) error {
 	switch c.Runtime {
-	case RuntimeAuto, RuntimeDocker, RuntimeLocal:
+	case Auto, Docker, Local:
 	default:
 		return fmt.Errorf("unknown runtime %q (known: auto, docker, local)", c.Runtime)
 	}
 	switch c.Netns {
 	case "", NetnsAuto, NetnsOff:
 	case NetnsOn:
-		if c.Runtime == RuntimeDocker {
+		if c.Runtime == Docker {
 			return fmt.Errorf("--netns on is for the local runtime; docker nodes always have their own network")
 		}
 		if !local.CanUseNamespaces() {
@@ -45,7 +58,7 @@ func checkRuntime(c ClusterConfig) error {
 	default:
 		return fmt.Errorf("unknown --netns %q (known: auto, on, off)", c.Netns)
 	}
-	if c.Runtime != RuntimeDocker {
+	if c.Runtime != Docker {
 		// The local runtime keeps its state there; refused before launching.
 		if err := runtime.CheckStateDir(runtime.StateDir()); err != nil {
 			return err
@@ -57,15 +70,19 @@ func checkRuntime(c ClusterConfig) error {
 	return nil
 }
 
-// newRuntime connects to the runtime c names; auto takes docker when an
-// engine answers and falls back to local processes otherwise.
-func newRuntime(ctx context.Context, c ClusterConfig, logf func(string, ...any)) (runtime.Runtime, error) {
+// New connects to the runtime c names (c passed Check); auto takes docker
+// when an engine answers within 5 s and falls back to local processes
+// otherwise, saying so through logf (which may be nil).
+func New(ctx context.Context, c Config, logf func(string, ...any)) (runtime.Runtime, error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
 	switch c.Runtime {
-	case RuntimeDocker:
+	case Docker:
 		return docker.New(ctx)
-	case RuntimeLocal:
+	case Local:
 		return newLocal(c)
-	case RuntimeAuto:
+	case Auto:
 		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		rt, err := docker.New(dctx)
@@ -81,7 +98,7 @@ func newRuntime(ctx context.Context, c ClusterConfig, logf func(string, ...any))
 	return nil, fmt.Errorf("unknown runtime %q", c.Runtime)
 }
 
-func newLocal(c ClusterConfig) (*local.Runtime, error) {
+func newLocal(c Config) (*local.Runtime, error) {
 	opts := []local.Option{local.WithNodeUser(c.NodeUser)}
 	switch c.Netns {
 	case NetnsOn:
@@ -92,20 +109,9 @@ func newLocal(c ClusterConfig) (*local.Runtime, error) {
 	return local.New(opts...)
 }
 
-// NewRuntime is newRuntime for commands other than run (cluster up); c must
-// have passed validation.
-func NewRuntime(ctx context.Context, c ClusterConfig, logf func(string, ...any)) (runtime.Runtime, error) {
-	if err := checkRuntime(c); err != nil {
-		return nil, &ConfigError{Err: err}
-	}
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	return newRuntime(ctx, c, logf)
-}
-
-// resolvedNetns is what scenario.json records for the namespaces of rt.
-func resolvedNetns(rt runtime.Runtime) string {
+// Netns is the namespace mode rt runs with, as a run records it: on or off
+// for the local runtime, empty for docker.
+func Netns(rt runtime.Runtime) string {
 	if l, ok := rt.(*local.Runtime); ok {
 		if l.Namespaces() {
 			return NetnsOn
@@ -121,7 +127,7 @@ func resolvedNetns(rt runtime.Runtime) string {
 func Clean(ctx context.Context, runID string) (removed []string, skipped []string, err error) {
 	if runID != "" {
 		if err := runtime.ValidateRunID(runID); err != nil {
-			return nil, nil, &ConfigError{Err: err}
+			return nil, nil, err
 		}
 	}
 	var errs []error

@@ -1,4 +1,4 @@
-package bench
+package scenario
 
 import (
 	"encoding/json"
@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/faultline/faultline/chaos/netfault"
 )
 
 func write(t *testing.T, name, body string) string {
@@ -47,14 +45,6 @@ chaos:
 	}
 	if s := sc.Chaos.Timeline[1]; time.Duration(s.For) != 2500*time.Millisecond || time.Duration(s.At) != 25*time.Second {
 		t.Errorf("step 2: %+v", s)
-	}
-	p2, err := Prepare(sc)
-	if err != nil {
-		t.Fatalf("prepare: %v", err)
-	}
-	plan := p2.nemesis.schedule.Plan(time.Hour)
-	if len(plan) != 3 || plan[1].Fault.Kind() != "kill" || plan[2].At != 40*time.Second {
-		t.Errorf("plan %+v", plan)
 	}
 }
 
@@ -95,64 +85,6 @@ func TestLoadFileRefuses(t *testing.T) {
 	}
 }
 
-// What cannot work is refused before anything is launched.
-func TestPrepareRefusesFaults(t *testing.T) {
-	cases := map[string]func(*Scenario){
-		"ring needs 4 nodes":   func(s *Scenario) { s.Chaos.Nemesis = []string{"partition-ring"} },
-		"bridge needs 3 nodes": func(s *Scenario) { s.Chaos.Nemesis = []string{"kill", "partition-bridge"}; s.Cluster.Nodes = 2 },
-		"unknown fault":        func(s *Scenario) { s.Chaos.Nemesis = []string{"meteor"} },
-		"bad firewall":         func(s *Scenario) { s.Chaos.Firewall = "iptables" },
-		"sidecar off docker":   func(s *Scenario) { s.Chaos.Firewall = FirewallSidecar; s.Cluster.Runtime = "local" },
-		"overlapping timeline": func(s *Scenario) {
-			s.Chaos.Timeline = []TimelineStep{{At: 0, For: Duration(5 * time.Second), Fault: "kill"}, {At: Duration(time.Second), For: Duration(time.Second), Fault: "pause"}}
-			s.Chaos.Nemesis = []string{"kill", "pause"}
-		},
-		"nemesis and timeline disagree": func(s *Scenario) {
-			s.Chaos.Timeline = []TimelineStep{{At: 0, For: Duration(5 * time.Second), Fault: "kill"}}
-		},
-		"timeline after the load": func(s *Scenario) {
-			s.Chaos.Timeline = []TimelineStep{{At: Duration(45 * time.Second), For: Duration(time.Second), Fault: "kill"}}
-			s.Chaos.Nemesis = []string{"kill"}
-		},
-		"loss over 100": func(s *Scenario) { s.Chaos.LossPercent = 140 },
-		"no final time": func(s *Scenario) { s.Chaos.FinalTimeout = 0 },
-		"image target on local": func(s *Scenario) {
-			s.Cluster.Target, s.Cluster.Runtime, s.Cluster.Nodes = "postgres", RuntimeLocal, 1
-		},
-	}
-	for name, mod := range cases {
-		sc := Default()
-		mod(&sc)
-		_, err := Prepare(sc)
-		var ce *ConfigError
-		if !errors.As(err, &ce) {
-			t.Errorf("%s: %v, want a ConfigError", name, err)
-		}
-	}
-}
-
-// delay is refused where the kernel has no netem, and only there: the
-// kernel is asked, not assumed.
-func TestPrepareDelayFollowsTheKernel(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("the host check needs root; without it the sidecar checks")
-	}
-	sc := Default()
-	sc.Chaos.Nemesis = []string{"delay"}
-	_, err := Prepare(sc)
-	host := netfault.CheckNetem()
-	switch {
-	case errors.Is(host, netfault.ErrNoNetem):
-		var ce *ConfigError
-		if !errors.As(err, &ce) || !strings.Contains(err.Error(), "netem") {
-			t.Errorf("no netem here, yet Prepare says %v", err)
-		}
-	case host == nil && err != nil:
-		t.Errorf("netem is here, yet Prepare says %v", err)
-	}
-	t.Logf("delay: %v", err)
-}
-
 // A refused file is one line that names the key and its line, with a near
 // miss suggested for an unknown key; an empty file is refused, not run as
 // the defaults.
@@ -185,7 +117,7 @@ func TestLoadFileNamesKeyAndLine(t *testing.T) {
 
 // Every example scenario shipped in examples/ loads.
 func TestExamplesLoad(t *testing.T) {
-	paths, _ := filepath.Glob("../examples/*.y*ml")
+	paths, _ := filepath.Glob("../../examples/*.y*ml")
 	if len(paths) == 0 {
 		t.Fatal("no examples")
 	}

@@ -1,4 +1,4 @@
-package bench
+package load
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 func TestProgressSnapshots(t *testing.T) {
 	srv := httptest.NewServer(&trivialServer{})
 	defer srv.Close()
-	rec, err := history.Create(filepath.Join(t.TempDir(), HistoryFile))
+	rec, err := history.Create(filepath.Join(t.TempDir(), "history.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,11 +29,11 @@ func TestProgressSnapshots(t *testing.T) {
 	d := 1500 * time.Millisecond
 	pacer, _ := ParseRate("400", d)
 	live := &LiveCounts{}
-	l := &Load{Client: etcdClient(t), Nodes: []LoadNode{testNode{"n1", srv.URL}}, Workload: w, Rec: rec, Pacer: pacer,
+	l := &Load{Client: etcdClient(t), Nodes: []Node{testNode{"n1", srv.URL}}, Workload: w, Rec: rec, Pacer: pacer,
 		Duration: d, MaxInFlight: 64, Timeout: 5 * time.Second, Live: live}
 	var mu sync.Mutex
 	var snaps []Progress
-	stop := watchProgress(100*time.Millisecond, func(p Progress) {
+	stop := WatchProgress(100*time.Millisecond, func(p Progress) {
 		mu.Lock()
 		snaps = append(snaps, p)
 		mu.Unlock()
@@ -66,7 +66,7 @@ func (nullRecorder) Append(history.Event) {}
 
 // The fault watch follows the nemesis's events: injected, healing, healed.
 func TestFaultWatch(t *testing.T) {
-	w := &faultWatch{Recorder: nullRecorder{}}
+	w := &FaultWatch{Recorder: nullRecorder{}}
 	nem := func(typ history.Type, f string, fault *history.Fault) {
 		w.Append(history.Event{Type: typ, Process: history.Nemesis, F: f, Fault: fault})
 	}
@@ -85,7 +85,7 @@ func TestFaultWatch(t *testing.T) {
 	}
 	for i, s := range steps {
 		s.do()
-		if got := w.current(); got != s.want {
+		if got := w.Current(); got != s.want {
 			t.Errorf("step %d: %q, want %q", i, got, s.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package bench
+package scenario
 
 import (
 	"bytes"
@@ -36,7 +36,7 @@ import (
 //	    - {at: 10s, for: 10s, fault: partition-halves}
 //	    - {at: 30s, for: 5s, fault: kill-leader}
 func LoadFile(path string, sc *Scenario) (seeded bool, err error) {
-	f, err := ReadScenarioFile(path, sc)
+	f, err := ReadFile(path, sc)
 	if err != nil {
 		return false, err
 	}
@@ -62,8 +62,8 @@ func (f *SourceFile) Where(key string) string {
 	return fmt.Sprintf("%s (line %d of %s)", key, f.Lines[key], filepath.Base(f.Path))
 }
 
-// ReadScenarioFile is LoadFile, returning what it learnt of the file.
-func ReadScenarioFile(path string, sc *Scenario) (*SourceFile, error) {
+// ReadFile is LoadFile, returning what it learnt of the file.
+func ReadFile(path string, sc *Scenario) (*SourceFile, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, configErr("--scenario: %v", err)

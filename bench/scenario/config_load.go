@@ -1,9 +1,10 @@
-package bench
+package scenario
 
 import (
 	"fmt"
 	"time"
 
+	"github.com/faultline/faultline/bench/load"
 	"github.com/faultline/faultline/bench/workload"
 	_ "github.com/faultline/faultline/bench/workload/builtin" // the built-in workloads
 	"github.com/faultline/faultline/bench/workload/register"
@@ -18,7 +19,7 @@ type LoadConfig struct {
 	// WorkloadOptions are the workload's own settings.
 	WorkloadOptions map[string]string `json:"workload_options,omitempty"`
 	// Rate: operations per second (open loop), ramp:FROM..TO, sine:MEAN,AMP,PERIOD
-	// or closed:PROCESSES (see ParseRate).
+	// or closed:PROCESSES (see load.ParseRate).
 	Rate     string   `json:"rate"`
 	Duration Duration `json:"duration"`
 	// Timeout is the client's per-request timeout. etcd gives up on a request
@@ -63,7 +64,7 @@ func (l *LoadConfig) Validate() error {
 	if l.Duration <= 0 {
 		return fmt.Errorf("--duration %v: must be positive", l.Duration)
 	}
-	if _, err := ParseRate(l.Rate, time.Duration(l.Duration)); err != nil {
+	if _, err := load.ParseRate(l.Rate, time.Duration(l.Duration)); err != nil {
 		return err
 	}
 	if l.Timeout <= 0 {

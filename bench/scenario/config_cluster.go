@@ -1,4 +1,4 @@
-package bench
+package scenario
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 	"github.com/faultline/faultline/bench/workload/register"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/registry"
+	"github.com/faultline/faultline/targets/runtime/pick"
 	"github.com/faultline/faultline/targets/spec"
 )
 
@@ -52,7 +53,7 @@ type ClusterConfig struct {
 
 // DefaultCluster is a 3-node etcd, in Docker when an engine answers.
 func DefaultCluster() ClusterConfig {
-	return ClusterConfig{Target: "etcd", Runtime: RuntimeAuto, Netns: NetnsAuto, Nodes: 3, HealthTimeout: Duration(60 * time.Second)}
+	return ClusterConfig{Target: "etcd", Runtime: pick.Auto, Netns: pick.NetnsAuto, Nodes: 3, HealthTimeout: Duration(60 * time.Second)}
 }
 
 // Validate checks the numbers; the target and runtime names are resolved by Prepare.
@@ -89,7 +90,7 @@ func (c *ClusterConfig) LookupTarget() (targets.Target, error) {
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	if n, ok := t.(targets.ImageNeeder); ok && n.NeedsImage() && c.Runtime == RuntimeLocal {
+	if n, ok := t.(targets.ImageNeeder); ok && n.NeedsImage() && c.Runtime == pick.Local {
 		return nil, configErr("--runtime local: target %s runs from a Docker image, which the local runtime cannot run: use --runtime docker", c.Target)
 	}
 	return t, nil
@@ -105,7 +106,7 @@ func (c *ClusterConfig) specTarget() (targets.Target, error) {
 	if err != nil {
 		return nil, configErr("cluster.spec: %v", err)
 	}
-	if t.NeedsImage() && c.Runtime == RuntimeLocal {
+	if t.NeedsImage() && c.Runtime == pick.Local {
 		field := "dockerfile"
 		if c.Spec.Source.Image != "" {
 			field = "image"
@@ -128,9 +129,9 @@ func (c *ClusterConfig) fromFile(dir string, targetGiven bool) {
 	c.Spec.Resolve(dir)
 }
 
-// checkOps refuses a workload with an operation the target's client cannot
+// CheckOps refuses a workload with an operation the target's client cannot
 // perform (a spec without a cas request).
-func checkOps(t targets.Target, c targets.Client, l LoadConfig) error {
+func CheckOps(t targets.Target, c targets.Client, l LoadConfig) error {
 	st, ok := c.(workload.Supporter)
 	if !ok {
 		st, ok = t.(workload.Supporter)
@@ -160,4 +161,9 @@ func checkOps(t targets.Target, c targets.Client, l LoadConfig) error {
 		return fmt.Errorf("--workload %s: target %s cannot perform %s", l.Workload, t.Name(), strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// RuntimeConfig is the section's runtime choice (targets/runtime/pick).
+func (c *ClusterConfig) RuntimeConfig() pick.Config {
+	return pick.Config{Runtime: c.Runtime, Netns: c.Netns, NodeUser: c.NodeUser}
 }

@@ -1,4 +1,4 @@
-package bench
+package load
 
 import (
 	"bufio"
@@ -62,7 +62,7 @@ func (n testNode) Name() string           { return n.name }
 func (n testNode) Endpoint(string) string { return n.base }
 
 type loadRun struct {
-	stats   LoadStats
+	stats   Stats
 	events  []history.Event
 	dir     string
 	results string
@@ -77,11 +77,11 @@ func runLoad(t *testing.T, ctx context.Context, client targets.Client, bases []s
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	rec, err := history.Create(filepath.Join(dir, HistoryFile))
+	rec, err := history.Create(filepath.Join(dir, "history.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	resf, err := os.Create(filepath.Join(dir, ResultsFile))
+	resf, err := os.Create(filepath.Join(dir, "results.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func runLoad(t *testing.T, ctx context.Context, client targets.Client, bases []s
 	if err != nil {
 		t.Fatal(err)
 	}
-	var nodes []LoadNode
+	var nodes []Node
 	for i, b := range bases {
 		nodes = append(nodes, testNode{name: "n" + strconv.Itoa(i+1), base: b})
 	}
@@ -105,11 +105,11 @@ func runLoad(t *testing.T, ctx context.Context, client targets.Client, bases []s
 	if err := errors.Join(resw.Flush(), resf.Close(), rec.Close()); err != nil {
 		t.Fatal(err)
 	}
-	events, torn, err := history.ReadFile(filepath.Join(dir, HistoryFile))
+	events, torn, err := history.ReadFile(filepath.Join(dir, "history.jsonl"))
 	if err != nil || torn {
 		t.Fatalf("history: torn=%v %v", torn, err)
 	}
-	return loadRun{stats: stats, events: events, dir: dir, results: filepath.Join(dir, ResultsFile)}
+	return loadRun{stats: stats, events: events, dir: dir, results: filepath.Join(dir, "results.bin")}
 }
 
 func etcdClient(t testing.TB) targets.Client {
@@ -293,9 +293,9 @@ func TestDropAfter(t *testing.T) {
 	time.AfterFunc(1500*time.Millisecond, func() { stalled.Store(false); close(gate) })
 	pacer, _ := ParseRate("200", 3*time.Second)
 	dir := t.TempDir()
-	rec, _ := history.Create(filepath.Join(dir, HistoryFile))
+	rec, _ := history.Create(filepath.Join(dir, "history.jsonl"))
 	w, _ := register.NewKeyed(register.KeyedConfig{Slots: 8, OpsPerKey: 100, KeyConcurrency: 2})
-	l := &Load{Client: etcdClient(t), Nodes: []LoadNode{testNode{"n1", ts.URL}}, Workload: w, Rec: rec, Pacer: pacer,
+	l := &Load{Client: etcdClient(t), Nodes: []Node{testNode{"n1", ts.URL}}, Workload: w, Rec: rec, Pacer: pacer,
 		Duration: 3 * time.Second, MaxInFlight: 4, DropAfter: 100 * time.Millisecond, Timeout: 5 * time.Second}
 	stats, err := l.Run(context.Background())
 	rec.Close()

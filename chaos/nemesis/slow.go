@@ -1,4 +1,4 @@
-package bench
+package nemesis
 
 import (
 	"os"
@@ -9,12 +9,12 @@ import (
 // checkSlow refuses faults that can tell at plan time that they cannot
 // work on this run's runtime (slow-io on cgroup v1, slow-cpu on the local
 // runtime without root).
-func checkSlow(sc Scenario, np *nemesisPlan) error {
-	info := chaos.PlanInfo{Runtime: sc.Cluster.Runtime, Root: os.Geteuid() == 0}
+func checkSlow(c Config, np *Plan) error {
+	info := chaos.PlanInfo{Runtime: c.Runtime, Root: os.Geteuid() == 0}
 	for _, f := range np.faults {
 		if pc, ok := f.(chaos.PlanChecker); ok {
 			if err := pc.CheckPlan(info); err != nil {
-				return configErr("%v", err)
+				return refuse("%v", err)
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package bench
+package load
 
 import (
 	"context"
@@ -39,9 +39,9 @@ func (elsewhereClient) Classify(op *history.Event, res *vegeta.Result) targets.O
 	return targets.Outcome{Type: history.Fail, Error: res.Error}
 }
 
-func securityLoad(t *testing.T, c targets.Client, base string) (LoadStats, error) {
+func securityLoad(t *testing.T, c targets.Client, base string) (Stats, error) {
 	t.Helper()
-	rec, err := history.Create(filepath.Join(t.TempDir(), HistoryFile))
+	rec, err := history.Create(filepath.Join(t.TempDir(), "history.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func securityLoad(t *testing.T, c targets.Client, base string) (LoadStats, error
 		t.Fatal(err)
 	}
 	pacer, _ := ParseRate("50", time.Second)
-	l := &Load{Client: c, Nodes: []LoadNode{testNode{name: "n1", base: base}}, Workload: w, Rec: rec, Pacer: pacer,
+	l := &Load{Client: c, Nodes: []Node{testNode{name: "n1", base: base}}, Workload: w, Rec: rec, Pacer: pacer,
 		Duration: time.Second, MaxInFlight: 4, Timeout: 2 * time.Second}
 	return l.Run(context.Background())
 }
