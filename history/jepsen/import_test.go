@@ -105,7 +105,9 @@ func TestElleHistories(t *testing.T) {
 			}
 			// The checker faultline.Check would run: the one the workload
 			// names, from the registry, with the model as check.consistency.
-			chk, err := checkers.Lookup("elle-"+string(w), checkers.Config{Options: map[string]string{"consistency": c.model}})
+			opts := jepsen.CheckOptions()
+			opts["consistency"] = c.model
+			chk, err := checkers.Lookup("elle-"+string(w), checkers.Config{Options: opts})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -273,7 +275,9 @@ func TestElleRepoHistories(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			chk, err := checkers.Lookup("elle-"+string(w), checkers.Config{Options: map[string]string{"consistency": c.model}})
+			opts := jepsen.CheckOptions()
+			opts["consistency"] = c.model
+			chk, err := checkers.Lookup("elle-"+string(w), checkers.Config{Options: opts})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -351,3 +355,4 @@ func TestElleCLIHistories(t *testing.T) {
 		}
 	}
 }
+
