@@ -355,4 +355,3 @@ func TestElleCLIHistories(t *testing.T) {
 		}
 	}
 }
-
