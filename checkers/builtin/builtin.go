@@ -66,6 +66,20 @@ func init() {
 				}
 				opts = append(opts, elle.WithWritesFollowReads(b))
 			}
+			if v, ok := cfg.Options["linearizable-keys"]; ok {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return nil, fmt.Errorf("check.options.linearizable-keys %q: want true or false", v)
+				}
+				opts = append(opts, elle.WithLinearizableKeys(b))
+			}
+			switch v := cfg.Options["initial-state"]; v {
+			case "", "empty":
+			case "unknown":
+				opts = append(opts, elle.WithUnknownInitialState(true))
+			default:
+				return nil, fmt.Errorf("check.options.initial-state %q: want empty or unknown", v)
+			}
 			c, err := elle.New(w, opts...)
 			if err != nil {
 				return nil, fmt.Errorf("check.consistency: %w", err)

@@ -66,6 +66,7 @@ type Checker struct {
 	budget      int
 	wfr         bool
 	linKeys     bool
+	unknownInit bool
 	err         error
 }
 
@@ -118,6 +119,15 @@ func WithWritesFollowReads(on bool) Option { return func(c *Checker) { c.wfr = o
 // default, as in Elle.
 func WithLinearizableKeys(on bool) Option { return func(c *Checker) { c.linKeys = on } }
 
+// WithUnknownInitialState: the history may not hold every write, or its
+// keys may not have started empty (a history imported from Jepsen), so a
+// read of a value no transaction in it wrote is taken, as Elle takes it, for
+// an initial state or a write the history lacks: it gives no dependency and
+// rules out no model, and the summary notes it. Off by default: Faultline
+// records every write it sends, into keys that start empty, so such a read
+// is a garbage read, which every model forbids.
+func WithUnknownInitialState(on bool) Option { return func(c *Checker) { c.unknownInit = on } }
+
 // New returns a checker of the workload's histories.
 func New(w Workload, opts ...Option) (*Checker, error) {
 	c := &Checker{workload: w, model: StrictSerializable, maxExamples: 3, maxSVGs: 10, budget: 20_000_000, wfr: true}
@@ -166,9 +176,18 @@ type analysis struct {
 	notes   []string
 	// cut counts the components whose budgeted searches ran out.
 	cut int
+	// unwritten counts, under WithUnknownInitialState, the reads of values
+	// no transaction in the history wrote.
+	unwritten int
 }
 
 func (a *analysis) add(f finding) {
+	if f.typ == GarbageRead && a.c.unknownInit {
+		// Elle's rw-register: "we read a value that came out of nowhere.
+		// This is probably an initial state."
+		a.unwritten++
+		return
+	}
 	a.counts[f.typ]++
 	// Keep a few more than are explained: Details lists them.
 	if len(a.findings[f.typ]) < max(a.c.maxExamples, 1)*4 {
@@ -235,6 +254,9 @@ func (c *Checker) Check(ctx context.Context, in *checkers.Input) checkers.Result
 		r.Verdict, r.Summary = checkers.Unknown, a.unknown
 		return done()
 	}
+	if a.unwritten > 0 {
+		a.notes = append(a.notes, fmt.Sprintf("%d read(s) of values no transaction in the history wrote, taken (as Elle does) for an initial state or writes the history lacks; check.options.initial-state=empty calls them garbage reads", a.unwritten))
+	}
 	if needsRealtime(c.model) {
 		a.realtimeEdges()
 	}
@@ -269,6 +291,9 @@ func (a *analysis) stats(st map[string]int, g *graph, sccs int) {
 		}
 	}
 	st["sccs"] = sccs
+	if a.unwritten > 0 {
+		st["unwritten_reads"] = a.unwritten
+	}
 	for typ, n := range a.counts {
 		st["anomaly_"+typ] = n
 	}

@@ -165,7 +165,7 @@ func checkFlags(fs *pflag.FlagSet, c *scenario.CheckConfig) (finish func() error
 	copts := &optionsFlag{m: &c.Options, given: map[string]string{}}
 	inGroup(fs, groupChecks, func() {
 		fs.StringVar(&c.Consistency, "consistency", c.Consistency, "transactions: the model the history is held to: strict-serializable (default), serializable, snapshot-isolation, repeatable-read, read-committed, read-uncommitted")
-		fs.Var(copts, "check-opt", "checker option key=value, repeatable (queue: redelivers=true, at-least-once=true, batch=N; log: at-least-once=true, shared-consumers=true; elle: writes-follow-reads=false)")
+		fs.Var(copts, "check-opt", "checker option key=value, repeatable (queue: redelivers=true, at-least-once=true, batch=N; log: at-least-once=true, shared-consumers=true; elle: writes-follow-reads=false, linearizable-keys=true, initial-state=empty|unknown)")
 		fs.Var((*durationFlag)(&c.Timeout), "check-timeout", "time budget of the linearizability check")
 		fs.IntVar(&c.MemoryMB, "check-memory-mb", c.MemoryMB, "heap (MiB) over which the linearizability check stops its heaviest search, leaving that key unknown")
 		fs.Var((*thresholdsFlag)(&c.Thresholds), "threshold",
