@@ -509,7 +509,8 @@ func deliveryBars(dir string, systems, faults []string, matrix []MatrixRow) (ref
 			p.NominalX(names...)
 			p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5
 			p.Y.Tick.Marker = countTicks{}
-			p.Y.Min, p.Y.Max = 0, math.Max(hi, 1)*1.3
+			// Headroom for the legend (a line per fault).
+			p.Y.Min, p.Y.Max = 0, math.Max(hi, 1)*(1.2+0.08*float64(len(cols)))
 		}
 	}
 	w := vg.Length(math.Max(10, 2.4*float64(len(rows)))) * vg.Inch
