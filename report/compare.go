@@ -18,6 +18,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/faultline/faultline/checkers"
+	"github.com/faultline/faultline/checkers/delivery"
 	"github.com/faultline/faultline/history"
 
 	"github.com/faultline/faultline/internal/safefile"
@@ -64,6 +65,8 @@ type CompareRow struct {
 	// inside fault windows (NaN when there were none) and outside them.
 	AvailIn, AvailOut float64
 	Error             string
+	// Delivery is a queue or log run's delivery latency (nil for others).
+	Delivery *DeliveryFigures
 }
 
 // ComparePage is what a comparison's index.html shows.
@@ -81,6 +84,8 @@ type loadedRun struct {
 	ops   []history.Op
 	ws    []history.Window
 	span  float64
+	// del is the run's delivery-latency measurement (queue and log runs).
+	del *delivery.Measurement
 }
 
 func loadRun(e CompareEntry) (*loadedRun, error) {
@@ -97,6 +102,7 @@ func loadRun(e CompareEntry) (*loadedRun, error) {
 		return nil, err
 	}
 	r.ops, r.ws = history.Operations(evs), history.Faults(evs)
+	_, r.del = DeliveryOf(r.sum.Checks)
 	for i := range evs {
 		r.span = math.Max(r.span, float64(evs[i].Time)/1e9)
 	}

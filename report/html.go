@@ -38,6 +38,16 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("%.1f%%", 100*f)
 	},
+	// msOrDash is a latency in ms, to 0.1 ms below 10 ms; "-" for NaN.
+	"msOrDash": func(f float64) string {
+		switch {
+		case math.IsNaN(f):
+			return "-"
+		case f < 10:
+			return fmt.Sprintf("%.1f", f)
+		}
+		return fmt.Sprintf("%.0f", f)
+	},
 }
 
 func parse(name string) *template.Template {

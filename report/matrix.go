@@ -20,8 +20,10 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
+	"github.com/faultline/faultline/checkers/delivery"
 	"github.com/faultline/faultline/history"
 
+	"github.com/faultline/faultline/internal/plotx"
 	"github.com/faultline/faultline/internal/safefile"
 )
 
@@ -64,6 +66,11 @@ type FaultFigure struct {
 	Systems []string
 	// The shared axes: time span (s), ok/s maximum, p99 range (ms).
 	SpanS, OKMax, P99Lo, P99Hi float64
+	// Delivery says the figure has a fourth row, the delivery latency (p50
+	// and p99 per second of acknowledgement) of the queue and log systems,
+	// on one log axis from DeliveryLo to DeliveryHi (ms).
+	Delivery               bool
+	DeliveryLo, DeliveryHi float64
 }
 
 // MatrixPage is what a systems comparison's index.html shows.
@@ -74,6 +81,9 @@ type MatrixPage struct {
 	Figures []FaultFigure
 	// Bars is the bar chart of throughput and p99 per system and fault.
 	Bars *PlotRef
+	// DeliveryBars is the bar chart of delivery latency (p50 and p99,
+	// outside and during faults) of the systems that deliver messages.
+	DeliveryBars *PlotRef
 }
 
 // Matrix writes outDir/index.html: a matrix of systems x faults with the
@@ -150,6 +160,11 @@ func Matrix(outDir, title string, entries []MatrixEntry, opts ...CompareOption) 
 		} else {
 			page.Bars = &ref
 		}
+		if ref, ok, err := deliveryBars(outDir, systems, page.Faults, page.Matrix); err != nil {
+			errs = append(errs, err)
+		} else if ok {
+			page.DeliveryBars = &ref
+		}
 	}
 	var buf bytes.Buffer
 	if err := parse("matrix.html").ExecuteTemplate(&buf, "matrix.html", page); err != nil {
@@ -176,6 +191,8 @@ func compareRow(outDir string, e CompareEntry) (CompareRow, *loadedRun, error) {
 		ReadMode: r.sum.ReadMode, Nemesis: strings.Join(r.sum.Nemesis, ","), Verdict: string(r.sum.Verdict),
 		Expected: e.Expected, ExpectedAny: expectedVerdicts(e.Expected), Note: e.Note, OKPerS: r.sum.Throughput.OKPerS,
 		P99: r.sum.LatencyMS.P99, AvailIn: in, AvailOut: out, Error: r.sum.Error}
+	checker, m := DeliveryOf(r.sum.Checks)
+	row.Delivery = deliveryFigures(checker, m, r.sum.DurationS)
 	row.Match = e.Expected == "" || slices.Contains(row.ExpectedAny, row.Verdict)
 	return row, r, nil
 }
@@ -220,7 +237,30 @@ func faultFigure(dir, name, fault string, systems []string, runs []*loadedRun) (
 		fig.P99Lo, fig.P99Hi = 0.1, 1
 	}
 	fig.P99Lo, fig.P99Hi = fig.P99Lo/1.5, fig.P99Hi*1.5
-	grid := make([][]*plot.Plot, 3)
+	// Delivery latency, for the columns that deliver messages: the same
+	// lines as p99's row, per second of acknowledgement.
+	del := make([][2]plotter.XYs, len(runs))
+	fig.DeliveryLo = math.Inf(1)
+	for i, r := range runs {
+		if r.del == nil {
+			continue
+		}
+		fig.Delivery = true
+		del[i][0], del[i][1] = delivery.Lines(r.del.Series, math.Max(r.del.BucketS, 1))
+		for _, l := range del[i] {
+			for _, xy := range l {
+				fig.DeliveryLo, fig.DeliveryHi = math.Min(fig.DeliveryLo, xy.Y), math.Max(fig.DeliveryHi, xy.Y)
+			}
+		}
+	}
+	if fig.DeliveryHi == 0 {
+		fig.DeliveryLo, fig.DeliveryHi = 0.1, 1
+	}
+	fig.DeliveryLo, fig.DeliveryHi = fig.DeliveryLo/1.5, fig.DeliveryHi*1.5
+	grid := make([][]*plot.Plot, 3, 4)
+	if fig.Delivery {
+		grid = append(grid, make([]*plot.Plot, len(runs)))
+	}
 	for i, r := range runs {
 		title := fmt.Sprintf("%s: %s", systems[i], r.sum.Verdict)
 		tp := smallTimePlot(title, "ok/s", r.ws, fig.SpanS)
@@ -243,9 +283,22 @@ func faultFigure(dir, name, fault string, systems []string, runs []*loadedRun) (
 			return fig, err
 		}
 		grid[0], grid[1], grid[2] = append(grid[0], tp), append(grid[1], lp), append(grid[2], ap)
+		if r.del != nil {
+			dp := smallTimePlot("", "delivery p50, p99 (ms, log)", r.ws, fig.SpanS)
+			plotx.LogY(dp)
+			dp.Y.Min, dp.Y.Max = fig.DeliveryLo, fig.DeliveryHi
+			if err := plotx.AddPercentileLines(dp, del[i][0], del[i][1], false); err != nil {
+				return fig, err
+			}
+			grid[3][i] = dp
+		}
 	}
 	w := vg.Length(math.Max(10, 3.2*float64(len(runs)))) * vg.Inch
-	ref, err := saveGrid(grid, dir, name, w, 8*vg.Inch)
+	h := 8 * vg.Inch
+	if fig.Delivery {
+		h = 10.5 * vg.Inch
+	}
+	ref, err := saveGrid(grid, dir, name, w, h)
 	ref.Title = fault
 	fig.Plot = ref
 	return fig, err
@@ -266,6 +319,7 @@ func (countTicks) Ticks(lo, hi float64) []plot.Tick {
 }
 
 func smallTimePlot(title, ylabel string, ws []history.Window, span float64) *plot.Plot {
+	// No legend: the figure's caption says what each row draws.
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "time (s)"
@@ -363,6 +417,9 @@ func systemBars(dir string, systems, faults []string, matrix []MatrixRow) (PlotR
 	}
 	tp.NominalX(systems...)
 	lp.NominalX(systems...)
+	// Room for the outer groups' bars.
+	tp.X.Min, tp.X.Max = -0.5, float64(len(systems))-0.5
+	lp.X.Min, lp.X.Max = tp.X.Min, tp.X.Max
 	tp.Y.Min, tp.Y.Max = 0, top*1.3
 	tp.Y.Tick.Marker, lp.Y.Tick.Marker = countTicks{}, countTicks{}
 	lp.Y.Min, lp.Y.Max = 0, math.Max(hi, 1)*1.3
@@ -370,6 +427,96 @@ func systemBars(dir string, systems, faults []string, matrix []MatrixRow) (PlotR
 	ref, err := saveGrid([][]*plot.Plot{{tp}, {lp}}, dir, "systems-bars", w, 8*vg.Inch)
 	ref.Title = "throughput and p99 per system"
 	return ref, err
+}
+
+// deliveryBars is the bar chart of delivery latency of the systems that
+// deliver messages (a queue or log checker measured it): p50 and p99 (rows)
+// of the messages delivered outside faults and of those that waited through
+// one (columns), a group of bars per system and a bar per fault (the cell's
+// first run). ok is false when no system delivers.
+func deliveryBars(dir string, systems, faults []string, matrix []MatrixRow) (ref PlotRef, ok bool, err error) {
+	var rows []int
+	for i, r := range matrix {
+		for _, c := range r.Cells {
+			if len(c.Runs) > 0 && c.Runs[0].Delivery != nil {
+				rows = append(rows, i)
+				break
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return ref, false, nil
+	}
+	names := make([]string, len(rows))
+	for k, i := range rows {
+		names[k] = systems[i]
+	}
+	value := func(f *DeliveryFigures, p99, during bool) float64 {
+		v := map[[2]bool]float64{{false, false}: f.P50Out, {true, false}: f.P99Out, {false, true}: f.P50In, {true, true}: f.P99In}[[2]bool{p99, during}]
+		if math.IsNaN(v) {
+			return 0
+		}
+		return v
+	}
+	// Only the faults some delivering system ran under, each in its colour
+	// of systems-bars.
+	var cols []int
+	for j := range faults {
+		for _, i := range rows {
+			if c := matrix[i].Cells[j]; len(c.Runs) > 0 && c.Runs[0].Delivery != nil {
+				cols = append(cols, j)
+				break
+			}
+		}
+	}
+	width := vg.Points(math.Max(4, math.Min(20, 300/float64(len(rows)*len(cols)))))
+	grid := [][]*plot.Plot{{plot.New(), plot.New()}, {plot.New(), plot.New()}}
+	for pi, p99 := range []bool{false, true} {
+		for ci, during := range []bool{false, true} {
+			// Each panel its own axis: latencies through a fault are seconds
+			// where those outside are milliseconds; systems compare within a
+			// panel.
+			p, hi := grid[pi][ci], 0.0
+			pct, where := "p50", "delivered outside faults"
+			if p99 {
+				pct = "p99"
+			}
+			if during {
+				where = "waited through a fault"
+			}
+			p.Title.Text = fmt.Sprintf("delivery latency %s, %s", pct, where)
+			p.Y.Label.Text = pct + " (ms)"
+			p.Legend.Top = true
+			p.Add(plotter.NewGrid())
+			for n, j := range cols {
+				vals := make(plotter.Values, len(rows))
+				for k, i := range rows {
+					if c := matrix[i].Cells[j]; len(c.Runs) > 0 && c.Runs[0].Delivery != nil {
+						vals[k] = value(c.Runs[0].Delivery, p99, during)
+						hi = math.Max(hi, vals[k])
+					}
+				}
+				bc, err := plotter.NewBarChart(vals, width)
+				if err != nil {
+					return ref, false, fmt.Errorf("delivery bars: %w", err)
+				}
+				bc.Color = plotutil.Color(j)
+				bc.LineStyle.Width = 0
+				bc.Offset = vg.Length(float64(n)-float64(len(cols)-1)/2) * width
+				p.Add(bc)
+				p.Legend.Add(faults[j], bc)
+			}
+			p.NominalX(names...)
+			p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5
+			p.Y.Tick.Marker = countTicks{}
+			// Headroom for the legend (a line per fault).
+			p.Y.Min, p.Y.Max = 0, math.Max(hi, 1)*(1.2+0.08*float64(len(cols)))
+		}
+	}
+	w := vg.Length(math.Max(10, 2.4*float64(len(rows)))) * vg.Inch
+	ref, err = saveGrid(grid, dir, "delivery-bars", w, 8*vg.Inch)
+	ref.Title = "delivery latency per system"
+	return ref, err == nil, err
 }
 
 // saveGrid draws plots (rows of columns) on one canvas of w x h, aligned

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"image/png"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/checkers"
+	"github.com/faultline/faultline/checkers/delivery"
 	"github.com/faultline/faultline/history"
 )
 
@@ -21,6 +23,12 @@ import (
 // to 6 s in which a fraction of operations fail (more for a weaker system),
 // its summary with verdict v, and a report.html for the matrix to link to.
 func writeMatrixRun(t *testing.T, dir, target, fault string, v checkers.Verdict, rate int, slow int64) {
+	t.Helper()
+	writeMatrixRunChecks(t, dir, target, fault, []checkers.Result{{Checker: "linearizable", Verdict: v}}, rate, slow)
+}
+
+// writeMatrixRunChecks is writeMatrixRun with the run's check results.
+func writeMatrixRunChecks(t *testing.T, dir, target, fault string, checks []checkers.Result, rate int, slow int64) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -57,7 +65,7 @@ func writeMatrixRun(t *testing.T, dir, target, fault string, v checkers.Verdict,
 		t.Fatal(err)
 	}
 	s := Summarize(Meta{RunID: filepath.Base(dir), Target: target, Nodes: 3, Nemesis: []string{fault}, Rate: "x"},
-		evs, history.Operations(evs), history.Faults(evs), []checkers.Result{{Checker: "linearizable", Verdict: v}})
+		evs, history.Operations(evs), history.Faults(evs), checks)
 	if err := WriteSummary(dir, s); err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +152,9 @@ func TestMatrixPage(t *testing.T) {
 	}
 	if page.Bars == nil {
 		t.Fatal("no bar chart")
+	}
+	if page.DeliveryBars != nil || page.Figures[0].Delivery {
+		t.Error("delivery plots for systems that deliver no messages")
 	}
 	checkPlotFiles(t, out, *page.Bars)
 	html, err := os.ReadFile(filepath.Join(out, "index.html"))
@@ -263,5 +274,138 @@ func TestMatrixPageInChromium(t *testing.T) {
 	if os.Getenv("FAULTLINE_KEEP_SHOT") != "" {
 		b, _ := os.ReadFile(shot)
 		os.WriteFile(os.Getenv("FAULTLINE_KEEP_SHOT"), b, 0o644)
+	}
+}
+
+// deliveryChecks is a queue or log checker's result as it leaves the
+// checker: Details of its own type carrying the delivery measurement of
+// messages acknowledged every 10 ms for 10 s, delivered base ms later, or,
+// when acknowledged inside the fault window (3-6 s), at 6.5 s.
+func deliveryChecks(checker, fault string, base int64) ([]checkers.Result, delivery.Measurement) {
+	var samples []delivery.Sample
+	var ws []history.Window
+	if fault != "none" {
+		ws = []history.Window{{Kind: fault, Start: 3 * sec, End: 6 * sec}}
+	}
+	for ack := int64(0); ack < 10*sec; ack += 10e6 {
+		d := ack + base*1e6
+		if len(ws) > 0 && ack >= 3*sec && ack < 6*sec {
+			d = 6*sec + 500e6
+		}
+		samples = append(samples, delivery.Sample{Ack: ack, Delivered: d})
+	}
+	m := delivery.Measure(samples, ws)
+	details := struct {
+		Lost     []int64              `json:"lost,omitempty"`
+		Delivery delivery.Measurement `json:"delivery_latency"`
+	}{Delivery: m}
+	return []checkers.Result{{Checker: "availability", Verdict: checkers.Valid}, {Checker: checker, Verdict: checkers.Valid, Details: details}}, m
+}
+
+// DeliveryOf reads the measurement from a fresh run's results and from the
+// same results read back from summary.json alike; runs without one have none.
+func TestDeliveryOf(t *testing.T) {
+	checks, m := deliveryChecks("queue", "partition", 4)
+	name, got := DeliveryOf(checks)
+	if name != "queue" || got == nil || got.Outside != m.Outside || got.During != m.During || len(got.Series) != len(m.Series) {
+		t.Fatalf("fresh: %s %+v", name, got)
+	}
+	b, _ := json.Marshal(checks)
+	var stored []checkers.Result
+	if err := json.Unmarshal(b, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if _, again := DeliveryOf(stored); again == nil || again.During != m.During || again.BucketS != 1 {
+		t.Errorf("stored: %+v", again)
+	}
+	if n, none := DeliveryOf([]checkers.Result{{Checker: "linearizable", Details: map[string]int{"keys": 3}}}); none != nil || n != "" {
+		t.Errorf("a register run: %s %+v", n, none)
+	}
+}
+
+// Queue and log runs beside register runs: their cells, the runs table, a
+// fourth row of small multiples (delivery p50/p99 per second, one axis for
+// every column that has it) and the delivery bars show the checkers'
+// delivery measurement; register systems show none and get no such panel.
+func TestMatrixDelivery(t *testing.T) {
+	root := t.TempDir()
+	var es []MatrixEntry
+	want := map[string]delivery.Measurement{}
+	for _, f := range []string{"none", "partition"} {
+		dir := filepath.Join(root, "runs", "reg-"+f)
+		writeMatrixRun(t, dir, "etcd", f, checkers.Valid, 40, 2e6)
+		es = append(es, MatrixEntry{CompareEntry: CompareEntry{Dir: dir, Label: "reg-" + f, Expected: "valid"}, System: "reg", Fault: f})
+		for _, q := range []struct {
+			sys, checker string
+			base         int64
+		}{{"nats queue", "queue", 4}, {"nats log", "log", 20}} {
+			label := strings.ReplaceAll(q.sys, " ", "-") + "-" + f
+			dir := filepath.Join(root, "runs", label)
+			checks, m := deliveryChecks(q.checker, f, q.base)
+			writeMatrixRunChecks(t, dir, "nats", f, checks, 30, 3e6)
+			want[label] = m
+			es = append(es, MatrixEntry{CompareEntry: CompareEntry{Dir: dir, Label: label, Expected: "valid"}, System: q.sys, Fault: f})
+		}
+	}
+	out := filepath.Join(root, "index")
+	page, err := Matrix(out, "queues", es)
+	// FAULTLINE_KEEP_MATRIX=dir keeps the page to look at.
+	if d := os.Getenv("FAULTLINE_KEEP_MATRIX"); d != "" {
+		defer exec.Command("cp", "-r", out, d).Run()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range page.Rows {
+		m, isQueue := want[row.Label]
+		switch d := row.Delivery; {
+		case !isQueue:
+			if d != nil {
+				t.Errorf("%s: delivery %+v on a register run", row.Label, d)
+			}
+		case d == nil:
+			t.Errorf("%s: no delivery figures", row.Label)
+		default:
+			if d.Delivered != 1000 || d.P50Out != m.Outside.P50 || d.P99Out != m.Outside.P99 || d.PerS <= 0 {
+				t.Errorf("%s: %+v, want outside %+v", row.Label, d, m.Outside)
+			}
+			if strings.HasSuffix(row.Label, "-none") {
+				if !math.IsNaN(d.P50In) || !math.IsNaN(d.P99In) || d.CountIn != 0 {
+					t.Errorf("%s: through a fault %v/%v with no fault", row.Label, d.P50In, d.P99In)
+				}
+			} else if d.P50In != m.During.P50 || d.P99In != m.During.P99 || d.P99In < 3000 || d.CountIn != m.During.Count {
+				t.Errorf("%s: through a fault %v/%v, want %+v", row.Label, d.P50In, d.P99In, m.During)
+			}
+		}
+	}
+	if len(page.Figures) != 2 {
+		t.Fatalf("%d figures", len(page.Figures))
+	}
+	for _, fig := range page.Figures {
+		// One axis for both delivering columns: the fast queue's 4 ms to the
+		// log's slowest p99 (3.5 s waited through the partition, or its 20 ms).
+		lo, hi := 4/1.5, 20*1.5
+		if fig.Fault == "partition" {
+			hi = want["nats-log-partition"].Series[3].P99 * 1.5
+		}
+		if !fig.Delivery || math.Abs(fig.DeliveryLo-lo) > 1e-9 || math.Abs(fig.DeliveryHi-hi) > 1e-9 {
+			t.Errorf("%s: delivery axis %v-%v, want %v-%v", fig.Fault, fig.DeliveryLo, fig.DeliveryHi, lo, hi)
+		}
+		checkPlotFiles(t, out, fig.Plot)
+	}
+	if page.DeliveryBars == nil || page.Bars == nil {
+		t.Fatal("no delivery bars")
+	}
+	checkPlotFiles(t, out, *page.DeliveryBars)
+	html, err := os.ReadFile(filepath.Join(out, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := string(html)
+	for _, w := range []string{`<img src="delivery-bars.png"`, "Delivery latency per system", "delivery p50/p99 4.0/4.0 ms outside faults, -/- ms waiting through one",
+		"delivery p50/p99 20/20 ms outside faults", "<th>delivery p50 / p99 through a fault (ms)</th>", "a fourth row: delivery latency"} {
+		if !strings.Contains(h, w) {
+			t.Errorf("index.html lacks %q", w)
+		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
+
+	"github.com/faultline/faultline/internal/plotx"
 )
 
 // outcomes in the order every plot draws and lists them.
@@ -80,19 +82,7 @@ func ThroughputPlot(title string, ops []history.Op, faults []history.Window, spa
 // newTimePlot is a plot over [0, span] seconds with fault windows shaded
 // (drawn first, so data stays on top) and in the legend.
 func newTimePlot(title, ylabel string, faults []history.Window, span float64) *plot.Plot {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = "time since start (s)"
-	p.Y.Label.Text = ylabel
-	p.Legend.Top = true
-	p.Add(plotter.NewGrid())
-	shade := &FaultShade{Windows: faults, Color: ColorFault}
-	p.Add(shade)
-	if len(faults) > 0 {
-		p.Legend.Add("fault", shade)
-	}
-	p.X.Min, p.X.Max = 0, math.Max(span, 1)
-	return p
+	return plotx.TimePlot(title, "time since start (s)", ylabel, faults, span)
 }
 
 // PercentileLines are the p50 and p99 latency (ms) of the operations that

@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/faultline/faultline/bench"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/report"
@@ -178,5 +180,51 @@ func TestSystemsSuiteResolves(t *testing.T) {
 			sc.Cluster.Options[want.opt] != want.val || !e.Expect.Match(want.expect) || sc.Cluster.Runtime != "docker" {
 			t.Errorf("%s: target %s nemesis %v options %v runtime %s expect %v", name, sc.Cluster.Target, sc.Chaos.Nemesis, sc.Cluster.Options, sc.Cluster.Runtime, e.Expect)
 		}
+	}
+}
+
+// The message systems of the comparison run at the core's load and fault
+// timing, each under the core's four faults (valid), with its known-bad mode
+// under a kill of every node (invalid); queue runs check that a message
+// taken and never acknowledged comes back (redelivers).
+func TestSystemsSuiteMessageSystems(t *testing.T) {
+	s, err := Load("systems.yaml", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	core := entry(t, s, "etcd-none").Scenario
+	faults := map[string][]string{}
+	for _, e := range s.Entries {
+		sc := e.Scenario
+		if sc.Cluster.Target != "nats" && sc.Cluster.Target != "rabbitmq" {
+			continue
+		}
+		faults[e.System] = append(faults[e.System], e.Fault)
+		if sc.Load.Duration != core.Load.Duration || sc.Load.Rate != core.Load.Rate || sc.Chaos.Quiet != core.Chaos.Quiet {
+			t.Errorf("%s: load %v at %s, quiet %v; want the core's", e.Name, sc.Load.Duration, sc.Load.Rate, sc.Chaos.Quiet)
+		}
+		if want := map[string]bench.Duration{"kill": bench.Duration(4 * time.Second), "kill-all": bench.Duration(4 * time.Second)}[e.Fault]; want == 0 && sc.Chaos.Interval != core.Chaos.Interval || want != 0 && sc.Chaos.Interval != want {
+			t.Errorf("%s: fault interval %v", e.Name, sc.Chaos.Interval)
+		}
+		if sc.Load.Workload == "queue" && sc.Check.Options["redelivers"] != "true" {
+			t.Errorf("%s: queue checked without redelivers=true", e.Name)
+		}
+		bad := e.Fault == "kill-all"
+		if bad != e.Expect.Match(checkers.Invalid) || bad == e.Expect.Match(checkers.Valid) || bad && e.Note == "" {
+			t.Errorf("%s: expect %v, note %q", e.Name, e.Expect, e.Note)
+		}
+	}
+	four := []string{"none", "partition", "kill", "pause"}
+	for sys, want := range map[string][]string{"nats R3 queue": four, "nats R3 log": four, "rabbitmq quorum": four,
+		"nats R1 memory queue": {"kill-all"}, "rabbitmq classic": {"kill-all"}} {
+		if !slices.Equal(faults[sys], want) {
+			t.Errorf("%s runs under %v, want %v", sys, faults[sys], want)
+		}
+	}
+	if o := entry(t, s, "nats-r1-memory-queue-kill-all").Scenario.Cluster.Options; o["replicas"] != "1" || o["storage"] != "memory" {
+		t.Errorf("nats known-bad options %v", o)
+	}
+	if o := entry(t, s, "rabbitmq-classic-kill-all").Scenario.Cluster.Options; o["queue-type"] != "classic" {
+		t.Errorf("rabbitmq known-bad options %v", o)
 	}
 }

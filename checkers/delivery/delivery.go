@@ -47,6 +47,48 @@ type Measurement struct {
 	// BeforeAck counts messages delivered before their acknowledgement
 	// reached the producer (latency counted as 0).
 	BeforeAck int `json:"delivered_before_ack,omitempty"`
+	// Series is p50 and p99 per BucketS seconds of acknowledgement (1 s, wider
+	// for runs over maxBuckets seconds), for a report that plots delivery
+	// latency over time from summary.json alone.
+	BucketS float64  `json:"bucket_s,omitempty"`
+	Series  []Second `json:"series,omitempty"`
+}
+
+// Second is the delivery latency of the messages acknowledged in one bucket
+// of time, [StartS, StartS+width).
+type Second struct {
+	StartS float64 `json:"start_s"`
+	Count  int     `json:"count"`
+	P50    float64 `json:"p50_ms"`
+	P99    float64 `json:"p99_ms"`
+}
+
+// maxBuckets bounds Series: a run of an hour gets buckets of 6 s, not 3600
+// entries in summary.json.
+const maxBuckets = 600
+
+// PerSecond is the p50 and p99 of the samples' latencies per width seconds
+// of acknowledgement, buckets with no sample left out.
+func PerSecond(samples []Sample, width float64) []Second {
+	width = math.Max(width, 1e-3)
+	per := map[int][]float64{}
+	hi := -1
+	for _, s := range samples {
+		b := int(float64(s.Ack) / 1e9 / width)
+		if b < 0 {
+			continue
+		}
+		per[b] = append(per[b], math.Max(float64(s.Delivered-s.Ack)/1e6, 0))
+		hi = max(hi, b)
+	}
+	var out []Second
+	for b := 0; b <= hi; b++ {
+		if ls := per[b]; len(ls) > 0 {
+			l := Percentiles(ls)
+			out = append(out, Second{StartS: round(float64(b) * width), Count: l.Count, P50: l.P50, P99: l.P99})
+		}
+	}
+	return out
 }
 
 // Measure computes the delivery latency of samples around faults.
@@ -68,6 +110,14 @@ func Measure(samples []Sample, faults []history.Window) Measurement {
 		}
 	}
 	m.Overall, m.Outside, m.During = Percentiles(all), Percentiles(out), Percentiles(in)
+	if len(samples) > 0 {
+		last := 0.0
+		for _, s := range samples {
+			last = math.Max(last, float64(s.Ack)/1e9)
+		}
+		m.BucketS = math.Max(1, math.Ceil(last/maxBuckets))
+		m.Series = PerSecond(samples, m.BucketS)
+	}
 	return m
 }
 

@@ -123,3 +123,27 @@ func TestWritePlot(t *testing.T) {
 		t.Errorf("no samples: %v", err)
 	}
 }
+
+// The series is p50 and p99 per second of acknowledgement, empty seconds
+// left out; a run longer than maxBuckets seconds gets wider buckets.
+func TestSeries(t *testing.T) {
+	ms, sec := int64(1e6), int64(1e9)
+	samples := []Sample{
+		{Ack: 100 * ms, Delivered: 110 * ms}, // second 0: 10 ms
+		{Ack: 900 * ms, Delivered: 930 * ms}, // second 0: 30 ms
+		{Ack: 2*sec + 0, Delivered: 2*sec + 500*ms},
+	}
+	m := Measure(samples, nil)
+	want := []Second{{StartS: 0, Count: 2, P50: 10, P99: 30}, {StartS: 2, Count: 1, P50: 500, P99: 500}}
+	if m.BucketS != 1 || !slices.Equal(m.Series, want) {
+		t.Errorf("bucket %v series %+v, want %+v", m.BucketS, m.Series, want)
+	}
+	p50, p99 := Lines(m.Series, m.BucketS)
+	if len(p50) != 2 || p50[1].X != 2.5 || p99[0].Y != 30 {
+		t.Errorf("lines %v %v", p50, p99)
+	}
+	long := Measure([]Sample{{Ack: 0, Delivered: ms}, {Ack: 1800 * sec, Delivered: 1800*sec + ms}}, nil)
+	if long.BucketS != 3 || len(long.Series) != 2 || long.Series[1].StartS != 1800 {
+		t.Errorf("an 1800 s run: bucket %v series %+v", long.BucketS, long.Series)
+	}
+}
