@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/report"
@@ -203,7 +203,7 @@ func TestSystemsSuiteMessageSystems(t *testing.T) {
 		if sc.Load.Duration != core.Load.Duration || sc.Load.Rate != core.Load.Rate || sc.Chaos.Quiet != core.Chaos.Quiet {
 			t.Errorf("%s: load %v at %s, quiet %v; want the core's", e.Name, sc.Load.Duration, sc.Load.Rate, sc.Chaos.Quiet)
 		}
-		if want := map[string]bench.Duration{"kill": bench.Duration(4 * time.Second), "kill-all": bench.Duration(4 * time.Second)}[e.Fault]; want == 0 && sc.Chaos.Interval != core.Chaos.Interval || want != 0 && sc.Chaos.Interval != want {
+		if want := map[string]scenario.Duration{"kill": scenario.Duration(4 * time.Second), "kill-all": scenario.Duration(4 * time.Second)}[e.Fault]; want == 0 && sc.Chaos.Interval != core.Chaos.Interval || want != 0 && sc.Chaos.Interval != want {
 			t.Errorf("%s: fault interval %v", e.Name, sc.Chaos.Interval)
 		}
 		if sc.Load.Workload == "queue" && sc.Check.Options["redelivers"] != "true" {
