@@ -114,11 +114,13 @@ var runIDLine = regexp.MustCompile(`\(run ([0-9a-f]{8})\)`)
 func leftoverCase(t *testing.T, bin, fault, mode string) {
 	stateDir := t.TempDir()
 	out := t.TempDir()
-	dur := "4s"
+	dur, iv := "4s", "1s"
 	if mode != "exit" {
-		dur = "60s" // stopped in the middle
+		// Stopped in the middle of a fault: one that lasts long enough
+		// to be caught in place.
+		dur, iv = "60s", "3s"
 	}
-	args := append([]string{"run", "--runtime", "local", "--duration", dur, "--rate", "50", "--nemesis-interval", "1s",
+	args := append([]string{"run", "--runtime", "local", "--duration", dur, "--rate", "50", "--nemesis-interval", iv,
 		"--quiet-period", "1s", "--final-timeout", "10s", "--out", out, "--seed", "5"}, faultArgs(t, fault)...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "FAULTLINE_STATE_DIR="+stateDir)
@@ -199,7 +201,8 @@ func leftoverCase(t *testing.T, bin, fault, mode string) {
 	}
 }
 
-// faultStarted says whether the run in out recorded a fault in place.
+// faultStarted says whether the run in out has a fault in place: started,
+// and its stop not begun.
 func faultStarted(out string) bool {
 	dirs, _ := filepath.Glob(filepath.Join(out, "2*", "history.jsonl"))
 	if len(dirs) != 1 {
@@ -209,12 +212,17 @@ func faultStarted(out string) bool {
 	if err != nil {
 		return false
 	}
+	open := 0
 	for _, e := range events {
-		if e.IsNemesis() && e.F == history.FStart && e.Type == history.OK {
-			return true
+		switch {
+		case !e.IsNemesis():
+		case e.F == history.FStart && e.Type == history.OK:
+			open++
+		case e.F == history.FStop && e.Type == history.Invoke:
+			open--
 		}
 	}
-	return false
+	return open > 0
 }
 
 // leftoversOf lists whatever carries run id: network namespaces, host
