@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/faultline/faultline/history"
@@ -234,12 +235,12 @@ func (f memberGrow) Start(ctx context.Context, env *Env, _ *rand.Rand) (*Active,
 		return nil, fmt.Errorf("member-grow: %w", err)
 	}
 	p := added.Peer()
-	announced := false
+	var announced atomic.Bool
 	// shrink removes the member (when it was announced) and the node; it
 	// is the heal, and HealAll's last resort when the run ends first.
 	shrink := func(ctx context.Context) error {
 		var errs []error
-		if announced {
+		if announced.Load() {
 			if err := mc.RemoveMember(ctx, hc, bases, p); err != nil {
 				errs = append(errs, fmt.Errorf("member-grow: remove member %s: %w", p.Name, err))
 			}
@@ -250,15 +251,20 @@ func (f memberGrow) Start(ctx context.Context, env *Env, _ *rand.Rand) (*Active,
 		return errors.Join(errs...)
 	}
 	remove := env.onHealAll(shrink)
+	// On failure the node goes again; if that fails too, HealAll tries
+	// once more.
 	undo := func(err error) (*Active, error) {
-		remove()
-		return nil, errors.Join(fmt.Errorf("member-grow %s: %w", p.Name, err), shrink(context.WithoutCancel(ctx)))
+		serr := shrink(context.WithoutCancel(ctx))
+		if serr == nil {
+			remove()
+		}
+		return nil, errors.Join(fmt.Errorf("member-grow %s: %w", p.Name, err), serr)
 	}
 	spec, err := mc.AddMember(ctx, hc, bases, len(peers), append(peers, p))
 	if err != nil {
 		return undo(err)
 	}
-	announced = true
+	announced.Store(true)
 	added.SetSpec(spec)
 	if err := added.Start(ctx); err != nil {
 		return undo(err)
