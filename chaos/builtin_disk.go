@@ -95,6 +95,8 @@ func registerMembers() {
 			}
 			return MemberReplace(c), p.Done()
 		})
+	Register("member-grow", "add a fresh member (a new node joining the running cluster) and remove it again when healed (etcd; local runtime); no parameters",
+		func(p *Params) (Fault, error) { return MemberGrow(), p.Done() })
 	Register("member-shrink", "remove a member and stop it; healing adds it back as a fresh member (etcd; local runtime); member-shrink:node=random|leader|follower",
 		func(p *Params) (Fault, error) {
 			c := Choice(p.String("node", string(ChooseRandom)))

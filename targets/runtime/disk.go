@@ -62,3 +62,25 @@ type FreshNode interface {
 	// uses.
 	SetSpec(spec targets.NodeSpec)
 }
+
+// Grower is a Node of a cluster that can grow while it runs (member-grow):
+// the runtime can add one more node beside the ones it launched. The local
+// runtime's nodes are; Docker's are not (yet).
+type Grower interface {
+	Node
+	// AddNode prepares a new node, not started, with an empty data
+	// directory, an address and ports of its own: its Peer says where its
+	// peers reach it, and SetSpec gives it its command line. It is not one
+	// of the cluster's Nodes (the load and the final reads leave it out);
+	// the caller owns it and Removes it. The cluster's Close (and
+	// `faultline clean`) removes it too.
+	AddNode(ctx context.Context) (AddedNode, error)
+}
+
+// AddedNode is a node Grower.AddNode made.
+type AddedNode interface {
+	FreshNode
+	// Remove kills the node and removes what was made for it (its network
+	// namespace, its data directory); its log is kept with the others.
+	Remove(ctx context.Context) error
+}

@@ -36,6 +36,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -125,7 +126,7 @@ func (r *Runtime) Launch(ctx context.Context, spec runtime.ClusterSpec) (_ runti
 		return nil, fmt.Errorf("local runtime: %w", err)
 	}
 	c := &cluster{
-		runID: spec.RunID, dir: dir, logDir: spec.LogDir, binary: spec.Artifact.Binary, user: r.user,
+		runID: spec.RunID, dir: dir, logDir: spec.LogDir, binary: spec.Artifact.Binary, user: r.user, lazy: spec.LazyFS,
 		st: &state{path: filepath.Join(dir, stateFile), RunID: spec.RunID, Harness: os.Getpid(), Dir: dir, Started: time.Now()},
 	}
 	if err := c.st.save(); err != nil {
@@ -254,9 +255,16 @@ type cluster struct {
 	net      *network
 	st       *state
 
+	// lazy says the data directories are lazyfs mounts.
+	lazy bool
+
 	mu     sync.Mutex
 	nodes  []*node
 	closed bool
+	// extra are the nodes added while the cluster runs (grow.go), by
+	// index, until removed; added is every one ever added, for the logs.
+	extra map[int]*node
+	added []*node
 }
 
 func (c *cluster) Nodes() []runtime.Node {
@@ -287,19 +295,31 @@ func (c *cluster) Close(ctx context.Context) error {
 		return nil
 	}
 	c.closed = true
+	extra := make([]*node, 0, len(c.extra))
+	for _, n := range c.extra {
+		extra = append(extra, n)
+	}
+	logged := c.Nodes()
+	seen := map[string]bool{}
+	for _, n := range slices.Backward(c.added) {
+		if !seen[n.name] {
+			seen[n.name] = true
+			logged = append(logged, n)
+		}
+	}
 	c.mu.Unlock()
 	var errs []error
-	for _, n := range c.nodes {
+	for _, n := range append(slices.Clone(c.nodes), extra...) {
 		if n != nil {
 			if err := n.Kill(ctx); err != nil {
 				errs = append(errs, err)
 			}
 		}
 	}
-	if err := runtime.SaveLogs(ctx, c.logDir, c.Nodes()); err != nil {
+	if err := runtime.SaveLogs(ctx, c.logDir, logged); err != nil {
 		errs = append(errs, err)
 	}
-	for _, n := range c.nodes {
+	for _, n := range append(slices.Clone(c.nodes), extra...) {
 		if n != nil && n.lazy != nil {
 			// Unsynced data goes with the mount, as on a crash.
 			if err := n.lazy.Close(ctx); err != nil {

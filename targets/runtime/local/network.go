@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -101,50 +102,108 @@ func setupNetwork(sp *spawner, st *state, runID string, nodes int) (_ *network, 
 	}
 
 	for i := range nodes {
-		name := nodeNS(runID, i)
-		h, err := n.newNS(name)
-		if err != nil {
-			return nil, err
-		}
-		n.nodeNS = append(n.nodeNS, name)
-		err = func() error {
-			defer h.Close()
-			v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: switchLink(runID, i)}, PeerName: nodeLink(runID, i),
-				PeerNamespace: netlink.NsFd(h)}
-			if err := swh.LinkAdd(v); err != nil {
-				return fmt.Errorf("add veth %s: %w", v.Name, err)
-			}
-			if err := portUp(swh, v.Name, br); err != nil {
-				return err
-			}
-			nh, err := netlink.NewHandleAt(h)
-			if err != nil {
-				return fmt.Errorf("netlink in %s: %w", name, err)
-			}
-			defer nh.Close()
-			if err := addrUp(nh, nodeLink(runID, i), netip.PrefixFrom(n.addrs[i], subnet.Bits())); err != nil {
-				return err
-			}
-			lo, err := nh.LinkByName("lo")
-			if err == nil {
-				err = nh.LinkSetUp(lo)
-			}
-			if err != nil {
-				return fmt.Errorf("bring up lo in %s: %w", name, err)
-			}
-			return nil
-		}()
-		if err != nil {
+		if err := n.wireNode(swh, br, i); err != nil {
 			return nil, err
 		}
 	}
 	return n, nil
 }
 
+// wireNode creates node i's namespace (recorded first) and its veth, one end
+// a port of the bridge in the switch, the other in the node's namespace with
+// the node's address; and brings up its loopback.
+func (n *network) wireNode(swh *netlink.Handle, br *netlink.Bridge, i int) error {
+	name := nodeNS(n.runID, i)
+	h, err := n.newNS(name)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	n.nodeNS = append(n.nodeNS, name)
+	v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: switchLink(n.runID, i)}, PeerName: nodeLink(n.runID, i),
+		PeerNamespace: netlink.NsFd(h)}
+	if err := swh.LinkAdd(v); err != nil {
+		return fmt.Errorf("add veth %s: %w", v.Name, err)
+	}
+	if err := portUp(swh, v.Name, br); err != nil {
+		return err
+	}
+	nh, err := netlink.NewHandleAt(h)
+	if err != nil {
+		return fmt.Errorf("netlink in %s: %w", name, err)
+	}
+	defer nh.Close()
+	if err := addrUp(nh, nodeLink(n.runID, i), netip.PrefixFrom(n.addrs[i], n.subnet.Bits())); err != nil {
+		return err
+	}
+	lo, err := nh.LinkByName("lo")
+	if err == nil {
+		err = nh.LinkSetUp(lo)
+	}
+	if err != nil {
+		return fmt.Errorf("bring up lo in %s: %w", name, err)
+	}
+	return nil
+}
+
+// addNode wires one more node, i, to the running cluster's bridge
+// (member-grow): the next address of the subnet, a namespace of its own.
+func (n *network) addNode(i int) (netip.Addr, string, error) {
+	a := n.host
+	for range i + 1 {
+		a = a.Next()
+	}
+	if !n.subnet.Contains(a) || a.As4()[3] == 255 {
+		return netip.Addr{}, "", fmt.Errorf("no address left in %s for node %d", n.subnet, i+1)
+	}
+	for len(n.addrs) <= i {
+		n.addrs = append(n.addrs, netip.Addr{})
+	}
+	n.addrs[i] = a
+	sw, err := netns.GetFromName(switchNS(n.runID))
+	if err != nil {
+		return netip.Addr{}, "", fmt.Errorf("open network namespace %s: %w", switchNS(n.runID), err)
+	}
+	defer sw.Close()
+	swh, err := netlink.NewHandleAt(sw)
+	if err != nil {
+		return netip.Addr{}, "", fmt.Errorf("netlink in %s: %w", switchNS(n.runID), err)
+	}
+	defer swh.Close()
+	l, err := swh.LinkByName(bridgeLink(n.runID))
+	if err != nil {
+		return netip.Addr{}, "", fmt.Errorf("find bridge %s: %w", bridgeLink(n.runID), err)
+	}
+	br, ok := l.(*netlink.Bridge)
+	if !ok {
+		return netip.Addr{}, "", fmt.Errorf("%s is not a bridge", bridgeLink(n.runID))
+	}
+	if err := n.wireNode(swh, br, i); err != nil {
+		return netip.Addr{}, "", errors.Join(err, n.removeNode(i))
+	}
+	return a, nodeNS(n.runID, i), nil
+}
+
+// removeNode deletes node i's namespace (its veth goes with it) and takes
+// it off the state file.
+func (n *network) removeNode(i int) error {
+	name := nodeNS(n.runID, i)
+	if err := removeNetwork([]string{name}, nil); err != nil {
+		return err
+	}
+	n.st.mu.Lock()
+	n.st.NetNS = slices.DeleteFunc(n.st.NetNS, func(s string) bool { return s == name })
+	n.st.mu.Unlock()
+	n.nodeNS = slices.DeleteFunc(n.nodeNS, func(s string) bool { return s == name })
+	return n.st.save()
+}
+
 // newNS creates a named namespace on the spawner's thread (creating one
 // switches the thread into it) and returns a handle to it.
 func (n *network) newNS(name string) (netns.NsHandle, error) {
+	n.st.mu.Lock()
 	n.st.NetNS = append(n.st.NetNS, name)
+	n.st.mu.Unlock()
 	if err := n.st.save(); err != nil {
 		return netns.None(), err
 	}
