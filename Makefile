@@ -63,7 +63,7 @@ lint:
 # test binaries are compiled first, in parallel (running none of the tests).
 test: lint
 	$(GO) test -race -count=1 -run '^$$' ./... > /dev/null
-	$(GO) test -race -p 1 -timeout 30m ./...
+	$(GO) test -race -count=1 -p 1 -timeout 30m ./...
 
 # Remove what runs that were killed left: containers, networks, namespaces,
 # processes (of every run: live ones too).
