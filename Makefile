@@ -6,7 +6,7 @@ BIN := bin/faultline
 # removes what it creates itself.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all build bench bench-systems bench-txn bench-queues bench-regressions bench-load test lint clean-docker
+.PHONY: all build bench bench-systems bench-txn bench-queues bench-regressions bench-load test test-long lint clean-docker
 
 all: build
 
@@ -63,7 +63,15 @@ lint:
 # test binaries are compiled first, in parallel (running none of the tests).
 test: lint
 	$(GO) test -race -count=1 -run '^$$' ./... > /dev/null
-	$(GO) test -race -p 1 -timeout 30m ./...
+	$(GO) test -race -count=1 -p 1 -timeout 30m ./...
+
+# make test plus what the build tag long adds (files named long_test.go and
+# targets_long_test.go): seed sweeps, the fault and workload variants make
+# test leaves out (its kept runs: a correct and a known-bad mode of each
+# target), longer campaigns. An hour or more.
+test-long: lint
+	$(GO) test -race -count=1 -tags long -run '^$$' ./... > /dev/null
+	$(GO) test -race -count=1 -tags long -p 1 -timeout 4h ./...
 
 # Remove what runs that were killed left: containers, networks, namespaces,
 # processes (of every run: live ones too).

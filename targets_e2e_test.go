@@ -36,13 +36,21 @@ func referenceEntries(t *testing.T) []suite.Entry {
 	return s.Entries
 }
 
-// TestReferenceTargets: raftkv is valid under partition and under kill;
-// naive-paxos and each of raftkv's bugs are caught (invalid).
+// longOnly are the entries `make test` leaves to the long tag: a second
+// correct-mode run of raftkv (valid under kill as under partition), which
+// TestReferenceTargetsSeeds runs with 10 seeds.
+var longOnly = map[string]bool{"raftkv-kill": true}
+
+// TestReferenceTargets: raftkv is valid under partition; naive-paxos and
+// each of raftkv's bugs are caught (invalid).
 func TestReferenceTargets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs clusters")
 	}
 	for _, e := range referenceEntries(t) {
+		if longOnly[e.Name] {
+			continue
+		}
 		t.Run(e.Name, func(t *testing.T) {
 			sc := e.Scenario
 			sc.Out = t.TempDir()

@@ -62,9 +62,10 @@ func runtimeCases(t *testing.T) []runtimeCase {
 	return cs
 }
 
-// startRun starts `faultline run` with a long load and 2 s partitions after
-// 2 s of quiet, and returns as soon as a partition is in place (so a signal
-// sent now lands inside the fault), with the run directory.
+// startRun starts `faultline run` with a long load and 2 s faults (nemesis,
+// partition by default) after 2 s of quiet, and returns as soon as a fault
+// is in place (so a signal sent now lands inside it), with the run
+// directory.
 func startRun(t *testing.T, rc runtimeCase, stateDir string, nemesis ...string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
 	out := t.TempDir()
@@ -99,7 +100,7 @@ func startRun(t *testing.T, rc runtimeCase, stateDir string, nemesis ...string) 
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("no partition in place in time; stderr:\n%s", stderr.String())
+	t.Fatalf("no fault in place in time; stderr:\n%s", stderr.String())
 	return nil, "", nil
 }
 
@@ -170,49 +171,54 @@ func leftovers(t *testing.T, id, stateDir string) []string {
 	return out
 }
 
-// kill -9 of faultline mid-run, with a partition in place: the nodes'
-// processes die with it (Pdeathsig), and `faultline clean --run <id>`
-// removes every container, network and namespace that is left.
+// kill -9 of faultline mid-run, with a fault in place (each of
+// signalNemeses): the nodes' processes die with it (Pdeathsig), and
+// `faultline clean --run <id>` removes every container, network, namespace
+// and cgroup that is left.
 func TestKill9ThenClean(t *testing.T) {
 	for _, rc := range runtimeCases(t) {
-		t.Run(rc.name, func(t *testing.T) {
-			stateDir := t.TempDir()
-			cmd, dir, _ := startRun(t, rc, stateDir)
-			id := runID(t, dir)
-			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			_ = cmd.Wait()
-			left := leftovers(t, id, stateDir)
-			t.Logf("left by the killed run: %v", left)
-			if len(left) == 0 {
-				t.Fatalf("a SIGKILLed run left nothing: the test proves nothing")
-			}
-			if rc.runtime == "local" {
-				deadline := time.Now().Add(10 * time.Second)
-				for time.Now().Before(deadline) && hasProcess(leftovers(t, id, stateDir)) {
-					time.Sleep(100 * time.Millisecond)
-				}
-				if l := leftovers(t, id, stateDir); hasProcess(l) {
-					t.Errorf("node processes outlived the harness: %v", l)
-				}
-			}
-			clean := exec.Command(faultlineBin(t), "clean", "--run", id)
-			clean.Env = append(os.Environ(), "FAULTLINE_STATE_DIR="+stateDir)
-			b, err := clean.CombinedOutput()
-			t.Logf("faultline clean --run %s:\n%s", id, b)
-			if err != nil {
-				t.Fatalf("clean: %v", err)
-			}
-			if l := leftovers(t, id, stateDir); len(l) > 0 {
-				t.Errorf("left after clean: %v", l)
-			}
-			// The history recorded before the kill is on disk and readable.
-			events, _, err := history.ReadFile(filepath.Join(dir, scenario.HistoryFile))
-			if err != nil || len(history.Operations(events)) == 0 {
-				t.Errorf("history of the killed run: %d events, %v", len(events), err)
-			}
-		})
+		for _, nem := range signalNemeses {
+			t.Run(rc.name+"/"+nem, func(t *testing.T) { kill9ThenClean(t, rc, nem) })
+		}
+	}
+}
+
+func kill9ThenClean(t *testing.T, rc runtimeCase, nem string) {
+	stateDir := t.TempDir()
+	cmd, dir, _ := startRun(t, rc, stateDir, nem)
+	id := runID(t, dir)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	left := leftovers(t, id, stateDir)
+	t.Logf("left by the killed run: %v", left)
+	if len(left) == 0 {
+		t.Fatalf("a SIGKILLed run left nothing: the test proves nothing")
+	}
+	if rc.runtime == "local" {
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) && hasProcess(leftovers(t, id, stateDir)) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if l := leftovers(t, id, stateDir); hasProcess(l) {
+			t.Errorf("node processes outlived the harness: %v", l)
+		}
+	}
+	clean := exec.Command(faultlineBin(t), "clean", "--run", id)
+	clean.Env = append(os.Environ(), "FAULTLINE_STATE_DIR="+stateDir)
+	b, err := clean.CombinedOutput()
+	t.Logf("faultline clean --run %s:\n%s", id, b)
+	if err != nil {
+		t.Fatalf("clean: %v", err)
+	}
+	if l := leftovers(t, id, stateDir); len(l) > 0 {
+		t.Errorf("left after clean: %v", l)
+	}
+	// The history recorded before the kill is on disk and readable.
+	events, _, err := history.ReadFile(filepath.Join(dir, scenario.HistoryFile))
+	if err != nil || len(history.Operations(events)) == 0 {
+		t.Errorf("history of the killed run: %d events, %v", len(events), err)
 	}
 }
 
@@ -225,60 +231,64 @@ func hasProcess(l []string) bool {
 	return false
 }
 
-// Ctrl-C mid-run, with a partition in place: faultline heals the fault,
-// removes everything it created, keeps the history, and exits 2 (an
-// interrupted run is never a pass).
+// Ctrl-C mid-run, with a fault in place (each of signalNemeses): faultline
+// heals the fault, removes everything it created, keeps the history, and
+// exits 2 (an interrupted run is never a pass).
 func TestSIGINTLeavesNothingAndKeepsTheHistory(t *testing.T) {
 	for _, rc := range runtimeCases(t) {
-		t.Run(rc.name, func(t *testing.T) {
-			stateDir := t.TempDir()
-			cmd, dir, stderr := startRun(t, rc, stateDir)
-			id := runID(t, dir)
-			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case <-done:
-			case <-time.After(3 * time.Minute):
-				t.Fatalf("faultline did not stop after SIGINT; stderr:\n%s", stderr.String())
-			}
-			if code := cmd.ProcessState.ExitCode(); code != 2 {
-				t.Errorf("exit %d after SIGINT, want 2; stderr:\n%s", code, stderr.String())
-			}
-			if l := leftovers(t, id, stateDir); len(l) > 0 {
-				t.Errorf("left after SIGINT: %v", l)
-			}
-			events, _, err := history.ReadFile(filepath.Join(dir, scenario.HistoryFile))
-			if err != nil || len(history.Operations(events)) == 0 {
-				t.Fatalf("history: %d events, %v", len(events), err)
-			}
-			ws := history.Faults(events)
-			if len(ws) == 0 {
-				t.Fatalf("no fault window in the history")
-			}
-			// The signal landed inside a partition: the last thing the
-			// nemesis did was heal it.
-			var last history.Event
-			for _, e := range events {
-				if e.IsNemesis() {
-					last = e
-				}
-			}
-			if last.F != history.FStop || last.Type != history.OK {
-				t.Errorf("last nemesis event %s %s, want a successful stop (heal)", last.F, last.Type)
-			}
-			for _, w := range ws {
-				if w.Kind != "" && w.End < 0 {
-					t.Errorf("fault %s never recorded as healed: %+v", w.Kind, w)
-				}
-			}
-			info, _ := scenario.ReadInfo(dir)
-			if !info.Interrupted {
-				t.Errorf("scenario.json does not say the run was interrupted")
-			}
-		})
+		for _, nem := range signalNemeses {
+			t.Run(rc.name+"/"+nem, func(t *testing.T) { sigintLeavesNothing(t, rc, nem) })
+		}
+	}
+}
+
+func sigintLeavesNothing(t *testing.T, rc runtimeCase, nem string) {
+	stateDir := t.TempDir()
+	cmd, dir, stderr := startRun(t, rc, stateDir, nem)
+	id := runID(t, dir)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("faultline did not stop after SIGINT; stderr:\n%s", stderr.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 2 {
+		t.Errorf("exit %d after SIGINT, want 2; stderr:\n%s", code, stderr.String())
+	}
+	if l := leftovers(t, id, stateDir); len(l) > 0 {
+		t.Errorf("left after SIGINT: %v", l)
+	}
+	events, _, err := history.ReadFile(filepath.Join(dir, scenario.HistoryFile))
+	if err != nil || len(history.Operations(events)) == 0 {
+		t.Fatalf("history: %d events, %v", len(events), err)
+	}
+	ws := history.Faults(events)
+	if len(ws) == 0 {
+		t.Fatalf("no fault window in the history")
+	}
+	// The signal landed inside the fault: the last thing the nemesis did
+	// was heal it.
+	var last history.Event
+	for _, e := range events {
+		if e.IsNemesis() {
+			last = e
+		}
+	}
+	if last.F != history.FStop || last.Type != history.OK {
+		t.Errorf("last nemesis event %s %s, want a successful stop (heal)", last.F, last.Type)
+	}
+	for _, w := range ws {
+		if w.Kind != "" && w.End < 0 {
+			t.Errorf("fault %s never recorded as healed: %+v", w.Kind, w)
+		}
+	}
+	info, _ := scenario.ReadInfo(dir)
+	if !info.Interrupted {
+		t.Errorf("scenario.json does not say the run was interrupted")
 	}
 }
 

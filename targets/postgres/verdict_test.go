@@ -94,7 +94,9 @@ func TestSerializableValidUnderFaults(t *testing.T) {
 		t.Run(nemesis, func(t *testing.T) {
 			sc := txnScenario(t, "serializable", 3, nemesis)
 			sc.Check.Consistency = "serializable"
-			elleResult(t, faultline.RunExpect(t, sc, checkers.Valid))
+			o := faultline.RunExpect(t, sc, checkers.Valid)
+			elleResult(t, o)
+			assertListAppendHistory(t, o.Dir)
 		})
 	}
 }

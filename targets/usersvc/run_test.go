@@ -49,9 +49,14 @@ func bankResult(t *testing.T, o *faultline.Outcome) checkers.Result {
 }
 
 // One SQL transaction per transfer, rows locked: the total holds under
-// contention and while a service replica is killed and restarted.
+// contention while a service replica is killed and restarted. (The same
+// without the kill runs under the long tag: long_test.go.)
 func TestTransactionalValid(t *testing.T) {
-	for _, nemesis := range []string{"none", "kill-follower"} {
+	transactionalValid(t, "kill-follower")
+}
+
+func transactionalValid(t *testing.T, nemeses ...string) {
+	for _, nemesis := range nemeses {
 		t.Run(nemesis, func(t *testing.T) {
 			r := bankResult(t, faultline.RunExpect(t, scenario(t, "none", nemesis, 3), checkers.Valid))
 			if r.Stats["reads"] == 0 || r.Stats["transfers_ok"] == 0 {
