@@ -125,7 +125,7 @@ func orderByRevision(ops []porcupine.Operation, revs map[uint64]opRevision) []po
 			writers[ops[i].Input.(*RegisterInput).Value]++
 		}
 	}
-	var unknownAt map[string]int64
+	var unknownAt, casAt map[string]int64
 	for i := range ops {
 		m, _ := ops[i].Metadata.(*OpMeta)
 		if m == nil {
@@ -137,7 +137,7 @@ func orderByRevision(ops []porcupine.Operation, revs map[uint64]opRevision) []po
 		}
 		in := ops[i].Input.(*RegisterInput)
 		if in.F == history.FRead {
-			rk = append(rk, ranked{i, r.Rev, true})
+			rk = append(rk, ranked{i: i, rev: r.Rev, read: true})
 			if v := ops[i].Output.(*RegisterOutput).Value; v != "" && r.Mod > 0 && writers != nil && writers[v] == 1 {
 				if unknownAt == nil {
 					unknownAt = map[string]int64{}
@@ -146,38 +146,54 @@ func orderByRevision(ops []porcupine.Operation, revs map[uint64]opRevision) []po
 			}
 			continue
 		}
-		rk = append(rk, ranked{i, r.Rev, false})
+		rk = append(rk, ranked{i: i, rev: r.Rev})
+		// A cas that expected a value only an unknown write wrote: that
+		// write was the key's last before the cas (no read saw it, or its
+		// mod revision would have placed it), so it goes just before.
+		if in.F == history.FCAS && writers != nil && writers[in.From] == 1 {
+			if _, seen := unknownAt[in.From]; !seen {
+				if casAt == nil {
+					casAt = map[string]int64{}
+				}
+				casAt[in.From] = r.Rev
+			}
+		}
 	}
-	for i := 0; unknownAt != nil && i < len(ops); i++ {
+	for i := 0; (unknownAt != nil || casAt != nil) && i < len(ops); i++ {
 		m, _ := ops[i].Metadata.(*OpMeta)
 		if m == nil || m.Type == history.OK || !isWrite(ops[i]) {
 			continue
 		}
-		if at, ok := unknownAt[ops[i].Input.(*RegisterInput).Value]; ok {
-			rk = append(rk, ranked{i, at, false})
+		v := ops[i].Input.(*RegisterInput).Value
+		if at, ok := unknownAt[v]; ok {
+			rk = append(rk, ranked{i: i, rev: at})
+		} else if at, ok := casAt[v]; ok {
+			rk = append(rk, ranked{i: i, rev: at, sub: -1})
 		}
 	}
 	if len(rk) < 2 {
 		return nil
 	}
 	// A write before the reads at its revision.
+	for n := range rk {
+		if rk[n].read {
+			rk[n].sub = 1
+		}
+	}
 	slices.SortFunc(rk, func(a, b ranked) int {
 		if c := cmp.Compare(a.rev, b.rev); c != 0 {
 			return c
 		}
-		switch {
-		case a.read == b.read:
-			return cmp.Compare(a.i, b.i)
-		case a.read:
-			return 1
+		if c := cmp.Compare(a.sub, b.sub); c != 0 {
+			return c
 		}
-		return -1
+		return cmp.Compare(a.i, b.i)
 	})
 	// Groups: each write alone, then the reads of one revision together
 	// (no order among them).
 	var starts []int
 	for n := range rk {
-		if n == 0 || rk[n].rev != rk[n-1].rev || rk[n].read != rk[n-1].read {
+		if n == 0 || rk[n].rev != rk[n-1].rev || rk[n].sub != rk[n-1].sub {
 			starts = append(starts, n)
 		} else if !rk[n].read {
 			return nil // two writes report one revision
@@ -286,9 +302,13 @@ func orderByRevision(ops []porcupine.Operation, revs map[uint64]opRevision) []po
 	return out
 }
 
+// ranked is an operation placed by revision: rev, then sub (-1 a write
+// placed just before the cas at rev, 0 the write at rev, 1 the reads at
+// rev).
 type ranked struct {
 	i    int
 	rev  int64
+	sub  int
 	read bool
 }
 
