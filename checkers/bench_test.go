@@ -225,3 +225,50 @@ func peakHeap(f func()) uint64 {
 	<-stopped
 	return peak.Load()
 }
+
+// BenchmarkRevisionOrder checks an etcd-like history (every completed
+// operation reports its revision, one counter across keys; 100,000
+// operations, 32 clients over 8 keys, 10 ms latency and 0.1 ms between a
+// client's operations, so that a key is rarely quiet) with and without
+// revision ordering, both in the same run, and reports the cost of each and
+// their ratio. The verdicts must agree.
+//
+//	go test -run '^$' -bench RevisionOrder -benchtime 1x ./checkers
+func BenchmarkRevisionOrder(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		anomaly synth.Anomaly
+		want    Verdict
+	}{{"valid", synth.None, Valid}, {"violation", synth.StaleRead, Invalid}} {
+		b.Run(c.name, func(b *testing.B) {
+			cfg := synth.Config{Ops: 100_000, Keys: 8, Clients: 32, CASFraction: 0.2, Unknown: 0.01, Fail: 0.01,
+				Latency: 10 * time.Millisecond, Think: 100 * time.Microsecond, Seed: 35, Anomaly: c.anomaly, Revisions: true}
+			ops, inj := synth.Generate(cfg)
+			if c.anomaly != synth.None && inj == nil {
+				b.Fatal("the generator found no place for the anomaly")
+			}
+			in := &Input{Ops: ops}
+			var cost [2]time.Duration
+			var res [2]Result
+			for b.Loop() {
+				for k, ignore := range []bool{false, true} {
+					runtime.GC()
+					c0 := cpuTime()
+					res[k] = (&Linearizable{Budget: 60 * time.Second, IgnoreRevisions: ignore}).Check(context.Background(), in)
+					cost[k] = cpuTime() - c0
+					if res[k].Verdict != c.want {
+						b.Fatalf("ignore revisions %t: verdict %s, want %s: %s", ignore, res[k].Verdict, c.want, res[k].Summary)
+					}
+				}
+			}
+			b.ReportMetric(cost[0].Seconds(), "ordered-cpu-s")
+			b.ReportMetric(cost[1].Seconds(), "recorded-cpu-s")
+			b.ReportMetric(cost[1].Seconds()/cost[0].Seconds(), "recorded/ordered")
+			b.ReportMetric(float64(res[0].Stats["porcupine_calls"]), "ordered-porcupine-calls")
+			b.ReportMetric(float64(res[1].Stats["porcupine_calls"]), "recorded-porcupine-calls")
+			b.Logf("%s: with revision order %v CPU (%d keys ordered, %d checked again as recorded, %d spans, %d without search), without %v CPU (%d spans, %d without search)",
+				c.name, cost[0].Round(time.Millisecond), res[0].Stats["keys_ordered_by_revision"], res[0].Stats["keys_rechecked_as_recorded"],
+				res[0].Stats["spans"], res[0].Stats["spans_without_search"], cost[1].Round(time.Millisecond), res[1].Stats["spans"], res[1].Stats["spans_without_search"])
+		})
+	}
+}

@@ -49,6 +49,10 @@ type Linearizable struct {
 	// ExplainBudget bounds the time spent shrinking and drawing the
 	// explanations, after the verdict is known (default 20 s).
 	ExplainBudget time.Duration
+	// IgnoreRevisions turns off revision ordering (order.go): the search
+	// then never looks at the revisions operations report. The verdict is
+	// the same either way.
+	IgnoreRevisions bool
 }
 
 // Name is "linearizable" for registers, "linearizable-<model>" otherwise.
@@ -94,6 +98,12 @@ type keyJob struct {
 	states []string
 	turns  int
 	greedy int // spans linearized without porcupine
+	// recorded is the key's operations as recorded while ops is them
+	// ordered by revision; a narrowed key that cannot be linearized is
+	// checked again from recorded (reordered says it was).
+	recorded  []porcupine.Operation
+	spanOps   int
+	reordered bool
 
 	verdict Verdict // empty while undecided
 	why     string  // why it is unknown
@@ -160,10 +170,21 @@ func (l *Linearizable) Check(ctx context.Context, in *Input) Result {
 	cfg := l.withDefaults()
 	e := newEngine(cfg.Model)
 	keyed, st := e.partition(in.Ops)
+	var revs map[uint64]opRevision
+	if _, ok := e.m.(registers); ok && !cfg.IgnoreRevisions {
+		revs = revisionsOf(in.Ops)
+	}
 	jobs := make([]*keyJob, 0, len(keyed))
-	spans := 0
+	spans, ordered := 0, 0
 	for k, ops := range keyed {
-		j := &keyJob{searcher: searcher{e: e}, key: k, ops: ops, spans: e.cuts(ops, cfg.SpanOps), states: e.initial()}
+		j := &keyJob{searcher: searcher{e: e}, key: k, ops: ops, states: e.initial(), spanOps: cfg.SpanOps}
+		if revs != nil {
+			if o := orderByRevision(ops, revs); o != nil {
+				j.recorded, j.ops = ops, o
+				ordered++
+			}
+		}
+		j.spans = e.cuts(j.ops, cfg.SpanOps)
 		spans += len(j.spans)
 		jobs = append(jobs, j)
 	}
@@ -198,11 +219,14 @@ func (l *Linearizable) Check(ctx context.Context, in *Input) Result {
 		r.Stats["shortcuts_skipped_span_cut_ops"] = st.OpenTailOps
 	}
 	var calls int64
-	greedy := 0
+	greedy, reordered := 0, 0
 	var invalid, unknown []*keyJob
 	for _, j := range jobs {
 		calls += j.calls.Load()
 		greedy += j.greedy
+		if j.reordered {
+			reordered++
+		}
 		switch j.verdict {
 		case Invalid:
 			invalid = append(invalid, j)
@@ -211,6 +235,11 @@ func (l *Linearizable) Check(ctx context.Context, in *Input) Result {
 		}
 	}
 	r.Stats["porcupine_calls"], r.Stats["spans_without_search"] = int(calls), greedy
+	if revs != nil {
+		// Keys searched in revision order, and those of them checked again
+		// as recorded because the order did not linearize.
+		r.Stats["keys_ordered_by_revision"], r.Stats["keys_rechecked_as_recorded"] = ordered, reordered
+	}
 	r.Stats["invalid_keys"], r.Stats["unknown_keys"] = len(invalid), len(unknown)
 	for _, j := range invalid[:min(len(invalid), maxListed)] {
 		r.InvalidKeys = append(r.InvalidKeys, j.key)
@@ -361,6 +390,13 @@ func (j *keyJob) run(ctx context.Context, slice time.Duration, wd *watchdog) {
 			j.states = next
 			j.next++
 		case porcupine.Illegal:
+			if j.recorded != nil {
+				// The revision order proves nothing when it fails: start
+				// again from the recorded intervals.
+				j.ops, j.recorded, j.reordered = j.recorded, nil, true
+				j.spans, j.next, j.states = j.e.cuts(j.ops, j.spanOps), 0, j.e.initial()
+				continue
+			}
 			j.verdict, j.bad, j.badStates = Invalid, sp, j.states
 			return
 		}

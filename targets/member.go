@@ -48,6 +48,10 @@ type MemberProbe struct {
 	// index.
 	Revision  int64  `json:"revision"`
 	RaftIndex uint64 `json:"raft_index,omitempty"`
+	// Applied says RaftIndex is the applied index, and the member's status
+	// did not move while it was probed: two such members at one index
+	// applied the same entries, so must be at the same revision.
+	Applied bool `json:"applied,omitempty"`
 	// Hash is the hash of the member's data at HashRevision.
 	HashRevision int64  `json:"hash_revision,omitempty"`
 	Hash         uint64 `json:"hash"`

@@ -109,6 +109,15 @@ func (c *Checker) Check(ctx context.Context, in *checkers.Input) checkers.Result
 			pb, okb := probes[b]
 			comparable := oka && okb && pa.HashRevision > 0 && pa.HashRevision == pb.HashRevision && pa.Whole == pb.Whole &&
 				(!pa.Whole || pa.RaftIndex == pb.RaftIndex)
+			// One applied index, two revisions: the same entries applied
+			// gave different stores (an entry skipped or applied twice), a
+			// divergence the hashes, taken at different revisions, miss.
+			if oka && okb && pa.Applied && pb.Applied && pa.RaftIndex > 0 && pa.RaftIndex == pb.RaftIndex && pa.Revision != pb.Revision {
+				diffs = append(diffs, Difference{Members: [2]string{a, b}, Revision: min(pa.Revision, pb.Revision),
+					Detail: fmt.Sprintf("members %s and %s applied the same raft entries (index %d) but are at revisions %d and %d: one of them skipped or repeated %d write(s)",
+						a, b, pa.RaftIndex, pa.Revision, pb.Revision, max(pa.Revision-pb.Revision, pb.Revision-pa.Revision))})
+				continue
+			}
 			if comparable && pa.Hash != pb.Hash {
 				diffs = append(diffs, Difference{Members: [2]string{a, b}, Revision: pa.HashRevision,
 					Detail: fmt.Sprintf("members %s and %s hash their key space differently at revision %d (%d vs %d; raft index %d vs %d, latest revision %d vs %d)",

@@ -124,3 +124,34 @@ func TestWholeBackendHash(t *testing.T) {
 		t.Fatalf("%s: %s", r.Verdict, r.Summary)
 	}
 }
+
+func applied(node string, rev int64, index uint64, stable bool) history.Op {
+	nextID++
+	return history.Op{ID: nextID, F: targets.FMemberProbe, Node: node, Type: history.OK, Final: true, Return: 1,
+		Data: []byte(fmt.Sprintf(`{"revision":%d,"raft_index":%d,"applied":%t,"hash_revision":%d,"hash":%d,"whole":true}`,
+			rev, index, stable, rev, rev))}
+}
+
+// etcd #13766: every member applied the same entries, but a member that
+// skipped one after a crash is a revision behind. The whole-backend hashes
+// are taken at different revisions, so only the index tells.
+func TestSameIndexDifferentRevision(t *testing.T) {
+	r := check(applied("n1", 48435, 48480, true), applied("n2", 48434, 48480, true), applied("n3", 48435, 48480, true))
+	if r.Verdict != checkers.Invalid {
+		t.Fatalf("%s: %s", r.Verdict, r.Summary)
+	}
+	d := r.Details.([]Difference)
+	if len(d) != 2 || d[0].Members != [2]string{"n1", "n2"} || d[0].Revision != 48434 || d[1].Members != [2]string{"n2", "n3"} {
+		t.Fatalf("differences %+v", d)
+	}
+	// A member still applying (its status moved while probed), or one at
+	// another index, proves nothing.
+	for _, ops := range [][]history.Op{
+		{applied("n1", 48435, 48480, true), applied("n2", 48434, 48480, false)},
+		{applied("n1", 48435, 48480, true), applied("n2", 48434, 48479, true)},
+	} {
+		if r := check(ops...); r.Verdict != checkers.Valid {
+			t.Fatalf("%s: %s", r.Verdict, r.Summary)
+		}
+	}
+}

@@ -65,7 +65,12 @@ type Config struct {
 	Think   time.Duration
 	// FinalReads adds, after the load, one final read per key and node.
 	FinalReads bool
-	Seed       uint64
+	// Revisions records with every completed operation the revision etcd
+	// would report (history.Op.Version {"rev":R,"mod":M}): writes number
+	// the instants they take effect at, across keys; a read reports the
+	// revision it read at and its value's mod revision.
+	Revisions bool
+	Seed      uint64
 	// Values, when positive, draws written values from a pool of that many
 	// ("0".."Values-1"), so values repeat as in imported histories;
 	// by default every write writes a value of its own. Anomalies need
@@ -184,7 +189,7 @@ func Generate(cfg Config) ([]history.Op, *Injected) {
 		clock[c] = call + lat
 		gens = append(gens, g)
 	}
-	apply(gens, rnd)
+	rev, mods := apply(gens, rnd, cfg.Revisions)
 
 	var end int64
 	for _, g := range gens {
@@ -203,6 +208,9 @@ func Generate(cfg Config) ([]history.Op, *Injected) {
 				id := uint64(len(gens) + 1)
 				gens = append(gens, gen{op: history.Op{ID: id, Process: nextProc, F: history.FRead, Key: k, Value: state[k],
 					Node: "n" + strconv.Itoa(n+1), Type: history.OK, Call: t, Return: t + int64(cfg.Latency), Final: true}, at: t})
+				if cfg.Revisions {
+					gens[len(gens)-1].op.Version = version(rev, mods[k])
+				}
 				t += 2 * int64(cfg.Latency)
 			}
 		}
@@ -216,15 +224,25 @@ func Generate(cfg Config) ([]history.Op, *Injected) {
 	return ops, inj
 }
 
+func version(rev, mod int64) []byte {
+	if mod == 0 {
+		return []byte(fmt.Sprintf(`{"rev":%d}`, rev))
+	}
+	return []byte(fmt.Sprintf(`{"rev":%d,"mod":%d}`, rev, mod))
+}
+
 // apply runs the register in the order operations take effect and fills in
-// what reads returned and what cas expected.
-func apply(gens []gen, rnd *rand.Rand) {
+// what reads returned and what cas expected; with revisions, the revision
+// each completed operation reports. It returns the last revision and each
+// key's mod revision.
+func apply(gens []gen, rnd *rand.Rand, revisions bool) (int64, map[string]int64) {
 	order := make([]int, len(gens))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(gens[a].at, gens[b].at) })
 	state := map[string]string{}
+	rev, mods := int64(1), map[string]int64{}
 	for _, i := range order {
 		g := &gens[i]
 		cur := state[g.op.Key]
@@ -232,6 +250,9 @@ func apply(gens []gen, rnd *rand.Rand) {
 		case history.FRead:
 			if g.op.Type == history.OK {
 				g.op.Value = cur
+				if revisions {
+					g.op.Version = version(rev, mods[g.op.Key])
+				}
 			}
 		case history.FCAS:
 			g.op.From = cur
@@ -243,8 +264,14 @@ func apply(gens []gen, rnd *rand.Rand) {
 		if g.applies && g.op.F != history.FRead {
 			g.prev = cur
 			state[g.op.Key] = g.op.Value
+			rev++
+			mods[g.op.Key] = rev
+			if revisions && g.op.Type == history.OK {
+				g.op.Version = version(rev, 0)
+			}
 		}
 	}
+	return rev, mods
 }
 
 func finalState(gens []gen) map[string]string {

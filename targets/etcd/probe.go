@@ -82,6 +82,7 @@ func (*Target) Probe(ctx context.Context, hc *http.Client, bases []string) ([]ta
 			idx = s.RaftIndex // 3.4 reports no applied index
 		}
 		out[i].Revision, out[i].RaftIndex = int64(s.Header.Revision), uint64(idx)
+		out[i].Applied = s.RaftAppliedIndex != 0
 		if common == 0 || out[i].Revision < common {
 			common = out[i].Revision
 		}
@@ -106,6 +107,19 @@ func (*Target) Probe(ctx context.Context, hc *http.Client, bases []string) ([]ta
 		}
 		return h, err
 	})
+	// Asked again: a member whose revision or index moved was still
+	// applying, so its revision is not yet that of its index.
+	again, aerrs := targets.AskAll(ctx, bases, func(ctx context.Context, b string) (status, error) {
+		var s status
+		err := post(ctx, hc, b, "/v3/maintenance/status", "{}", &s)
+		return s, err
+	})
+	for i, s := range again {
+		if errs[i] == nil && (aerrs[i] != nil || s.Header.Revision != sts[i].Header.Revision ||
+			s.RaftAppliedIndex != sts[i].RaftAppliedIndex) {
+			out[i].Applied = false
+		}
+	}
 	for i, h := range hs {
 		if errs[i] != nil {
 			continue

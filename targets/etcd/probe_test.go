@@ -39,7 +39,7 @@ func TestMemberReadAndProbe(t *testing.T) {
 		t.Fatal(errs[0])
 	}
 	p := probes[0]
-	if p.Revision < 2 || p.HashRevision != p.Revision || p.Hash == 0 || p.RaftIndex == 0 {
+	if p.Revision < 2 || p.HashRevision != p.Revision || p.Hash == 0 || p.RaftIndex == 0 || !p.Applied {
 		t.Fatalf("probe %+v", p)
 	}
 }
