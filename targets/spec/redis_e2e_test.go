@@ -29,6 +29,9 @@ func runRedis(t *testing.T, nodes int, nemesis string, opts map[string]string) *
 	sc.Load.Duration = bench.Duration(6 * time.Second)
 	sc.Chaos.Interval = bench.Duration(2 * time.Second)
 	sc.Chaos.Quiet = bench.Duration(2 * time.Second)
+	// Keys retire after 20 operations, so that keys written only before
+	// a kill are read at the end.
+	sc.Load.OpsPerKey = 20
 	sc.Out, sc.Seed = t.TempDir(), 1
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
