@@ -33,7 +33,7 @@ func TestReadmeCommands(t *testing.T) {
 	check(t, "-q", runB)
 	mySuite := filepath.Join(dir, "my.yaml")
 	os.WriteFile(mySuite, suite.DefaultYAML(), 0o644)
-	files := map[string]string{"my.yaml": mySuite, "examples/raftkv.yaml": filepath.Join("..", "..", "examples", "raftkv.yaml"),
+	files := map[string]string{"my.yaml": mySuite, "examples/raftkv.yaml": filepath.Join("..", "..", "examples", "raftkv.yaml"), "examples/redis-debian.yaml": filepath.Join("..", "..", "examples", "redis-debian.yaml"),
 		"suite/systems.yaml": filepath.Join("..", "..", "suite", "systems.yaml")}
 	out := filepath.Join(dir, "results")
 	// A results directory whose latest run is a stored one.

@@ -12,9 +12,9 @@ import (
 	"github.com/faultline/faultline/targets"
 )
 
-// The register workload runs on JetStream's key-value store: one bucket,
-// a key per register.
-const bucket = "faultline"
+// The register workload runs on JetStream's key-value store: one bucket
+// (target option bucket), a key per register.
+const defaultBucket = "faultline"
 
 // KV read modes (target option kv-read).
 const (
@@ -32,7 +32,7 @@ func isRegisterOp(f string) bool {
 }
 
 // kv is the bucket as seen through cn, bound once per connection.
-func (cn *conn) kv(ctx context.Context) (jetstream.KeyValue, error) {
+func (cn *conn) kv(ctx context.Context, bucket string) (jetstream.KeyValue, error) {
 	cn.mu.Lock()
 	kv, js := cn.kvb, cn.js
 	cn.mu.Unlock()
@@ -57,7 +57,7 @@ func (cn *conn) kv(ctx context.Context) (jetstream.KeyValue, error) {
 //	       the revision read (create when absent): a value that differs, or
 //	       a revision that moved in between, applied nothing: fail.
 func (c *client) doKV(ctx context.Context, cn *conn, op *history.Event) targets.Outcome {
-	kv, err := cn.kv(ctx)
+	kv, err := cn.kv(ctx, c.t.bucket)
 	if err != nil {
 		return fail(err)
 	}
@@ -122,6 +122,7 @@ func revisionMoved(err error) bool {
 // setupKV creates the bucket with the target's replicas and storage; with
 // kv-read=leader its stream answers gets only from the leader.
 func (c *client) setupKV(ctx context.Context, cn *conn) error {
+	bucket := c.t.bucket
 	storage := jetstream.FileStorage
 	if c.t.storage == Memory {
 		storage = jetstream.MemoryStorage

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +33,9 @@ import (
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/gobuild"
 )
+
+// bucketRE is a valid key-value bucket name.
+var bucketRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // DefaultVersion is the nats-server release built when none is named.
 const DefaultVersion = "v2.15.2"
@@ -56,6 +60,7 @@ type Target struct {
 	replicas int
 	storage  string
 	kvRead   string
+	bucket   string
 }
 
 var (
@@ -67,9 +72,10 @@ var (
 // New returns the target configured by its target options (--target-opt,
 // cluster.options): replicas (1..5, default 3) and storage (file or memory,
 // default file) of every stream it creates, and kv-read (leader or direct,
-// default leader): who answers the register workload's gets.
+// default leader): who answers the register workload's gets, and bucket
+// (default faultline): the key-value bucket it uses.
 func New(opts map[string]string) (*Target, error) {
-	t := &Target{replicas: 3, storage: File, kvRead: ReadLeader}
+	t := &Target{replicas: 3, storage: File, kvRead: ReadLeader, bucket: defaultBucket}
 	for k, v := range opts {
 		switch k {
 		case "replicas":
@@ -88,8 +94,13 @@ func New(opts map[string]string) (*Target, error) {
 				return nil, fmt.Errorf("nats: --target-opt kv-read=%s: want leader or direct", v)
 			}
 			t.kvRead = v
+		case "bucket":
+			if !bucketRE.MatchString(v) {
+				return nil, fmt.Errorf("nats: --target-opt bucket=%s: want letters, digits, '-' and '_'", v)
+			}
+			t.bucket = v
 		default:
-			return nil, fmt.Errorf("nats: unknown target option %q (known: replicas, storage, kv-read)", k)
+			return nil, fmt.Errorf("nats: unknown target option %q (known: replicas, storage, kv-read, bucket)", k)
 		}
 	}
 	return t, nil
@@ -207,10 +218,10 @@ func (*Target) Healthy(ctx context.Context, hc *http.Client, base string) error 
 // Leader is the node leading the first of Faultline's streams (by name):
 // JetStream has a leader per stream (and one for its metadata); the stream
 // leader is the one whose isolation tests the data path.
-func (*Target) Leader(ctx context.Context, _ *http.Client, bases []string) (int, error) {
+func (t *Target) Leader(ctx context.Context, _ *http.Client, bases []string) (int, error) {
 	var errs []error
 	for _, b := range bases {
-		name, err := leaderVia(ctx, b)
+		name, err := leaderVia(ctx, b, t.bucket)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -225,7 +236,7 @@ func (*Target) Leader(ctx context.Context, _ *http.Client, bases []string) (int,
 	return -1, fmt.Errorf("no node names a leader: %w", errors.Join(errs...))
 }
 
-func leaderVia(ctx context.Context, base string) (string, error) {
+func leaderVia(ctx context.Context, base, bucket string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	nc, err := natsgo.Connect(natsURL(base), natsgo.Timeout(time.Second), natsgo.NoReconnect(), natsgo.IgnoreDiscoveredServers())

@@ -23,7 +23,10 @@ func TestOptions(t *testing.T) {
 	if tg, _ := New(nil); tg.replicas != 3 || tg.storage != File {
 		t.Errorf("defaults %+v, want replicas 3 on file", tg)
 	}
-	for _, o := range []map[string]string{{"replicas": "0"}, {"replicas": "x"}, {"storage": "disk"}, {"nope": "1"}} {
+	if tg, _ := New(map[string]string{"bucket": "app-1"}); tg.bucket != "app-1" {
+		t.Errorf("bucket %q", tg.bucket)
+	}
+	for _, o := range []map[string]string{{"replicas": "0"}, {"replicas": "x"}, {"storage": "disk"}, {"nope": "1"}, {"bucket": "a.b"}} {
 		_, err := New(o)
 		if err == nil || strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), "nats: ") {
 			t.Errorf("%v: %v", o, err)

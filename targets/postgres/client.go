@@ -104,6 +104,7 @@ func (r *roles) forget(base string) {
 type client struct {
 	iso          pgx.TxIsoLevel
 	replicaReads bool
+	schema       string // search_path; "" keeps the server's
 	roles        *roles
 
 	mu     sync.Mutex
@@ -143,6 +144,9 @@ func (c *client) pool(base string) (*pgxpool.Pool, error) {
 	cfg.MaxConns = maxConns
 	cfg.MinConns = 0
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	if c.schema != "" {
+		cfg.ConnConfig.RuntimeParams["search_path"] = c.schema
+	}
 	p, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -227,7 +231,11 @@ func (c *client) Setup(ctx context.Context, bases []string) error {
 	if err != nil {
 		return err
 	}
-	for _, s := range schema {
+	stmts := schema
+	if c.schema != "" {
+		stmts = append([]string{"CREATE SCHEMA IF NOT EXISTS " + c.schema}, schema...)
+	}
+	for _, s := range stmts {
 		if _, err := pp.Exec(ctx, s); err != nil {
 			return fmt.Errorf("postgres: create the schema on %s: %w", prim, err)
 		}

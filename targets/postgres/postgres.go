@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,9 @@ import (
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/image"
 )
+
+// identRE is a schema name that needs no quoting.
+var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // Version is the PostgreSQL major version Debian bookworm packages.
 const Version = "15"
@@ -47,7 +51,10 @@ var entrypoint []byte
 type Target struct {
 	iso          pgx.TxIsoLevel
 	replicaReads bool
-	roles        *roles
+	// schema holds the workload's tables (search_path), for a target
+	// described by a scenario (targets/spec) whose database has others.
+	schema string
+	roles  *roles
 }
 
 var (
@@ -60,7 +67,9 @@ var (
 // New returns the target configured by its options: isolation
 // (read-committed, repeatable-read, serializable; default serializable) and
 // replica-reads (true sends read-only transactions to a replica: the known
-// stale configuration, since replication is asynchronous).
+// stale configuration, since replication is asynchronous) and schema (the
+// PostgreSQL schema the workload's tables live in, created by Setup;
+// default public).
 func New(opts map[string]string) (*Target, error) {
 	t := &Target{iso: pgx.Serializable, roles: newRoles()}
 	for k, v := range opts {
@@ -82,8 +91,13 @@ func New(opts map[string]string) (*Target, error) {
 				return nil, fmt.Errorf("postgres: --target-opt replica-reads=%s: want true or false", v)
 			}
 			t.replicaReads = b
+		case "schema":
+			if !identRE.MatchString(v) {
+				return nil, fmt.Errorf("postgres: --target-opt schema=%s: want a lower-case SQL identifier", v)
+			}
+			t.schema = v
 		default:
-			return nil, fmt.Errorf("postgres: unknown target option %q (known: isolation, replica-reads)", k)
+			return nil, fmt.Errorf("postgres: unknown target option %q (known: isolation, replica-reads, schema)", k)
 		}
 	}
 	return t, nil
@@ -215,7 +229,9 @@ func (t *Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
 	if cfg.ReadMode != "" {
 		return nil, fmt.Errorf("postgres: --read-mode %s: postgres has no read modes (see --target-opt isolation, replica-reads)", cfg.ReadMode)
 	}
-	return newClient(t.iso, t.replicaReads && !cfg.Final, t.roles), nil
+	c := newClient(t.iso, t.replicaReads && !cfg.Final, t.roles)
+	c.schema = t.schema
+	return c, nil
 }
 
 // roleTimeout bounds asking a node whether it is the primary from the

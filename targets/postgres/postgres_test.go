@@ -28,6 +28,8 @@ func TestOptions(t *testing.T) {
 		{opts: map[string]string{"isolation": "read-committed", "replica-reads": "true"}},
 		{opts: map[string]string{"isolation": "snapshot"}, err: "isolation=snapshot"},
 		{opts: map[string]string{"replica-reads": "maybe"}, err: "replica-reads=maybe"},
+		{opts: map[string]string{"schema": "app_1"}},
+		{opts: map[string]string{"schema": "App; DROP"}, err: "schema=App; DROP"},
 		{opts: map[string]string{"bug": "x"}, err: `unknown target option "bug"`},
 	} {
 		_, err := postgres.New(tc.opts)

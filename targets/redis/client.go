@@ -172,14 +172,63 @@ func (a *addrs) forget() {
 	a.mu.Unlock()
 }
 
-// client performs the register workload on the primary the Sentinels name.
+// locator finds where an operation goes: the primary the Sentinels name
+// (addrs), or the node whose ROLE is master (Direct).
+type locator interface {
+	// primary returns the address (host:port) of the primary, for an
+	// operation the load sent to base, and what to record as its version.
+	primary(ctx context.Context, base string) (string, json.RawMessage, error)
+	// forget drops a cached primary after an operation on it failed.
+	forget()
+	rdb(addr string) *goredis.Client
+}
+
+func (a *addrs) primaryFor(ctx context.Context, base string) (string, json.RawMessage, error) {
+	a.ipOf(ctx, base) // a node down now is learned later; the others answer
+	p, err := a.primary(ctx, false)
+	if err != nil {
+		return "", nil, err
+	}
+	return p.addr(), version(p), nil
+}
+
+// sentinels is addrs as a locator.
+type sentinels struct{ *addrs }
+
+func (s sentinels) primary(ctx context.Context, base string) (string, json.RawMessage, error) {
+	return s.primaryFor(ctx, base)
+}
+
+// ClientOptions configure a register client.
+type ClientOptions struct {
+	// Key maps a workload key to the Redis key it uses; nil keeps it.
+	Key func(string) string
+	// Wait is the number of replicas each write waits for (WAIT); 0 sends
+	// no WAIT. WaitTimeout bounds it (default 1s).
+	Wait        int
+	WaitTimeout time.Duration
+	// ReadNode sends reads to the node the load chose, replica or not,
+	// instead of the primary: a replica answers from its own copy.
+	ReadNode bool
+}
+
+// client performs the register workload on the primary its locator finds.
 type client struct {
-	addrs       *addrs
-	wait        int
-	waitTimeout time.Duration
+	loc locator
+	ClientOptions
 }
 
 var _ targets.Client = (*client)(nil)
+
+func newClient(loc locator, o ClientOptions) *client {
+	if o.Key == nil {
+		o.Key = func(k string) string { return k }
+	}
+	if o.WaitTimeout <= 0 {
+		o.WaitTimeout = time.Second
+	}
+	return &client{loc: loc, ClientOptions: o}
+}
 
 // casScript sets KEYS[1] to ARGV[2] if it holds ARGV[1]: Lua runs
 // atomically on the primary.
@@ -195,44 +244,43 @@ func version(p prim) json.RawMessage {
 	return b
 }
 
-// Do performs op on the current primary, whichever node the load chose:
-// base is asked (once) for its address, so that its Sentinel is asked too.
+// Do performs op on the current primary, whichever node the load chose
+// (a read on that node itself with ReadNode).
 func (c *client) Do(ctx context.Context, op *history.Event, base string) targets.Outcome {
-	c.addrs.ipOf(ctx, base) // a node down now is learned later; the others answer
-	p, err := c.addrs.primary(ctx, false)
+	key := c.Key(op.Key)
+	if op.F == history.FRead && c.ReadNode {
+		val, err := c.loc.rdb(hostPort(base)).Get(ctx, key).Result()
+		return readOutcome(val, err, nil)
+	}
+	addr, v, err := c.loc.primary(ctx, base)
 	if err != nil {
 		return targets.Outcome{Type: history.Fail, Error: err.Error()}
 	}
-	r := c.addrs.rdb(p.addr())
-	v := version(p)
+	r := c.loc.rdb(addr)
 	switch op.F {
 	case history.FRead:
-		val, err := r.Get(ctx, op.Key).Result()
-		switch {
-		case errors.Is(err, goredis.Nil):
-			return targets.Outcome{Type: history.OK, Version: v}
-		case err != nil:
-			c.addrs.forget()
-			return targets.Outcome{Type: history.Fail, Error: "redis: get: " + err.Error(), Version: v}
+		val, err := r.Get(ctx, key).Result()
+		if err != nil && !errors.Is(err, goredis.Nil) {
+			c.loc.forget()
 		}
-		return targets.Outcome{Type: history.OK, Value: val, Version: v}
+		return readOutcome(val, err, v)
 	case history.FWrite, history.FCAS:
 		var wait *goredis.Cmd
 		var done goredis.Cmder
 		_, err := r.Pipelined(ctx, func(pl goredis.Pipeliner) error {
 			if op.F == history.FWrite {
-				done = pl.Set(ctx, op.Key, op.Value, 0)
+				done = pl.Set(ctx, key, op.Value, 0)
 			} else {
-				done = pl.Eval(ctx, casScript, []string{op.Key}, op.From, op.Value)
+				done = pl.Eval(ctx, casScript, []string{key}, op.From, op.Value)
 			}
-			if c.wait > 0 {
-				wait = pl.Do(ctx, "WAIT", c.wait, c.waitTimeout.Milliseconds())
+			if c.Wait > 0 {
+				wait = pl.Do(ctx, "WAIT", c.Wait, c.WaitTimeout.Milliseconds())
 			}
 			return nil
 		})
 		_ = err // each command carries its own error
 		if err := done.Err(); err != nil {
-			c.addrs.forget()
+			c.loc.forget()
 			return classify(op.F, err, v)
 		}
 		if op.F == history.FCAS {
@@ -245,14 +293,26 @@ func (c *client) Do(ctx context.Context, op *history.Event, base string) targets
 			if err != nil {
 				return targets.Outcome{Type: history.Info, Error: "redis: wait: " + err.Error(), Version: v}
 			}
-			if n < c.wait {
+			if n < c.Wait {
 				return targets.Outcome{Type: history.Info, Version: v,
-					Error: fmt.Sprintf("redis: wait: %d of %d replicas acknowledged within %v", n, c.wait, c.waitTimeout)}
+					Error: fmt.Sprintf("redis: wait: %d of %d replicas acknowledged within %v", n, c.Wait, c.WaitTimeout)}
 			}
 		}
 		return targets.Outcome{Type: history.OK, Version: v}
 	}
 	return targets.Outcome{Type: history.Fail, Error: fmt.Sprintf("redis: unsupported operation %q", op.F)}
+}
+
+// readOutcome: an absent key is ok with no value; any error fails the
+// read, which changed nothing.
+func readOutcome(val string, err error, v json.RawMessage) targets.Outcome {
+	switch {
+	case errors.Is(err, goredis.Nil):
+		return targets.Outcome{Type: history.OK, Version: v}
+	case err != nil:
+		return targets.Outcome{Type: history.Fail, Error: "redis: get: " + err.Error(), Version: v}
+	}
+	return targets.Outcome{Type: history.OK, Value: val, Version: v}
 }
 
 // classify decides the outcome of a write whose command failed: a reply

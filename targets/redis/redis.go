@@ -203,5 +203,5 @@ func (t *Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
 	if cfg.ReadMode != "" {
 		return nil, fmt.Errorf("redis: --read-mode %s: redis has no read modes (reads go to the primary; see --target-opt wait)", cfg.ReadMode)
 	}
-	return &client{addrs: t.addrs, wait: t.wait, waitTimeout: t.waitTimeout}, nil
+	return newClient(sentinels{t.addrs}, ClientOptions{Wait: t.wait, WaitTimeout: t.waitTimeout}), nil
 }

@@ -83,3 +83,47 @@ func TestCLIRefusesBadSpecs(t *testing.T) {
 		}
 	}
 }
+
+// A bad protocol client section is refused the same way: exit 3, one line
+// naming the key, nothing created.
+func TestCLIRefusesBadProtocolSpecs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the faultline command")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "faultline")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/faultline/faultline/cmd/faultline").CombinedOutput(); err != nil {
+		t.Fatalf("build faultline: %v\n%s", err, out)
+	}
+	src, err := os.ReadFile(redisExample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ old, new, want string }{
+		{"protocol: redis", "protocol: memcache", `cluster.spec: client.protocol: unknown "memcache" (known: nats, postgres, redis, zookeeper)`},
+		{`wait: "0"`, `wait: "-1"`, `cluster.spec: client.options: wait "-1": want a number of replicas`},
+		{"debian: [redis-server]", "debian: [Redis_Server]", `cluster.spec: source.debian[0] "Redis_Server": not a Debian package name`},
+		{"      command: [redis-server]\n", "", "cluster.spec: source.command: missing"},
+	} {
+		if !bytes.Contains(src, []byte(c.old)) {
+			t.Fatalf("the example has no %q", c.old)
+		}
+		file := filepath.Join(dir, "bad.yaml")
+		if err := os.WriteFile(file, bytes.Replace(src, []byte(c.old), []byte(c.new), 1), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "results")
+		cmd := exec.Command(bin, "run", "--scenario", file, "--out", out)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		msg := strings.TrimSpace(stderr.String())
+		if !errors.As(err, &ee) || ee.ExitCode() != 3 || strings.Contains(msg, "\n") || !strings.Contains(msg, c.want) {
+			t.Errorf("%s: %v, stderr %q; want exit 3 and one line containing %q", c.new, err, msg, c.want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%s: created %s although the spec was bad", c.new, out)
+		}
+	}
+}

@@ -1,8 +1,10 @@
 // Package spec describes a system under test as data instead of Go code: where
-// its node program comes from, the command line of node i given its peers,
-// how to tell it is healthy and who leads, and the HTTP requests that perform
+// its node program comes from (a Go package, a Dockerfile, an image, or
+// Debian packages), the command line of node i given its peers, how to tell
+// it is healthy and who leads, and either the HTTP requests that perform
 // reads, writes and compare-and-sets with the rules that turn their responses
-// into ok / fail / info. A Spec is the `cluster.spec` section of a scenario
+// into ok / fail / info, or a built-in protocol client (redis, zookeeper,
+// postgres, nats) with the mapping of the workload onto the system. A Spec is the `cluster.spec` section of a scenario
 // file; New checks it completely and turns it into a targets.Target.
 //
 // Strings that say how to start a node or build a request are Go text/template
@@ -44,16 +46,37 @@ type Spec struct {
 	Args []string `json:"args,omitempty"`
 	// Env is extra environment of a node, each value a template.
 	Env map[string]string `json:"env,omitempty"`
-	// Health says when a node is ready to serve.
+	// Health says when a node is ready to serve. With a protocol client and
+	// no path, the protocol's own check (PING, srvr, SELECT 1, /healthz).
 	Health Health `json:"health"`
 	// Leader, when set, says how to find the leader, so that faults aimed at
 	// it (partition, kill-leader, ...) can be used.
 	Leader *Leader `json:"leader,omitempty"`
-	// Requests are the workload's operations.
+	// Requests are the workload's operations, as HTTP requests. A spec
+	// gives either requests or client.
 	Requests Requests `json:"requests"`
+	// Client, instead of requests, is a built-in protocol client.
+	Client *Client `json:"client,omitempty"`
 }
 
-// Source is exactly one of Go, Dockerfile and Image.
+// Client names a built-in protocol client and maps the workload onto the
+// system: the key each operation uses and the client's options.
+type Client struct {
+	// Protocol is redis, zookeeper, postgres or nats (see Protocols).
+	Protocol string `json:"protocol"`
+	// Key is a template (seeing .Key and .Options) naming what an operation
+	// of key .Key touches: the Redis key, the znode path (zookeeper: one
+	// level under the root, e.g. "/app-{{.Key}}") or the key-value key
+	// (nats). Default: the protocol client's own naming. Postgres rows live
+	// in the tables of options.schema instead.
+	Key string `json:"key,omitempty"`
+	// Options are the protocol client's options, each value a template
+	// seeing .Options (the spec's options), so that --target-opt can switch
+	// a read mode or a WAIT: see Protocols for each protocol's.
+	Options map[string]string `json:"options,omitempty"`
+}
+
+// Source is exactly one of Go, Dockerfile, Image and Debian.
 type Source struct {
 	// Go is the import path of a main package, built into a static Linux
 	// binary (CGO_ENABLED=0) that runs on either runtime.
@@ -76,15 +99,46 @@ type Source struct {
 	// Image is an image to run as it is, docker runtime only; Docker pulls it
 	// if it is not there and a registry is reachable.
 	Image string `json:"image,omitempty"`
+	// Debian lists Debian packages installed (apt-get, no recommends) in an
+	// image FROM the debootstrapped base (targets/image), built once per
+	// content, docker runtime only; Command is its entry point (the program
+	// and fixed arguments; args follow it).
+	Debian  []string `json:"debian,omitempty"`
+	Command Command  `json:"command,omitempty"`
+}
+
+// Command is a program with arguments: a list, or one string (the program
+// alone).
+type Command []string
+
+// UnmarshalJSON accepts a string or a list of strings.
+func (c *Command) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*c = Command{s}
+		return nil
+	}
+	var l []string
+	if err := json.Unmarshal(b, &l); err != nil {
+		return fmt.Errorf("command: want a program or a list [program, args...]")
+	}
+	*c = l
+	return nil
 }
 
 // LocalVersion is the version that builds a Go package from a local tree.
 const LocalVersion = "local"
 
+// DebianVersion is the version of a debian source: the packages are
+// bookworm's; the image's tag is its content hash.
+const DebianVersion = "debian"
+
 // Health is the request that says a node is ready.
 type Health struct {
-	// Path is requested with GET on the client port, e.g. /health.
-	Path string `json:"path"`
+	// Path is requested with GET on the client port (or Port), e.g. /health.
+	Path string `json:"path,omitempty"`
+	// Port names the port the health request goes to (default client).
+	Port string `json:"port,omitempty"`
 	// Status is the status (or statuses) meaning healthy. Default: 2xx.
 	Status Codes `json:"status,omitempty"`
 }

@@ -11,10 +11,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/gobuild"
+	"github.com/faultline/faultline/targets/image"
+	"github.com/faultline/faultline/targets/runtime/docker"
 )
 
 // Target is the targets.Target a Spec describes (see New).
@@ -26,6 +29,10 @@ type Target struct {
 	args    []*tmpl
 	env     []envVar
 	reqs    map[string]*request
+	// proto and conn are the protocol client, if the spec names one.
+	proto      *Protocol
+	conn       conn
+	healthPort string
 }
 
 type envVar struct {
@@ -36,6 +43,8 @@ type envVar struct {
 var (
 	_ targets.Target       = (*Target)(nil)
 	_ targets.LeaderFinder = (*Target)(nil)
+	_ targets.HealthPorter = (*Target)(nil)
+	_ targets.ImageNeeder  = (*Target)(nil)
 )
 
 func (t *Target) Name() string { return t.spec.Name }
@@ -46,12 +55,27 @@ func (t *Target) DefaultVersion() string { return t.version }
 
 func (t *Target) Ports() []targets.Port { return append([]targets.Port(nil), t.ports...) }
 
-// NeedsImage reports whether nodes run from a Docker image (dockerfile or
-// image source): the local runtime cannot run them.
+// NeedsImage reports whether nodes run from a Docker image (dockerfile,
+// image or debian source): the local runtime cannot run them.
 func (t *Target) NeedsImage() bool { return t.spec.Source.Go == "" }
 
-// Supports reports whether the spec has a request for operation f.
-func (t *Target) Supports(f string) bool { return t.reqs[f] != nil }
+// Supports reports whether the spec has a request for operation f, or its
+// protocol client performs it.
+func (t *Target) Supports(f string) bool {
+	if t.proto != nil {
+		return slices.Contains(t.proto.Ops, f)
+	}
+	return t.reqs[f] != nil
+}
+
+// HealthPort is health.port, the protocol's health port, or the client
+// port.
+func (t *Target) HealthPort() string {
+	if t.healthPort == "" {
+		return targets.ClientPort
+	}
+	return t.healthPort
+}
 
 // Prepare builds the Go package (from a local tree, or from the module proxy
 // at the version, cached), or names the Dockerfile directory or the image
@@ -84,6 +108,20 @@ func (t *Target) Prepare(ctx context.Context, version string, opts targets.Prepa
 			return targets.Artifact{}, err
 		}
 		return targets.Artifact{Version: v, Binary: path}, nil
+	case len(src.Debian) > 0:
+		iopts := []image.Option{image.WithName(t.spec.Name), image.WithEntrypoint(src.Command...),
+			// Docker's /data is the node's data directory: there before
+			// the node starts, as the other runtimes make it.
+			image.WithRun("mkdir -p " + docker.DataDir)}
+		if opts.Log != nil {
+			iopts = append(iopts, image.WithLog(opts.Log))
+		}
+		ref, err := image.Debian(ctx, src.Debian, iopts...)
+		if err != nil {
+			return targets.Artifact{}, fmt.Errorf("source.debian: %w", err)
+		}
+		_, tag, _ := strings.Cut(ref.Tag, ":")
+		return targets.Artifact{Version: DebianVersion + "-" + tag[:min(12, len(tag))], Image: ref.Tag}, nil
 	case src.Dockerfile != "":
 		h, err := hashDir(src.Dockerfile)
 		if err != nil {
@@ -175,8 +213,11 @@ func (t *Target) node(i int, peers []targets.Peer) (targets.NodeSpec, error) {
 	return ns, nil
 }
 
-// Healthy asks health.path.
+// Healthy asks health.path, or the protocol client's own check.
 func (t *Target) Healthy(ctx context.Context, hc *http.Client, base string) error {
+	if t.proto != nil && t.spec.Health.Path == "" {
+		return t.conn.healthy(ctx, hc, base)
+	}
 	code, body, err := get(ctx, hc, base+t.spec.Health.Path)
 	if err != nil {
 		return err
@@ -194,6 +235,9 @@ func (t *Target) Healthy(ctx context.Context, hc *http.Client, base string) erro
 // Leader asks leader.path of every node: the one node answering leader.status
 // leads, or the node whose id (leader.id) most nodes name (leader.leader).
 func (t *Target) Leader(ctx context.Context, hc *http.Client, bases []string) (int, error) {
+	if t.proto != nil {
+		return t.conn.leader(ctx, hc, bases)
+	}
 	l := t.spec.Leader
 	if l == nil {
 		return -1, fmt.Errorf("the spec of %s has no leader section", t.spec.Name)
@@ -269,9 +313,16 @@ func get(ctx context.Context, hc *http.Client, u string) (int, []byte, error) {
 	return resp.StatusCode, b, err
 }
 
-// Client is the spec's requests; a spec has one kind of read, so it takes
-// no read mode.
+// Client is the spec's requests (one kind of read, so no read mode), or its
+// protocol client.
 func (t *Target) Client(cfg targets.ClientConfig) (targets.Client, error) {
+	if t.proto != nil {
+		c, err := t.conn.client(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.spec.Name, err)
+		}
+		return c, nil
+	}
 	if cfg.ReadMode != "" {
 		return nil, fmt.Errorf("%s: read mode %q: a spec target has one read request (leave --read-mode out)", t.spec.Name, cfg.ReadMode)
 	}

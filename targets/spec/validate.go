@@ -26,6 +26,7 @@ var (
 	envRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	tokenRE  = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$") // RFC 9110 token: methods, header names
 	optionRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	debRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`) // Debian policy 5.6.1
 )
 
 // Config is what a scenario says about the target besides its spec.
@@ -44,7 +45,7 @@ type Config struct {
 func New(s Spec, cfg Config) (*Target, error) {
 	t := &Target{spec: s, reqs: map[string]*request{}}
 	for _, step := range []func(Config) error{t.checkName, t.checkSource, t.checkOptions, t.checkPorts,
-		t.checkNode, t.checkHealth, t.checkLeader, t.checkRequests} {
+		t.checkNode, t.checkClient, t.checkHealth, t.checkLeader, t.checkRequests} {
 		if err := step(cfg); err != nil {
 			return nil, err
 		}
@@ -62,13 +63,16 @@ func (t *Target) checkName(Config) error {
 func (t *Target) checkSource(cfg Config) error {
 	src := t.spec.Source
 	n := 0
-	for _, set := range []bool{src.Go != "", src.Dockerfile != "", src.Image != ""} {
+	for _, set := range []bool{src.Go != "", src.Dockerfile != "", src.Image != "", len(src.Debian) > 0} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		return fmt.Errorf("source: give exactly one of go (a main package), dockerfile (a directory) or image (got %d)", n)
+		return fmt.Errorf("source: give exactly one of go (a main package), dockerfile (a directory), image or debian (packages) (got %d)", n)
+	}
+	if len(src.Command) > 0 && len(src.Debian) == 0 {
+		return fmt.Errorf("source.command is for debian sources (a go program, a Dockerfile or an image has its own entry point)")
 	}
 	if src.Go == "" {
 		if src.Version != "" || src.Dir != "" {
@@ -115,6 +119,21 @@ func (t *Target) checkSource(cfg Config) error {
 			return fmt.Errorf("source.image %q: not an image reference", src.Image)
 		}
 		t.version = src.Image
+	default:
+		for i, p := range src.Debian {
+			if !debRE.MatchString(p) {
+				return fmt.Errorf("source.debian[%d] %q: not a Debian package name", i, p)
+			}
+		}
+		if len(src.Command) == 0 || src.Command[0] == "" {
+			return fmt.Errorf("source.command: missing (the program the packages installed, e.g. [redis-server] or /usr/bin/redis-server; args follow it)")
+		}
+		for i, a := range src.Command {
+			if strings.Contains(a, "{{") {
+				return fmt.Errorf("source.command[%d] %q: the command is fixed; templates go in args", i, a)
+			}
+		}
+		t.version = DebianVersion
 	}
 	if src.Go == "" && cfg.Version != "" && cfg.Version != t.version {
 		return fmt.Errorf("version %q: only a go source has versions (this spec runs %s)", cfg.Version, t.version)
@@ -239,6 +258,28 @@ func (t *Target) checkNode(cfg Config) error {
 
 func (t *Target) checkHealth(Config) error {
 	h := &t.spec.Health
+	t.healthPort = targets.ClientPort
+	if h.Port != "" {
+		if _, ok := t.spec.Ports[h.Port]; !ok {
+			return fmt.Errorf("health.port %q: no such port (known: %s)", h.Port, strings.Join(sortedKeys(t.spec.Ports), ", "))
+		}
+		if h.Path == "" {
+			return fmt.Errorf("health.port is for an HTTP health request: give health.path too")
+		}
+		t.healthPort = h.Port
+	}
+	if t.proto != nil && h.Path == "" {
+		if len(h.Status) > 0 {
+			return fmt.Errorf("health.status is for an HTTP health request: give health.path too")
+		}
+		if p := t.proto.HealthPort; p != "" {
+			if _, ok := t.spec.Ports[p]; !ok {
+				return fmt.Errorf("ports: no %q port (the %s client's health check asks it; declare it and start the node with it)", p, t.spec.Client.Protocol)
+			}
+			t.healthPort = p
+		}
+		return nil
+	}
 	if !strings.HasPrefix(h.Path, "/") {
 		return fmt.Errorf("health.path %q: want a path like /health", h.Path)
 	}
@@ -252,6 +293,9 @@ func (t *Target) checkLeader(Config) error {
 	l := t.spec.Leader
 	if l == nil {
 		return nil
+	}
+	if t.proto != nil {
+		return fmt.Errorf("leader: the %s client finds the leader itself; leave leader out", t.spec.Client.Protocol)
 	}
 	if !strings.HasPrefix(l.Path, "/") {
 		return fmt.Errorf("leader.path %q: want a path like /status", l.Path)
@@ -275,6 +319,12 @@ func (t *Target) checkLeader(Config) error {
 
 func (t *Target) checkRequests(Config) error {
 	rs := t.spec.Requests
+	if t.proto != nil {
+		if rs.Read != nil || rs.Write != nil || rs.CAS != nil {
+			return fmt.Errorf("requests: give requests (HTTP) or client (a protocol client), not both")
+		}
+		return nil
+	}
 	for _, r := range []struct {
 		f   string
 		req *Request
@@ -446,4 +496,74 @@ func strictUnmarshal(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
+}
+
+// checkClient checks client: the protocol, its options rendered with the
+// spec's options, and the key template on operations like the workload's.
+func (t *Target) checkClient(Config) error {
+	c := t.spec.Client
+	if c == nil {
+		return nil
+	}
+	p := Protocols[c.Protocol]
+	if p == nil {
+		if c.Protocol == "" {
+			return fmt.Errorf("client.protocol: missing (known: %s)", protocolNames())
+		}
+		return fmt.Errorf("client.protocol: unknown %q (known: %s)", c.Protocol, protocolNames())
+	}
+	opts := map[string]string{}
+	for _, k := range sortedKeys(c.Options) {
+		if _, ok := p.Options[k]; !ok {
+			return fmt.Errorf("client.options.%s: the %s client has no such option (known: %s)", k, c.Protocol, strings.Join(sortedKeys(p.Options), ", "))
+		}
+		tp, err := compile("client.options."+k, c.Options[k])
+		if err != nil {
+			return err
+		}
+		v, err := tp.string(OpData{Options: t.options})
+		if err != nil {
+			return err
+		}
+		opts[k] = v
+	}
+	var key func(string) string
+	if c.Key != "" {
+		if p.Key == "" {
+			return fmt.Errorf("client.key: the %s client takes no key mapping (see client.options)", c.Protocol)
+		}
+		tp, err := compile("client.key", c.Key)
+		if err != nil {
+			return err
+		}
+		for _, k := range []string{"k0.0", "k1.3", "q0"} {
+			s, err := tp.string(OpData{Key: k, Options: t.options})
+			if err != nil {
+				return err
+			}
+			if err := p.checkKey(s); err != nil {
+				return fmt.Errorf("client.key %q: %v", c.Key, err)
+			}
+		}
+		options := t.options
+		key = func(k string) string {
+			s, err := tp.string(OpData{Key: k, Options: options})
+			if err != nil {
+				return k // checked above on keys like the workload's; a template that fails on another keeps it
+			}
+			return s
+		}
+	}
+	conn, err := p.make(opts, key)
+	if err != nil {
+		// The built-in targets' own checks say "--target-opt k=v"; here
+		// the value comes from client.options.
+		msg := err.Error()
+		for _, pre := range []string{c.Protocol + ": --target-opt ", c.Protocol + ": ", "--target-opt "} {
+			msg = strings.TrimPrefix(msg, pre)
+		}
+		return fmt.Errorf("client.options: %s", msg)
+	}
+	t.proto, t.conn = p, conn
+	return nil
 }

@@ -34,6 +34,7 @@ const sessionWait = 2 * time.Second
 // that member alone.
 type client struct {
 	sync bool
+	path func(string) string
 
 	mu    sync.Mutex
 	conns map[string]*zk.Conn
@@ -42,7 +43,27 @@ type client struct {
 var _ targets.Client = (*client)(nil)
 
 func newClient(syncReads bool) *client {
-	return &client{sync: syncReads, conns: map[string]*zk.Conn{}}
+	return &client{sync: syncReads, path: path, conns: map[string]*zk.Conn{}}
+}
+
+// ClientOptions configure a register client made outside this package's
+// target (targets/spec).
+type ClientOptions struct {
+	// Sync makes a read sync + get (linearizable); without it a read is a
+	// plain get from the member the load chose.
+	Sync bool
+	// Path maps a workload key to its znode, one level under an existing
+	// parent (the root by default); nil: /faultline-<key, escaped>.
+	Path func(string) string
+}
+
+// NewClient returns a register client on the members the load names.
+func NewClient(o ClientOptions) targets.Client {
+	c := newClient(o.Sync)
+	if o.Path != nil {
+		c.path = o.Path
+	}
+	return c
 }
 
 var quiet = zk.WithLogger(log.New(discard{}, "", 0))
@@ -163,7 +184,7 @@ func (c *client) Do(ctx context.Context, op *history.Event, base string) targets
 }
 
 func (c *client) do(cn *zk.Conn, op *history.Event) targets.Outcome {
-	p := path(op.Key)
+	p := c.path(op.Key)
 	switch op.F {
 	case history.FRead:
 		if c.sync {
