@@ -108,8 +108,11 @@ func (c *ClusterConfig) specTarget() (targets.Target, error) {
 	}
 	if t.NeedsImage() && c.Runtime == pick.Local {
 		field := "dockerfile"
-		if c.Spec.Source.Image != "" {
+		switch {
+		case c.Spec.Source.Image != "":
 			field = "image"
+		case len(c.Spec.Source.Debian) > 0:
+			field = "debian"
 		}
 		return nil, configErr("cluster.spec: %s runs from a Docker image (source.%s), which the local runtime cannot run: use --runtime docker", c.Spec.Name, field)
 	}

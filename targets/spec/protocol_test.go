@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/targets"
 	"github.com/faultline/faultline/targets/spec"
@@ -13,10 +13,10 @@ import (
 
 const redisExample = "../../examples/redis-debian.yaml"
 
-func loadRedisExample(t *testing.T) bench.Scenario {
+func loadRedisExample(t *testing.T) scenario.Scenario {
 	t.Helper()
-	sc := bench.Default()
-	if _, err := bench.LoadFile(redisExample, &sc); err != nil {
+	sc := scenario.Default()
+	if _, err := scenario.LoadFile(redisExample, &sc); err != nil {
 		t.Fatalf("load %s: %v", redisExample, err)
 	}
 	return sc

@@ -9,7 +9,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/faultline/faultline"
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/bench/scenario"
 	"github.com/faultline/faultline/checkers"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/report"
@@ -26,9 +26,9 @@ func runRedis(t *testing.T, nodes int, nemesis string, opts map[string]string) *
 	sc.Cluster.Nodes = nodes
 	sc.Cluster.Options = opts
 	sc.Chaos.Nemesis = []string{nemesis}
-	sc.Load.Duration = bench.Duration(6 * time.Second)
-	sc.Chaos.Interval = bench.Duration(2 * time.Second)
-	sc.Chaos.Quiet = bench.Duration(2 * time.Second)
+	sc.Load.Duration = scenario.Duration(6 * time.Second)
+	sc.Chaos.Interval = scenario.Duration(2 * time.Second)
+	sc.Chaos.Quiet = scenario.Duration(2 * time.Second)
 	// Keys retire after 20 operations, so that keys written only before
 	// a kill are read at the end.
 	sc.Load.OpsPerKey = 20
