@@ -83,7 +83,23 @@ func (*Target) RemoveMember(ctx context.Context, hc *http.Client, bases []string
 // AddMember announces peers[i] and returns its command line: member i of a
 // cluster that exists, with an empty data directory.
 func (t *Target) AddMember(ctx context.Context, hc *http.Client, bases []string, i int, peers []targets.Peer) (targets.NodeSpec, error) {
-	if err := call(ctx, hc, bases, "/v3/cluster/member/add", map[string][]string{"peerURLs": {peerURL(peers[i])}}, nil); err != nil {
+	// etcd refuses an add ("unhealthy cluster") until its leader has been
+	// connected to a quorum for its health interval (5 s), which a member
+	// removed moments ago (member-shrink's heal) has not given it yet: keep
+	// asking for longer than call's own rounds.
+	add := func() error {
+		return call(ctx, hc, bases, "/v3/cluster/member/add", map[string][]string{"peerURLs": {peerURL(peers[i])}}, nil)
+	}
+	err := add()
+	for deadline := time.Now().Add(20 * time.Second); err != nil && strings.Contains(err.Error(), "unhealthy cluster") && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return targets.NodeSpec{}, ctx.Err()
+		case <-time.After(time.Second):
+		}
+		err = add()
+	}
+	if err != nil {
 		return targets.NodeSpec{}, err
 	}
 	spec := t.Node(i, peers)
