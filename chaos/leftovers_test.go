@@ -90,7 +90,12 @@ func faultArgs(t *testing.T, name string) []string {
 		t.Fatalf("%s: %v", name, err)
 	}
 	need := f.Needs()
-	args := []string{"--nemesis", faultSpec(name), "--nodes", fmt.Sprint(max(3, need.Nodes))}
+	// Clusters have an odd size: a fault that needs 4 nodes (a ring) gets 5.
+	nodes := max(3, need.Nodes)
+	if nodes%2 == 0 {
+		nodes++
+	}
+	args := []string{"--nemesis", faultSpec(name), "--nodes", fmt.Sprint(nodes)}
 	switch {
 	case need.Members:
 		args = append(args, "--target", "etcd")
